@@ -1,0 +1,26 @@
+# vmsim tasks. `pip install -e '.[dev]'` provides `just` (rust-just) and ruff.
+
+default:
+    @just --list
+
+# install vmsim with the test and dev extras
+install:
+    python -m pip install -e '.[dev]'
+
+# run the test suite (the same command as CI)
+test:
+    python -m pip install -q -e '.[test]' && python -m pytest
+
+# lint and check formatting
+lint:
+    ruff check vmsim tests benchmarks
+
+# speed against peers; writes the table kept in docs/performance.md
+bench:
+    python benchmarks/run.py
+
+# a textbook example and a real trace
+demo:
+    vmsim refs "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1" --frames 3 --policy fifo,lru,opt
+    vmsim refs "7 0 1 2 0 3 0 4" --frames 3 --policy lru --explain
+    vmsim replay ../shared/traces/bzip2.lackey.gz --frames 64 --policy all

@@ -1,0 +1,236 @@
+"""The `vmsim` command: parse, call the engine, render. No simulation logic here."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+try:  # typer >= 0.20 vendors click; older releases use click itself
+    from typer._click import exceptions as _cx
+except ImportError:  # pragma: no cover
+    from click import exceptions as _cx  # type: ignore[no-redef]
+
+from vmsim import __version__
+from vmsim.engine import Source, replay
+from vmsim.errors import VmsimError
+from vmsim.metrics import render
+from vmsim.metrics.results import RunResult
+from vmsim.policies import PolicySpec, available, lookup, param_info, parse_policy
+from vmsim.workloads import FORMATS, open_trace, parse_refs
+
+app = typer.Typer(
+    name="vmsim",
+    help="vmsim: a virtual-memory simulator (paging, segmentation, replacement policies).",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class Profile(StrEnum):
+    ostep = "ostep"
+    pitt = "pitt"
+
+
+class ScopeOpt(StrEnum):
+    global_ = "global"
+    local = "local"
+
+
+def parse_frames(text: str) -> list[int]:
+    """``8``, ``16,64,256`` or ``1..8`` (inclusive); every count must be positive."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            if ".." in part:
+                lo, hi = (int(x) for x in part.split("..", 1))
+                if hi < lo:
+                    raise VmsimError(f"--frames range {part!r} is empty (write low..high)")
+                out.extend(range(lo, hi + 1))
+            else:
+                out.append(int(part))
+        except ValueError:
+            raise VmsimError(f"--frames takes a number, a list (16,64,256) or a range (1..8), got {text!r}") from None
+    bad = [f for f in out if f <= 0]
+    if bad:
+        raise VmsimError(f"--frames must be positive, got {bad[0]}")
+    return list(dict.fromkeys(out))
+
+
+def parse_policies(values: Sequence[str] | None) -> list[PolicySpec]:
+    """Repeatable ``--policy``; commas separate several; ``all`` means every built-in."""
+    names: list[str] = []
+    for v in values or ["lru"]:
+        names.extend(x.strip() for x in v.split(",") if x.strip())
+    specs: list[PolicySpec] = []
+    for n in names:
+        if n.lower() == "all":
+            specs.extend(parse_policy(p) for p in available())
+        else:
+            specs.append(parse_policy(n))
+    return list({s.label: s for s in specs}.values())
+
+
+PolicyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--policy",
+        "-p",
+        help="Replacement policy, repeatable or comma-separated; NAME:key=value sets a parameter "
+        "(clock:ref_bit_on_load=false); 'all' runs every built-in. Default: lru.",
+    ),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
+ProfileOpt = Annotated[
+    Profile | None,
+    typer.Option("--profile", help="Print in the format of another tool: ostep (paging-policy.py -c) or pitt (CS1550 vmsim)."),
+]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the simulation's random generator (random policy).")]
+ScopeArg = Annotated[
+    ScopeOpt,
+    typer.Option("--scope", help="global: victims among all frames; local: each process replaces only its own frames."),
+]
+ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the step table: one row per access.")]
+
+
+def _run_all(
+    source: Source, policies: list[PolicySpec], frames: list[int], scope: str, seed: int, steps: bool
+) -> list[RunResult]:
+    return [replay(source, spec, f, scope=scope, seed=seed, steps=steps) for spec in policies for f in frames]  # type: ignore[arg-type]
+
+
+def _emit(runs: list[RunResult], fmt: Format, profile: Profile | None, explain: bool) -> None:
+    if profile is Profile.ostep:
+        out = "\n\n".join(render.to_ostep(r) for r in runs)
+    elif profile is Profile.pitt:
+        out = "\n\n".join(render.to_pitt(r) for r in runs)
+    elif fmt is Format.json:
+        out = render.to_json(runs)
+    elif fmt is Format.csv:
+        out = render.to_csv(runs).rstrip("\n")
+    elif explain:
+        out = "\n\n".join(render.to_steps(r) for r in runs) + "\n\n" + render.to_table(runs)
+    else:
+        out = render.to_table(runs)
+    typer.echo(out)
+
+
+@app.command()
+def refs(
+    references: Annotated[str, typer.Argument(help='Pages separated by spaces or commas; a w suffix writes: "7 0 1 2w 0".')],
+    frames: Annotated[str, typer.Option("--frames", "-f", help="Frames: 3, a list 3,4 or a range 1..8.")] = "3",
+    policy: PolicyOpt = None,
+    explain: ExplainOpt = False,
+    fmt: FormatOpt = Format.table,
+    profile: ProfileOpt = None,
+    seed: SeedOpt = 0,
+) -> None:
+    """Run a reference string, as in a textbook exercise."""
+    chunk = parse_refs(references)
+    specs = parse_policies(policy)
+    counts = parse_frames(frames)
+    steps = explain or profile is Profile.ostep or (fmt is Format.json and explain)
+    runs = _run_all(lambda: [chunk], specs, counts, "global", seed, steps)
+    _emit(runs, fmt, profile, explain)
+
+
+@app.command(name="replay")
+def replay_cmd(
+    trace: Annotated[Path, typer.Argument(help="Trace file (.gz accepted), streamed, never loaded whole.")],
+    frames: Annotated[str | None, typer.Option("--frames", "-f", help="Frames: 64, a list 16,64,256 or a range 1..8.")] = None,
+    policy: PolicyOpt = None,
+    page_size: Annotated[int, typer.Option("--page-size", help="Page size in bytes (a power of two).")] = 4096,
+    trace_format: Annotated[
+        str | None, typer.Option("--trace-format", help=f"Force the format: {', '.join(FORMATS)} (default: detect).")
+    ] = None,
+    no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Replay only the first N accesses.")] = None,
+    scope: ScopeArg = ScopeOpt.global_,
+    explain: ExplainOpt = False,
+    fmt: FormatOpt = Format.table,
+    profile: ProfileOpt = None,
+    seed: SeedOpt = 0,
+) -> None:
+    """Replay a trace file: lackey, pitt, rw, pid or pages format."""
+    if frames is None:
+        raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
+    counts = parse_frames(frames)
+    specs = parse_policies(policy)
+    source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
+    steps = explain or profile is Profile.ostep
+    runs = _run_all(source, specs, counts, scope.value, seed, steps)
+    _emit(runs, fmt, profile, explain)
+
+
+@app.command(name="policies")
+def policies_cmd() -> None:
+    """List the replacement policies with their aliases and parameters."""
+    rows = []
+    for name in available():
+        cls = lookup(name)
+        params = ", ".join(f"{k}={str(d).lower() if isinstance(d, bool) else d}" for k, (_, d) in param_info(cls).items())
+        rows.append([name, ", ".join(cls.aliases), params or "-", cls.summary])
+    from tabulate import tabulate
+
+    typer.echo(tabulate(rows, headers=["policy", "aliases", "parameters", "description"]))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vmsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    """vmsim: a virtual-memory simulator."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: bad input is one line on stderr and exit code 2, never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=args, prog_name="vmsim", standalone_mode=False)
+    except VmsimError as e:
+        typer.echo(f"vmsim: error: {e}", err=True)
+        return 2
+    except _cx.UsageError as e:
+        if type(e).__name__ == "NoArgsIsHelpError" and e.ctx is not None:
+            typer.echo(e.ctx.get_help())
+            return 0
+        hint = f" (see vmsim {e.ctx.info_name} --help)" if e.ctx is not None and e.ctx.info_name != "vmsim" else ""
+        typer.echo(f"vmsim: error: {e.format_message()}{hint}", err=True)
+        return 2
+    except typer.Exit as e:
+        return e.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("vmsim: interrupted", err=True)
+        return 130
+    except _cx.ClickException as e:
+        typer.echo(f"vmsim: error: {e.format_message()}", err=True)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script wrapper."""
+    sys.exit(main())
+
+

@@ -1,0 +1,288 @@
+"""Replay a stream of accesses against one frame pool and one policy, as fast as Python allows.
+
+Accesses are never events: each chunk runs in a plain loop that does what the MMU does (look the
+page up, set the referenced and dirty bits) and calls the Pager only on a fault. Separate loops
+for policies with and without a hit hook keep FIFO and Clock free of any call on a hit.
+
+Exact shortcut: when a policy declares ``repeat_is_noop``, an access that repeats the previous
+access to the same page (same process) is folded into it before the loop (it is a hit that only
+sets bits already set, plus the dirty bit if it writes). Counts are identical with and without it;
+``tests/test_engine.py`` checks that.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
+
+import numpy as np
+
+from vmsim.errors import VmsimError
+from vmsim.hw.access import Chunk
+from vmsim.hw.segments import AddressSpace
+from vmsim.kernel.paging import Pager, Scope
+from vmsim.metrics.results import ProcessResult, RunResult, Step
+from vmsim.policies import PolicySpec
+from vmsim.policies.opt import NEVER
+
+#: A source can be iterated more than once (OPT and local scope read the stream twice).
+Source = Callable[[], Iterable[Chunk]]
+
+_SLICE = 1 << 18
+
+
+def _fold_repeats(chunk: Chunk) -> Chunk:
+    """Fold each run of consecutive accesses to the same (process, page) into its first access,
+    OR-ing the write flags of the run."""
+    pages, writes, pids = chunk
+    n = len(pages)
+    if n < 2:
+        return chunk
+    new = pages[1:] != pages[:-1]
+    if pids is not None:
+        new |= pids[1:] != pids[:-1]
+    if new.all():
+        return chunk
+    starts = np.flatnonzero(np.concatenate(([True], new)))
+    if writes is not None:
+        writes = np.maximum.reduceat(writes.astype(np.uint8), starts)
+    return Chunk(pages[starts], writes, None if pids is None else pids[starts])
+
+
+def _pieces(chunk: Chunk) -> Iterator[tuple[list[int], Iterable[int], list[int] | None]]:
+    """Plain lists for the loop, a slice at a time (iterating lists beats iterating arrays)."""
+    pages, writes, pids = chunk
+    for i in range(0, len(pages), _SLICE):
+        j = i + _SLICE
+        wl: Iterable[int] = repeat(0) if writes is None else writes[i:j].tolist()
+        yield pages[i:j].tolist(), wl, None if pids is None else pids[i:j].tolist()
+
+
+def _next_use(chunks: list[Chunk]) -> np.ndarray:
+    """For each access, the index of the next access to the same (process, page); NEVER if none."""
+    pages = np.concatenate([c.pages for c in chunks]) if chunks else np.empty(0, np.int64)
+    n = len(pages)
+    if any(c.pids is not None for c in chunks):
+        pids = np.concatenate([_pids_of(c) for c in chunks])
+        pairs = np.stack([pids.astype(np.int64), pages.astype(np.int64)], axis=1)
+        keys = np.unique(pairs, axis=0, return_inverse=True)[1].reshape(-1)
+    else:
+        keys = pages
+    order = np.argsort(keys, kind="stable")
+    nxt = np.full(n, NEVER, dtype=np.int64)
+    if n > 1:
+        sk = keys[order]
+        same = sk[1:] == sk[:-1]
+        nxt[order[:-1][same]] = order[1:][same]
+    return nxt
+
+
+def _iter_values(arr: np.ndarray) -> Iterator[int]:
+    for i in range(0, len(arr), _SLICE):
+        yield from arr[i : i + _SLICE].tolist()
+
+
+def replay(
+    source: Source,
+    spec: PolicySpec,
+    frames: int,
+    *,
+    scope: Scope = "global",
+    seed: int = 0,
+    steps: bool = False,
+) -> RunResult:
+    """Run the whole stream from ``source`` and return its counters.
+
+    Under local scope the frames are split equally among the processes of the stream (found by a
+    first pass), the remainder going one each to the lowest process ids. ``steps=True`` records
+    every access (for ``--explain``); it is meant for short streams.
+    """
+    if frames <= 0:
+        raise VmsimError(f"frames must be a positive number, got {frames}")
+    cls = spec.cls
+    pager = Pager(frames, spec, random.Random(seed), scope)
+    quotas: dict[int, int] = {}
+    if scope == "local":
+        pids = sorted(_stream_pids(source))
+        if len(pids) > frames:
+            raise VmsimError(f"local replacement needs at least one frame per process: {len(pids)} processes, {frames} frames")
+        share, extra = divmod(frames, max(1, len(pids)))
+        quotas = {pid: share + (1 if i < extra else 0) for i, pid in enumerate(pids)}
+
+    tables: dict[int, dict[int, int]] = {}
+    references: dict[int, int] = {}
+
+    def ensure(pid: int) -> None:
+        if pid not in tables:
+            space = AddressSpace.flat()
+            pager.add_process(pid, space, quotas.get(pid))
+            tables[pid] = space.tables[0].entries
+            references[pid] = 0
+
+    fold = cls.repeat_is_noop and not steps
+    chunks: Iterable[Chunk] = source()
+    if cls.needs_future:
+        held: list[Chunk] = []
+        for c in chunks:
+            _count_chunk(c, references, ensure)  # on the unfolded stream: folding drops hits only
+            held.append(_fold_repeats(c) if fold else c)
+        nxt = _next_use(held)
+        if scope == "global":
+            if references:
+                pager.domains[next(iter(references))].set_future(_iter_values(nxt))
+        else:
+            allpids = np.concatenate([_pids_of(c) for c in held]) if held else np.empty(0, np.int64)
+            for pid in references:
+                pager.domains[pid].set_future(_iter_values(nxt[allpids == pid]))
+        chunks = held
+    counted = cls.needs_future
+
+    record: list[Step] | None = [] if steps else None
+    for chunk in chunks:
+        if not counted:
+            _count_chunk(chunk, references, ensure)
+        if fold and not cls.needs_future:
+            chunk = _fold_repeats(chunk)
+        if record is not None:
+            _run_steps(chunk, pager, tables, record)
+        elif chunk.pids is None:
+            _run_single(chunk, pager, tables[0], cls.needs_hit)
+        else:
+            _run_multi(chunk, pager, tables, cls.needs_hit)
+
+    procs = tuple(
+        ProcessResult(
+            pid=pid,
+            references=references[pid],
+            faults=pager.faults[pid],
+            cold_faults=pager.cold[pid],
+            evictions=pager.evictions[pid],
+            writebacks=pager.writebacks[pid],
+        )
+        for pid in sorted(references)
+    )
+    return RunResult(
+        policy=spec.label,
+        frames=frames,
+        scope=scope,
+        seed=seed,
+        references=sum(p.references for p in procs),
+        faults=sum(p.faults for p in procs),
+        cold_faults=sum(p.cold_faults for p in procs),
+        evictions=sum(p.evictions for p in procs),
+        writebacks=sum(p.writebacks for p in procs),
+        processes=procs,
+        steps=tuple(record) if record is not None else None,
+    )
+
+
+def _pids_of(chunk: Chunk) -> np.ndarray:
+    return chunk.pids if chunk.pids is not None else np.zeros(len(chunk), np.int64)
+
+
+def _stream_pids(source: Source) -> set[int]:
+    pids: set[int] = set()
+    for c in source():
+        if c.pids is None:
+            if len(c):
+                pids.add(0)
+        else:
+            pids.update(np.unique(c.pids).tolist())
+    return pids
+
+
+def _count_chunk(chunk: Chunk, references: dict[int, int], ensure: Callable[[int], None]) -> None:
+    if chunk.pids is None:
+        if len(chunk):
+            ensure(0)
+            references[0] += len(chunk)
+        return
+    uniq, counts = np.unique(chunk.pids, return_counts=True)
+    for pid, cnt in zip(uniq.tolist(), counts.tolist()):
+        ensure(pid)
+        references[pid] += cnt
+
+
+def _run_single(chunk: Chunk, pager: Pager, table: dict[int, int], needs_hit: bool) -> None:
+    """The hot loop for one process. Keep it small: measure before and after touching it."""
+    get = table.get
+    fault = pager.fault
+    ref = pager.frames.referenced
+    dirty = pager.frames.dirty
+    if needs_hit:
+        hit = pager.domains[0].hit
+        for pages, writes, _ in _pieces(chunk):
+            for p, w in zip(pages, writes):
+                f = get(p)
+                if f is None:
+                    fault(0, table, p, w)
+                else:
+                    ref[f] = 1
+                    if w:
+                        dirty[f] = 1
+                    hit(f)
+    else:
+        for pages, writes, _ in _pieces(chunk):
+            for p, w in zip(pages, writes):
+                f = get(p)
+                if f is None:
+                    fault(0, table, p, w)
+                else:
+                    ref[f] = 1
+                    if w:
+                        dirty[f] = 1
+
+
+def _run_multi(chunk: Chunk, pager: Pager, tables: dict[int, dict[int, int]], needs_hit: bool) -> None:
+    """The loop for a stream of several processes sharing the frames."""
+    fault = pager.fault
+    ref = pager.frames.referenced
+    dirty = pager.frames.dirty
+    domains = pager.domains
+    for pages, writes, pids in _pieces(chunk):
+        assert pids is not None
+        for pid, p, w in zip(pids, pages, writes):
+            table = tables[pid]
+            f = table.get(p)
+            if f is None:
+                fault(pid, table, p, w)
+            else:
+                ref[f] = 1
+                if w:
+                    dirty[f] = 1
+                if needs_hit:
+                    domains[pid].hit(f)
+
+
+def _run_steps(chunk: Chunk, pager: Pager, tables: dict[int, dict[int, int]], record: list[Step]) -> None:
+    """Access by access, recording the state after each one (for explanations, not for speed)."""
+    frames = pager.frames
+    needs_hit = pager.spec.cls.needs_hit
+    pids = chunk.pids.tolist() if chunk.pids is not None else [0] * len(chunk)
+    writes = chunk.writes.tolist() if chunk.writes is not None else [0] * len(chunk)
+    for pid, p, w in zip(pids, chunk.pages.tolist(), writes):
+        table = tables[pid]
+        f = table.get(p)
+        victim = None
+        if f is None:
+            pager.fault(pid, table, p, w)
+            if pager.last_victim is not None:
+                victim = pager.last_victim[1]
+        else:
+            frames.referenced[f] = 1
+            if w:
+                frames.dirty[f] = 1
+            if needs_hit:
+                pager.domains[pid].hit(f)
+        record.append(
+            Step(
+                pid=pid,
+                page=p,
+                write=bool(w),
+                hit=f is not None,
+                frames=tuple(None if frames.owner[i] < 0 else frames.page[i] for i in range(frames.n)),
+                order=tuple(frames.page[i] for i in pager.domain_frames(pid)),
+                victim=victim,
+            )
+        )

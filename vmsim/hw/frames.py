@@ -1,0 +1,55 @@
+"""The pool of physical frames shared by every process.
+
+State per frame lives in flat sequences indexed by frame number, which are cheap to index in the
+hot loop and cheap to scan for Clock-style policies. The referenced and dirty bits live here rather
+than in each page-table entry: a resident page occupies exactly one frame, so the two are the same
+bits, and the MMU sets them here on every access.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from vmsim.errors import VmsimError
+
+FREE = -1
+
+
+class FrameTable:
+    """Physical frames: owner process, virtual page, referenced bit, dirty bit, and a free list."""
+
+    __slots__ = ("_free", "dirty", "n", "owner", "page", "referenced", "table")
+
+    def __init__(self, n: int) -> None:
+        if n <= 0:
+            raise VmsimError(f"frames must be a positive number, got {n}")
+        self.n = n
+        self.owner: list[int] = [FREE] * n
+        self.page: list[int] = [FREE] * n
+        # The page-table dict that maps this frame, so eviction can unmap it in O(1).
+        self.table: list[dict[int, int] | None] = [None] * n
+        self.referenced = bytearray(n)
+        self.dirty = bytearray(n)
+        # Free frames form a min-heap: the lowest-numbered free frame is handed out first.
+        self._free: list[int] = list(range(n))
+
+    @property
+    def free_count(self) -> int:
+        return len(self._free)
+
+    def allocate(self) -> int | None:
+        """Take the lowest-numbered free frame, or None when every frame is in use."""
+        return heapq.heappop(self._free) if self._free else None
+
+    def release(self, frame: int) -> None:
+        """Return a frame to the free list, clearing its state."""
+        self.owner[frame] = FREE
+        self.page[frame] = FREE
+        self.table[frame] = None
+        self.referenced[frame] = 0
+        self.dirty[frame] = 0
+        heapq.heappush(self._free, frame)
+
+    def resident(self) -> list[tuple[int, int, int]]:
+        """(frame, owner, page) for every frame in use, by frame number."""
+        return [(f, self.owner[f], self.page[f]) for f in range(self.n) if self.owner[f] != FREE]

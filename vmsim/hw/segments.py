@@ -1,0 +1,108 @@
+"""Segment tables and page tables: one address space per process."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vmsim.errors import VmsimError
+from vmsim.hw.frames import FrameTable
+
+Grows = Literal["up", "down"]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A contiguous range of virtual addresses with permissions.
+
+    ``base`` is the lowest address for a segment that grows up, and one past the highest address
+    for a segment that grows down (a stack), so ``limit`` is always the segment's size in bytes.
+    """
+
+    name: str
+    base: int
+    limit: int
+    perms: str = "rw"
+    grows: Grows = "up"
+
+    def __post_init__(self) -> None:
+        if self.limit < 0:
+            raise VmsimError(f"segment {self.name!r}: limit must be >= 0, got {self.limit}")
+        if set(self.perms) - set("rwx"):
+            raise VmsimError(f"segment {self.name!r}: permissions are letters of 'rwx', got {self.perms!r}")
+        if self.grows not in ("up", "down"):
+            raise VmsimError(f"segment {self.name!r}: grows must be 'up' or 'down', got {self.grows!r}")
+        if self.grows == "down" and self.base < self.limit:
+            raise VmsimError(f"segment {self.name!r}: a downward segment needs base >= limit")
+
+    @property
+    def start(self) -> int:
+        return self.base if self.grows == "up" else self.base - self.limit
+
+    @property
+    def end(self) -> int:
+        """One past the last valid address."""
+        return self.base + self.limit if self.grows == "up" else self.base
+
+    def contains(self, vaddr: int) -> bool:
+        return self.start <= vaddr < self.end
+
+
+@dataclass(frozen=True)
+class PTE:
+    """A page-table entry as software sees it (referenced/dirty read from the frame)."""
+
+    frame: int | None
+    present: bool
+    referenced: bool
+    dirty: bool
+
+
+@dataclass
+class PageTable:
+    """Virtual page number -> frame for the present pages of one segment.
+
+    A page is present exactly when it has an entry; ``entries`` is a plain dict because the hot
+    loop looks pages up in it directly.
+    """
+
+    entries: dict[int, int] = field(default_factory=dict)
+
+    def entry(self, vpn: int, frames: FrameTable) -> PTE:
+        f = self.entries.get(vpn)
+        if f is None:
+            return PTE(None, False, False, False)
+        return PTE(f, True, bool(frames.referenced[f]), bool(frames.dirty[f]))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class AddressSpace:
+    """A process's segment table, with one page table per segment."""
+
+    def __init__(self, segments: list[Segment]) -> None:
+        ordered = sorted(segments, key=lambda s: s.start)
+        for a, b in itertools.pairwise(ordered):
+            if b.start < a.end:
+                raise VmsimError(f"segments {a.name!r} and {b.name!r} overlap")
+        self.segments = ordered
+        self._starts = [s.start for s in ordered]
+        self.tables: list[PageTable] = [PageTable() for _ in ordered]
+
+    @classmethod
+    def flat(cls, bits: int = 64) -> AddressSpace:
+        """One read-write-execute segment over the whole address space (for raw traces)."""
+        return cls([Segment("all", 0, 1 << bits, "rwx")])
+
+    def lookup(self, vaddr: int) -> int | None:
+        """Index of the segment holding ``vaddr``, or None (a segmentation fault)."""
+        i = bisect.bisect_right(self._starts, vaddr) - 1
+        if i >= 0 and self.segments[i].contains(vaddr):
+            return i
+        return None
+
+    def resident_pages(self) -> int:
+        return sum(len(t) for t in self.tables)

@@ -1,0 +1,104 @@
+"""The page-fault handler and frame allocation over one shared frame pool.
+
+The Pager is the OS code that runs on a fault: find a frame (a free one, or a victim chosen by the
+replacement policy of the faulting process's domain), write the victim back if dirty, unmap it,
+map the new page and tell the policy. It knows nothing of time; the replay engine calls it
+directly and the SimPy kernel calls it from a process that waits for the paging device.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+from vmsim.errors import VmsimError
+from vmsim.hw.frames import FrameTable
+from vmsim.hw.segments import AddressSpace
+from vmsim.policies import Policy, PolicySpec
+
+Scope = Literal["global", "local"]
+
+
+class Pager:
+    """Residency of every process's pages in one FrameTable, under one replacement policy.
+
+    ``scope="global"``: one policy instance over all frames; a fault may evict any process's page.
+    ``scope="local"``: one instance per process over that process's frames, and each process holds
+    at most ``quota`` frames. Evictions and write-backs are charged to the process that owned the
+    evicted page; faults to the process that faulted.
+    """
+
+    def __init__(self, n_frames: int, spec: PolicySpec, rng: random.Random, scope: Scope = "global") -> None:
+        if scope not in ("global", "local"):
+            raise VmsimError(f"scope must be 'global' or 'local', got {scope!r}")
+        self.frames = FrameTable(n_frames)
+        self.spec = spec
+        self.rng = rng
+        self.scope = scope
+        self.spaces: dict[int, AddressSpace] = {}
+        self.domains: dict[int, Policy] = {}
+        self.quota: dict[int, int] = {}
+        self.resident: dict[int, int] = {}
+        self.faults: dict[int, int] = {}
+        self.cold: dict[int, int] = {}
+        self.evictions: dict[int, int] = {}
+        self.writebacks: dict[int, int] = {}
+        self._seen: dict[int, set[int]] = {}
+        self._global = spec.build(self.frames, rng) if scope == "global" else None
+        #: (owner pid, page) of the page evicted by the latest fault, or None if a free frame was used.
+        self.last_victim: tuple[int, int] | None = None
+
+    def add_process(self, pid: int, space: AddressSpace, quota: int | None = None) -> None:
+        """Register a process. Under local scope it needs a quota of at least one frame."""
+        if pid in self.spaces:
+            raise VmsimError(f"process {pid} is registered twice")
+        if self.scope == "local":
+            if quota is None or quota < 1:
+                raise VmsimError(f"process {pid}: local replacement needs a quota of at least 1 frame")
+            self.domains[pid] = self.spec.build(self.frames, self.rng)
+            self.quota[pid] = quota
+        else:
+            assert self._global is not None
+            self.domains[pid] = self._global
+        self.spaces[pid] = space
+        for counter in (self.resident, self.faults, self.cold, self.evictions, self.writebacks):
+            counter[pid] = 0
+        self._seen[pid] = set()
+
+    def fault(self, pid: int, table: dict[int, int], vpn: int, write: int) -> int:
+        """Handle a page fault of ``pid`` on ``vpn`` (not present in ``table``); return its frame."""
+        frames = self.frames
+        self.faults[pid] += 1
+        seen = self._seen[pid]
+        if vpn not in seen:
+            seen.add(vpn)
+            self.cold[pid] += 1
+        domain = self.domains[pid]
+        frame = None
+        if self.scope == "global" or self.resident[pid] < self.quota[pid]:
+            frame = frames.allocate()
+        if frame is None:
+            frame = domain.victim()
+            owner = frames.owner[frame]
+            page = frames.page[frame]
+            del frames.table[frame][page]  # type: ignore[arg-type]
+            self.evictions[owner] += 1
+            if frames.dirty[frame]:
+                self.writebacks[owner] += 1
+            self.resident[owner] -= 1
+            self.last_victim = (owner, page)
+        else:
+            self.last_victim = None
+        table[vpn] = frame
+        frames.owner[frame] = pid
+        frames.page[frame] = vpn
+        frames.table[frame] = table
+        frames.referenced[frame] = 1
+        frames.dirty[frame] = 1 if write else 0
+        self.resident[pid] += 1
+        domain.insert(frame)
+        return frame
+
+    def domain_frames(self, pid: int) -> list[int]:
+        """The frames ``pid``'s policy instance chooses among, in the policy's order."""
+        return self.domains[pid].order()

@@ -1,0 +1,84 @@
+"""The interface every replacement policy implements, and the decorator that registers one.
+
+A policy instance manages one *replacement domain*: the set of frames it may choose victims from.
+Under global replacement one instance holds every frame; under local replacement each process has
+its own instance holding that process's frames. The fault handler drives every policy with the same
+template (libCacheSim's): look the page up; on a miss take a free frame or ask ``victim()``; then
+``insert()`` the new page's frame.
+
+Hooks are called only when a policy asks for them: ``hit()`` only when ``needs_hit`` is true, so
+FIFO and Clock cost nothing on a hit (the MMU still sets the referenced and dirty bits in the
+FrameTable, which any policy may read).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from typing import ClassVar, TypeVar
+
+from vmsim.hw.frames import FrameTable
+
+REGISTRY: dict[str, type[Policy]] = {}
+ALIASES: dict[str, str] = {}
+
+P = TypeVar("P", bound="type[Policy]")
+
+
+class Policy:
+    """Base class of replacement policies. Subclasses keep their own order over their frames."""
+
+    #: Registry name (lower case) and aliases; case does not matter when looking them up.
+    name: ClassVar[str] = ""
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: One line for `vmsim policies` and error messages.
+    summary: ClassVar[str] = ""
+    #: Call ``hit()`` on every hit (LRU needs it; FIFO and Clock do not).
+    needs_hit: ClassVar[bool] = False
+    #: Needs the future of the stream: the engine calls ``set_future()`` before the run.
+    needs_future: ClassVar[bool] = False
+    #: An access that repeats the previous access to the same page changes nothing in this
+    #: policy's state, so the replay engine may fold such repeats into one (an exact shortcut).
+    repeat_is_noop: ClassVar[bool] = False
+
+    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
+        self.frames = frames
+        self.rng = rng
+
+    def insert(self, frame: int) -> None:
+        """A page has just been loaded into ``frame`` (referenced bit set, dirty if written)."""
+        raise NotImplementedError
+
+    def hit(self, frame: int) -> None:
+        """The page in ``frame`` was accessed again (only when ``needs_hit``)."""
+
+    def victim(self) -> int:
+        """Choose a frame of this domain to evict, and forget it. Called only when non-empty."""
+        raise NotImplementedError
+
+    def remove(self, frame: int) -> None:
+        """Forget ``frame``: the kernel freed it for another reason (exit, swap-out, reallocation)."""
+        raise NotImplementedError
+
+    def order(self) -> list[int]:
+        """This domain's frames in the policy's own order, next victim first where it has one."""
+        raise NotImplementedError
+
+    def set_future(self, next_use: Iterable[int]) -> None:
+        """For ``needs_future`` policies: the next-use time of every access this domain will see,
+        in order (hits and loads alike)."""
+
+    def __len__(self) -> int:
+        return len(self.order())
+
+
+def register(cls: P) -> P:
+    """Class decorator: add a policy to the registry under its name and aliases."""
+    for key in (cls.name, *cls.aliases):
+        key = key.lower()
+        if key in REGISTRY or key in ALIASES:
+            raise ValueError(f"policy name {key!r} is registered twice")
+    REGISTRY[cls.name.lower()] = cls
+    for alias in cls.aliases:
+        ALIASES[alias.lower()] = cls.name.lower()
+    return cls

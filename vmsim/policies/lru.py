@@ -1,0 +1,41 @@
+"""LRU: evict the page whose last access is oldest."""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+
+from vmsim.hw.frames import FrameTable
+from vmsim.policies.base import Policy, register
+
+
+@register
+class LRU(Policy):
+    """Least recently used, exact (an ordered dict moved on every hit). No ties: times differ."""
+
+    name = "lru"
+    aliases = ("least-recently-used",)
+    summary = "least recently used: evict the page whose last access is oldest"
+    needs_hit = True
+    repeat_is_noop = True
+
+    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
+        super().__init__(frames, rng)
+        self._recency: OrderedDict[int, None] = OrderedDict()
+        # Bound once: the engine calls hit() on every hit, so skip an attribute lookup there.
+        self.hit = self._recency.move_to_end  # type: ignore[method-assign]
+
+    def insert(self, frame: int) -> None:
+        self._recency[frame] = None
+
+    def victim(self) -> int:
+        return self._recency.popitem(last=False)[0]
+
+    def remove(self, frame: int) -> None:
+        del self._recency[frame]
+
+    def order(self) -> list[int]:
+        return list(self._recency)
+
+    def __len__(self) -> int:
+        return len(self._recency)

@@ -1,0 +1,83 @@
+"""OPT (Belady's MIN): evict the page whose next use is farthest in the future."""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Iterable, Iterator
+
+from vmsim.hw.frames import FrameTable
+from vmsim.policies.base import Policy, register
+
+#: Next-use time of an access whose page is never used again (the engine supplies it).
+NEVER = 1 << 62
+
+
+@register
+class OPT(Policy):
+    """Belady's optimal policy, exact given the stream's future.
+
+    Every access (load or hit) tells the policy when that page is next used. The victim is the page
+    whose next use is farthest away; pages never used again count as farthest, and among those the
+    least recently used goes first. Finite next-use times are distinct, so there are no other ties.
+    Cost: O(log n) per access (a heap with lazy deletion).
+    """
+
+    name = "opt"
+    aliases = ("belady", "min", "optimal")
+    summary = "Belady's optimal: evict the page used farthest in the future (needs the future)"
+    needs_hit = True
+    needs_future = True
+    repeat_is_noop = True
+
+    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
+        super().__init__(frames, rng)
+        self._heap: list[tuple[int, int]] = []
+        self._key = [0] * frames.n  # the live heap key of each frame's page; 0 = not here
+        self._members = 0
+        self._seq = NEVER
+        self._future: Iterator[int] = iter(())
+
+    def set_future(self, next_use: Iterable[int]) -> None:
+        self._future = iter(next_use)
+
+    def _touch(self, frame: int) -> None:
+        nxt = next(self._future)
+        if nxt >= NEVER:
+            # Never used again: rank after every finite time, older accesses first.
+            self._seq -= 1
+            key = -(NEVER + self._seq)
+        else:
+            key = -nxt
+        self._key[frame] = key
+        heap = self._heap
+        heapq.heappush(heap, (key, frame))
+        if len(heap) > 4 * self._members + 64:
+            self._heap = [(k, f) for k, f in heap if self._key[f] == k]
+            heapq.heapify(self._heap)
+
+    def insert(self, frame: int) -> None:
+        self._members += 1
+        self._touch(frame)
+
+    hit = _touch
+
+    def victim(self) -> int:
+        heap, keys = self._heap, self._key
+        while True:
+            key, frame = heapq.heappop(heap)
+            if keys[frame] == key:
+                keys[frame] = 0
+                self._members -= 1
+                return frame
+
+    def remove(self, frame: int) -> None:
+        self._key[frame] = 0
+        self._members -= 1
+
+    def order(self) -> list[int]:
+        live = sorted((k, f) for k, f in self._heap if self._key[f] == k)
+        return [f for _, f in live]
+
+    def __len__(self) -> int:
+        return self._members

@@ -1,0 +1,320 @@
+"""Trace readers: stream a trace file (plain or gzip) as chunks, never loading it whole.
+
+Formats (detected from the first lines, or forced):
+
+- ``lackey``: valgrind lackey ``I  ADDR,SIZE`` / `` L|S|M ADDR,SIZE``; each line one access on the
+  page of its start address; S and M write; ``==`` banner lines are skipped.
+- ``pitt``: ``hexaddr R|W`` (Pitt CS1550).
+- ``rw``: ``R|W hexaddr``.
+- ``pid``: ``l|s 0xaddr pid``: several processes sharing the frames; ``s`` writes.
+- ``pages``: one integer page number per line (OSTEP paging-policy.py ``-f``); no page size applies.
+
+Blank lines are skipped in every format. A line that fits no format is an error naming the file and
+line number.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from vmsim.errors import VmsimError
+from vmsim.hw.access import Chunk
+from vmsim.hw.address import check_page_size
+
+FORMATS = ("lackey", "pitt", "rw", "pid", "pages")
+
+_BLOCK = 1 << 22
+_HEX = r"(?:0[xX])?([0-9a-fA-F]+)"
+_LINE = {
+    "lackey": re.compile(rb"^(?:I  |[ ][LSM] )([0-9a-fA-F]+),\d+[ \t\r]*$"),
+    "pid": re.compile(rb"^[ \t]*([lsLS])[ \t]+" + _HEX.encode() + rb"[ \t]+(\d+)[ \t\r]*$"),
+    "pitt": re.compile(rb"^[ \t]*" + _HEX.encode() + rb"[ \t]+([RWrw])[ \t\r]*$"),
+    "rw": re.compile(rb"^[ \t]*([RWrw])[ \t]+" + _HEX.encode() + rb"[ \t\r]*$"),
+    "pages": re.compile(rb"^[ \t]*(\d+)[ \t\r]*$"),
+}
+_DESCRIBE = {
+    "lackey": "a valgrind lackey line ('I  ADDR,SIZE' or ' L|S|M ADDR,SIZE')",
+    "pid": "'l|s 0xADDR PID'",
+    "pitt": "'HEXADDR R|W'",
+    "rw": "'R|W HEXADDR'",
+    "pages": "one integer page number",
+}
+_BLANK = re.compile(rb"^[ \t\r]*\n", re.M)
+_HEXVAL = np.full(256, 255, dtype=np.uint64)
+for _i, _c in enumerate(b"0123456789abcdef"):
+    _HEXVAL[_c] = _i
+for _i, _c in enumerate(b"abcdef"):
+    _HEXVAL[ord(chr(_c).upper())] = 10 + _i
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        raw = path.open("rb")
+    except FileNotFoundError:
+        raise VmsimError("no such file", source=str(path)) from None
+    except IsADirectoryError:
+        raise VmsimError("is a directory, not a trace file", source=str(path)) from None
+    except OSError as e:
+        raise VmsimError(f"cannot read: {e.strerror}", source=str(path)) from None
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(number of lines before the block, block of whole lines ending in a newline)."""
+    with _open(path) as fh:
+        line = 0
+        rest = b""
+        while True:
+            try:
+                data = fh.read(_BLOCK)
+            except (OSError, EOFError, zlib.error) as e:
+                raise VmsimError(f"cannot decompress: {e}", source=str(path)) from None
+            if not data:
+                break
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            block, rest = data[:cut], data[cut:]
+            yield line, block
+            line += block.count(b"\n")
+        if rest:
+            yield line, rest + b"\n"
+
+
+def _sample_lines(path: Path, n: int = 50) -> list[tuple[int, bytes]]:
+    out: list[tuple[int, bytes]] = []
+    for base, block in _blocks(path):
+        for i, text in enumerate(block.split(b"\n")[:-1]):
+            if text.strip() and not text.startswith(b"=="):
+                out.append((base + i + 1, text))
+                if len(out) >= n:
+                    return out
+        if base > 100_000:
+            break
+    return out
+
+
+def detect_format(path: str | Path) -> str:
+    """The first format whose pattern every sampled line fits."""
+    p = Path(path)
+    sample = _sample_lines(p)
+    if not sample:
+        raise VmsimError("the trace has no accesses", source=str(p))
+    for fmt in FORMATS:
+        if all(_LINE[fmt].match(text) for _, text in sample):
+            return fmt
+    line, text = sample[0]
+    for ln, t in sample:
+        if not any(_LINE[f].match(t) for f in FORMATS):
+            line, text = ln, t
+            break
+    raise VmsimError(
+        f"cannot tell the trace format from {text.decode(errors='replace')!r}; "
+        f"formats: {', '.join(FORMATS)} (force one with --trace-format)",
+        source=str(p),
+        line=line,
+    )
+
+
+def _bad_line(path: Path, base: int, block: bytes, fmt: str) -> VmsimError:
+    pat = _LINE[fmt]
+    for i, text in enumerate(block.split(b"\n")[:-1]):
+        if not text.strip() or (fmt == "lackey" and text.startswith(b"==")):
+            continue
+        if not pat.match(text):
+            shown = text.decode(errors="replace")[:80]
+            return VmsimError(f"malformed {fmt} line {shown!r}: expected {_DESCRIBE[fmt]}", source=str(path), line=base + i + 1)
+    return VmsimError(f"malformed {fmt} data", source=str(path), line=base + 1)
+
+
+_HEXV = _HEXVAL.astype(np.int64)
+
+
+def _lackey_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The common case, vectorised: no banner or blank lines, a size of 1 to 3 digits.
+
+    Returns (pages, writes, is_instruction), or None when the block needs the general path.
+    The address starts at column 3 and ends at the comma; digits below the page offset are
+    skipped, and lines are grouped by address length so each group is a few column gathers.
+    """
+    a = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    if len(ends) == 0:
+        return None
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    if (ends - starts < 6).any():
+        return None
+    c0 = a[starts]
+    c1 = a[starts + 1]
+    is_i = c0 == 73
+    if not (((is_i & (c1 == 32)) | ((c0 == 32) & ((c1 == 76) | (c1 == 83) | (c1 == 77)))) & (a[starts + 2] == 32)).all():
+        return None
+    comma = np.where(a[ends - 2] == 44, ends - 2, np.where(a[ends - 3] == 44, ends - 3, ends - 4))
+    if not (a[comma] == 44).all():
+        return None
+    first = starts + 3
+    ndig = comma - first
+    if ndig.min() < 1 or ndig.max() > 16:
+        return None
+    # Every byte of the address and size fields is a hex digit and no other byte is: the fixed
+    # columns (kind, spaces, comma, newline) are not, so counting hex digits checks them all.
+    nhex = np.count_nonzero((a - np.uint8(48)) < 10) + np.count_nonzero(((a | np.uint8(32)) - np.uint8(97)) < 6)
+    if int(nhex) != int(ndig.sum() + (ends - comma - 1).sum()):
+        return None
+    keep = ndig - (shift >> 2)
+    pages = np.zeros(len(ends), dtype=np.int64)
+    for k in np.flatnonzero(np.bincount(np.maximum(keep, 0))).tolist():
+        if k == 0:
+            continue
+        sel = np.flatnonzero(keep == k)
+        pos = first[sel]
+        v = _HEXV[a[pos]]
+        for j in range(1, k):
+            v = (v << 4) | _HEXV[a[pos + j]]
+        pages[sel] = v
+    if shift & 3:
+        pages >>= shift & 3
+    writes = ((c1 == 83) | (c1 == 77)).astype(np.uint8)
+    return pages, writes, is_i
+
+
+def _parse_lackey(path: Path, base: int, block: bytes, shift: int, instructions: bool) -> Chunk:
+    """Vectorised: the address always starts at column 3 and ends at the line's first comma."""
+    fast = _lackey_fast(block, shift)
+    if fast is not None:
+        pages, writes, is_i = fast
+        if not instructions:
+            keep = ~is_i
+            return Chunk(pages[keep], writes[keep])
+        return Chunk(pages, writes)
+    a = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(a == 10)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    length = ends - starts
+    first = np.where(length > 0, a[np.minimum(starts, len(a) - 1)], 10)
+    banner = first == ord("=")
+    blank = length == 0
+    access = ~(banner | blank)
+    s = starts[access]
+    e = ends[access]
+    ok = e - s >= 6
+    if not ok.all():
+        raise _bad_line(path, base, block, "lackey")
+    c0, c1, c2 = a[s], a[s + 1], a[s + 2]
+    is_i = (c0 == ord("I")) & (c1 == 32)
+    is_d = (c0 == 32) & ((c1 == ord("L")) | (c1 == ord("S")) | (c1 == ord("M")))
+    if not ((is_i | is_d) & (c2 == 32)).all():
+        raise _bad_line(path, base, block, "lackey")
+    commas = np.flatnonzero(a == 44)
+    line_of = np.searchsorted(ends, commas)
+    firsts, idx = np.unique(line_of, return_index=True)
+    comma_at = np.full(len(ends), -1, dtype=np.int64)
+    comma_at[firsts] = commas[idx]
+    c = comma_at[access]
+    ndig = c - (s + 3)
+    if not ((c >= 0) & (ndig >= 1) & (ndig <= 16)).all():
+        raise _bad_line(path, base, block, "lackey")
+    after = a[np.minimum(c + 1, len(a) - 1)]
+    if not ((after >= 48) & (after <= 57)).all():
+        raise _bad_line(path, base, block, "lackey")
+    value = np.zeros(len(s), dtype=np.uint64)
+    pos = s + 3
+    for k in range(int(ndig.max()) if len(s) else 0):
+        live = ndig > k
+        d = _HEXVAL[a[pos[live] + k]]
+        if (d == 255).any():
+            raise _bad_line(path, base, block, "lackey")
+        value[live] = (value[live] << np.uint64(4)) | d
+    pages = (value >> np.uint64(shift)).astype(np.int64)
+    writes = ((c1 == ord("S")) | (c1 == ord("M"))).astype(np.uint8)
+    if not instructions:
+        keep = ~is_i
+        pages, writes = pages[keep], writes[keep]
+    return Chunk(pages, writes)
+
+
+def _parse_regex(path: Path, base: int, block: bytes, fmt: str, shift: int) -> Chunk:
+    pat = re.compile(_LINE[fmt].pattern, re.M)
+    found = pat.findall(block)
+    if len(found) != block.count(b"\n") - len(_BLANK.findall(block)):
+        raise _bad_line(path, base, block, fmt)
+    if fmt == "pages":
+        return Chunk(np.array([int(x) for x in found], dtype=np.int64))
+    if fmt == "pitt":
+        addrs, ops = [x[0] for x in found], [x[1] for x in found]
+    elif fmt == "rw":
+        ops, addrs = [x[0] for x in found], [x[1] for x in found]
+    else:  # pid
+        ops, addrs = [x[0] for x in found], [x[1] for x in found]
+    pages = np.array([int(x, 16) >> shift for x in addrs], dtype=np.int64)
+    writes = np.array([o in (b"W", b"w", b"S", b"s") for o in ops], dtype=np.uint8)
+    if fmt == "pid":
+        pids = np.array([int(x[2]) for x in found], dtype=np.int64)
+        return Chunk(pages, writes, pids)
+    return Chunk(pages, writes)
+
+
+@dataclass(frozen=True)
+class TraceSource:
+    """A trace file as a re-iterable source of chunks (call it for a fresh pass)."""
+
+    path: Path
+    fmt: str
+    page_size: int = 4096
+    instructions: bool = True
+    limit: int | None = None
+
+    def __call__(self) -> Iterator[Chunk]:
+        shift = self.page_size.bit_length() - 1
+        left = self.limit
+        for base, block in _blocks(self.path):
+            if self.fmt == "lackey":
+                chunk = _parse_lackey(self.path, base, block, shift, self.instructions)
+            else:
+                chunk = _parse_regex(self.path, base, block, self.fmt, shift)
+            if left is not None:
+                if len(chunk) >= left:
+                    yield Chunk(*(None if x is None else x[:left] for x in chunk))
+                    return
+                left -= len(chunk)
+            if len(chunk):
+                yield chunk
+
+
+def open_trace(
+    path: str | Path,
+    fmt: str | None = None,
+    page_size: int = 4096,
+    instructions: bool = True,
+    limit: int | None = None,
+) -> TraceSource:
+    """Check the file and options, detect the format unless given, and return a source."""
+    p = Path(path)
+    check_page_size(page_size, "--page-size")
+    if limit is not None and limit <= 0:
+        raise VmsimError(f"--limit must be a positive number of accesses, got {limit}")
+    if fmt is None or fmt == "auto":
+        fmt = detect_format(p)
+    elif fmt not in FORMATS:
+        raise VmsimError(f"unknown trace format {fmt!r}; formats: {', '.join(FORMATS)}")
+    else:
+        _open(p).close()
+    return TraceSource(p, fmt, page_size, instructions, limit)
