@@ -120,7 +120,7 @@ def replay(
             tables[pid] = space.tables[0].entries
             references[pid] = 0
 
-    fold = cls.repeat_is_noop and not steps
+    fold = cls.folds_repeats(**spec.params) and not steps
     chunks: Iterable[Chunk] = source()
     if cls.needs_future:
         held: list[Chunk] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from vmsim.hw.frames import FrameTable
 
@@ -44,6 +44,11 @@ class Policy:
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         self.frames = frames
         self.rng = rng
+
+    @classmethod
+    def folds_repeats(cls, **params: Any) -> bool:
+        """Whether ``repeat_is_noop`` holds with these parameters (override where it depends)."""
+        return cls.repeat_is_noop
 
     def insert(self, frame: int) -> None:
         """A page has just been loaded into ``frame`` (referenced bit set, dirty if written)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Policy, register
@@ -35,6 +36,11 @@ class Clock(Policy):
         self._prev = [_NONE] * n
         self._hand = _NONE
         self._size = 0
+
+    @classmethod
+    def folds_repeats(cls, **params: Any) -> bool:
+        # With the bit cleared at load, the access right after a load sets it again: not a no-op.
+        return bool(params.get("ref_bit_on_load", True))
 
     def insert(self, frame: int) -> None:
         if not self.ref_bit_on_load:
