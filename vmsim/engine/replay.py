@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -79,8 +79,8 @@ def _next_use(chunks: list[Chunk]) -> np.ndarray:
 
 
 def _iter_values(arr: np.ndarray) -> Iterator[int]:
-    for i in range(0, len(arr), _SLICE):
-        yield from arr[i : i + _SLICE].tolist()
+    """The array's values as Python ints, converted a slice at a time."""
+    return chain.from_iterable(arr[i : i + _SLICE].tolist() for i in range(0, len(arr), _SLICE))
 
 
 def replay(

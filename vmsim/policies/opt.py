@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import heapq
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
+from heapq import heapify, heappop, heappush
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Policy, register
@@ -32,17 +32,20 @@ class OPT(Policy):
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)
+        # Heap of (key, frame) with key = -next use, so the farthest next use pops first;
+        # _key[frame] is the live key of the frame's page (0 if none): older entries are stale.
         self._heap: list[tuple[int, int]] = []
-        self._key = [0] * frames.n  # the live heap key of each frame's page; 0 = not here
+        self._key = [0] * frames.n
         self._members = 0
         self._seq = NEVER
-        self._future: Iterator[int] = iter(())
+        self._pull: Callable[[], int] = iter(()).__next__
+        self._limit = 64
 
     def set_future(self, next_use: Iterable[int]) -> None:
-        self._future = iter(next_use)
+        self._pull = iter(next_use).__next__
 
     def _touch(self, frame: int) -> None:
-        nxt = next(self._future)
+        nxt = self._pull()
         if nxt >= NEVER:
             # Never used again: rank after every finite time, older accesses first.
             self._seq -= 1
@@ -51,10 +54,15 @@ class OPT(Policy):
             key = -nxt
         self._key[frame] = key
         heap = self._heap
-        heapq.heappush(heap, (key, frame))
-        if len(heap) > 4 * self._members + 64:
-            self._heap = [(k, f) for k, f in heap if self._key[f] == k]
-            heapq.heapify(self._heap)
+        heappush(heap, (key, frame))
+        if len(heap) > self._limit:
+            self._compact()
+
+    def _compact(self) -> None:
+        keys = self._key
+        self._heap = [e for e in self._heap if keys[e[1]] == e[0]]
+        heapify(self._heap)
+        self._limit = 2 * len(self._heap) + 64
 
     def insert(self, frame: int) -> None:
         self._members += 1
@@ -65,7 +73,7 @@ class OPT(Policy):
     def victim(self) -> int:
         heap, keys = self._heap, self._key
         while True:
-            key, frame = heapq.heappop(heap)
+            key, frame = heappop(heap)
             if keys[frame] == key:
                 keys[frame] = 0
                 self._members -= 1
@@ -76,8 +84,7 @@ class OPT(Policy):
         self._members -= 1
 
     def order(self) -> list[int]:
-        live = sorted((k, f) for k, f in self._heap if self._key[f] == k)
-        return [f for _, f in live]
+        return [f for k, f in sorted(self._heap) if self._key[f] == k]
 
     def __len__(self) -> int:
         return self._members
