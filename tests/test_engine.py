@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -68,7 +70,7 @@ def test_chunking_does_not_change_results(policy: str) -> None:
     writes = (rng.random(len(pages)) < 0.3).astype(np.uint8)
     whole = replay(lambda: [Chunk(pages, writes)], parse_policy(policy), 16, seed=3)
     cuts = [0, 1, 2, 500, 501, 3000, len(pages)]
-    pieces = [Chunk(pages[a:b], writes[a:b]) for a, b in zip(cuts, cuts[1:])]
+    pieces = [Chunk(pages[a:b], writes[a:b]) for a, b in itertools.pairwise(cuts)]
     assert replay(lambda: pieces, parse_policy(policy), 16, seed=3) == whole
     stepped = replay(lambda: [Chunk(pages, writes)], parse_policy(policy), 16, seed=3, steps=True)
     assert (stepped.faults, stepped.writebacks) == (whole.faults, whole.writebacks)
