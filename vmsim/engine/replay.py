@@ -13,6 +13,7 @@ sets bits already set, plus the dirty bit if it writes). Counts are identical wi
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, repeat
 
@@ -50,13 +51,13 @@ def _fold_repeats(chunk: Chunk) -> Chunk:
     return Chunk(pages[starts], writes, None if pids is None else pids[starts])
 
 
-def _pieces(chunk: Chunk) -> Iterator[tuple[list[int], Iterable[int], list[int] | None]]:
+def _pieces(chunk: Chunk) -> Iterator[tuple[list[int], Iterable[int], Iterable[int]]]:
     """Plain lists for the loop, a slice at a time (iterating lists beats iterating arrays)."""
     pages, writes, pids = chunk
     for i in range(0, len(pages), _SLICE):
         j = i + _SLICE
         wl: Iterable[int] = repeat(0) if writes is None else writes[i:j].tolist()
-        yield pages[i:j].tolist(), wl, None if pids is None else pids[i:j].tolist()
+        yield pages[i:j].tolist(), wl, repeat(0) if pids is None else pids[i:j].tolist()
 
 
 def _next_use(chunks: list[Chunk]) -> np.ndarray:
@@ -116,6 +117,8 @@ def replay(
     def ensure(pid: int) -> None:
         if pid not in tables:
             space = AddressSpace.flat()
+            if cls.table_order is not None:
+                space.tables[0].entries = OrderedDict()
             pager.add_process(pid, space, quotas.get(pid))
             tables[pid] = space.tables[0].entries
             references[pid] = 0
@@ -140,13 +143,17 @@ def replay(
 
     record: list[Step] | None = [] if steps else None
     for chunk in chunks:
+        if not len(chunk):
+            continue
         if not counted:
             _count_chunk(chunk, references, ensure)
         if fold and not cls.needs_future:
             chunk = _fold_repeats(chunk)
         if record is not None:
             _run_steps(chunk, pager, tables, record)
-        elif chunk.pids is None:
+        elif chunk.pids is None and scope == "global" and cls.table_order is not None:
+            _run_ordered(chunk, pager, tables[0], cls.table_order)  # type: ignore[arg-type]
+        elif chunk.pids is None and scope == "global":
             _run_single(chunk, pager, tables[0], cls.needs_hit)
         else:
             _run_multi(chunk, pager, tables, cls.needs_hit)
@@ -205,33 +212,151 @@ def _count_chunk(chunk: Chunk, references: dict[int, int], ensure: Callable[[int
 
 
 def _run_single(chunk: Chunk, pager: Pager, table: dict[int, int], needs_hit: bool) -> None:
-    """The hot loop for one process. Keep it small: measure before and after touching it."""
+    """The hot loop for one process under global replacement. Keep it small: measure before and
+    after touching it.
+
+    While free frames remain, faults go through ``Pager.fault``. Once memory is full, a fault is
+    handled inline with the same steps (victim, unmap, count the write-back, map, insert) and the
+    counters are handed back to the Pager at the end of the chunk; ``tests/test_engine.py`` checks
+    that this path and the step-by-step path (always ``Pager.fault``) agree.
+    """
+    frames = pager.frames
     get = table.get
+    ref, dirty, page_of = frames.referenced, frames.dirty, frames.page
+    domain = pager.domains[0]
+    victim, insert = domain.victim, domain.insert
+    hit = domain.hit
+    seen = pager.seen[0]
+    add_seen = seen.add
     fault = pager.fault
-    ref = pager.frames.referenced
-    dirty = pager.frames.dirty
-    if needs_hit:
-        hit = pager.domains[0].hit
-        for pages, writes, _ in _pieces(chunk):
-            for p, w in zip(pages, writes):
-                f = get(p)
-                if f is None:
-                    fault(0, table, p, w)
-                else:
-                    ref[f] = 1
-                    if w:
-                        dirty[f] = 1
+    faults = cold = evictions = writebacks = 0
+    full = frames.free_count == 0
+    for pages, writes, _ in _pieces(chunk):
+        for p, w in zip(pages, writes):
+            f = get(p)
+            if f is not None:
+                ref[f] = 1
+                if w:
+                    dirty[f] = 1
+                if needs_hit:
                     hit(f)
-    else:
-        for pages, writes, _ in _pieces(chunk):
-            for p, w in zip(pages, writes):
-                f = get(p)
-                if f is None:
-                    fault(0, table, p, w)
+            elif full:
+                faults += 1
+                if p not in seen:
+                    add_seen(p)
+                    cold += 1
+                f = victim()
+                del table[page_of[f]]
+                evictions += 1
+                if dirty[f]:
+                    writebacks += 1
+                table[p] = f
+                page_of[f] = p
+                ref[f] = 1
+                dirty[f] = w
+                insert(f)
+            else:
+                fault(0, table, p, w)
+                full = frames.free_count == 0
+    pager.faults[0] += faults
+    pager.cold[0] += cold
+    pager.evictions[0] += evictions
+    pager.writebacks[0] += writebacks
+    if faults:
+        pager.last_victim = None
+
+
+def _run_ordered(chunk: Chunk, pager: Pager, table: OrderedDict[int, int], kind: str) -> None:
+    """The fused loop for one process and a ``table_order`` policy (FIFO, LRU, MRU).
+
+    The page table itself is kept in the policy's order, so one ordered-dict operation both picks
+    the victim and unmaps it, and a hit is one lookup (plus one move for LRU and MRU). Work that
+    can wait is done once per chunk instead of once per access: the frames' page numbers and
+    referenced bits (every resident page has been accessed, so every bit is set; these policies
+    never clear them), evictions (faults minus frames filled) and cold faults (growth of the set of
+    pages seen). The policy adopts the order at the end of the chunk. ``tests/test_engine.py``
+    checks this path against the step-by-step one, which always goes through ``Pager.fault``.
+    """
+    frames = pager.frames
+    dirty = frames.dirty
+    move = table.move_to_end
+    pop = table.popitem
+    last = kind == "mru"
+    recency = kind != "fifo"
+    seen = pager.seen[0]
+    add_seen = seen.add
+    seen_before, resident_before = len(seen), len(table)
+    faults = writebacks = 0
+    full = frames.free_count == 0
+    # With no write in the chunk and no dirty frame, dirty bits cannot change: skip them.
+    clean = chunk.writes is None and dirty.count(1) == 0
+    for pages, writes, _ in _pieces(chunk):
+        if clean and recency:
+            for p in pages:
+                if p in table:
+                    move(p)
+                    continue
+                faults += 1
+                add_seen(p)
+                if full:
+                    table[p] = pop(last)[1]
                 else:
-                    ref[f] = 1
+                    f, full = _take_free(pager, table)
+                    table[p] = pop(last)[1] if f < 0 else f
+        elif clean:
+            for p in pages:
+                if p in table:
+                    continue
+                faults += 1
+                add_seen(p)
+                if full:
+                    table[p] = pop(False)[1]
+                else:
+                    f, full = _take_free(pager, table)
+                    table[p] = pop(False)[1] if f < 0 else f
+        else:
+            for p, w in zip(pages, writes):
+                if p in table:
+                    if recency:
+                        move(p)
                     if w:
-                        dirty[f] = 1
+                        dirty[table[p]] = 1
+                    continue
+                faults += 1
+                add_seen(p)
+                if full:
+                    f = pop(last)[1]
+                    writebacks += dirty[f]
+                else:
+                    f, full = _take_free(pager, table)
+                    if f < 0:
+                        f = pop(last)[1]
+                        writebacks += dirty[f]
+                table[p] = f
+                dirty[f] = w
+    page_of, ref = frames.page, frames.referenced
+    for p, f in table.items():
+        page_of[f] = p
+        ref[f] = 1
+    pager.faults[0] += faults
+    pager.cold[0] += len(seen) - seen_before
+    pager.evictions[0] += faults - (len(table) - resident_before)
+    pager.writebacks[0] += writebacks
+    pager.resident[0] = len(table)
+    pager.domains[0].adopt(list(table.values()))
+    if faults:
+        pager.last_victim = None
+
+
+def _take_free(pager: Pager, table: dict[int, int]) -> tuple[int, bool]:
+    """A free frame for process 0 (-1 if none) and whether memory is now full."""
+    frames = pager.frames
+    f = frames.allocate()
+    if f is None:
+        return -1, True
+    frames.owner[f] = 0
+    frames.table[f] = table
+    return f, frames.free_count == 0
 
 
 def _run_multi(chunk: Chunk, pager: Pager, tables: dict[int, dict[int, int]], needs_hit: bool) -> None:
@@ -241,7 +366,6 @@ def _run_multi(chunk: Chunk, pager: Pager, tables: dict[int, dict[int, int]], ne
     dirty = pager.frames.dirty
     domains = pager.domains
     for pages, writes, pids in _pieces(chunk):
-        assert pids is not None
         for pid, p, w in zip(pids, pages, writes):
             table = tables[pid]
             f = table.get(p)

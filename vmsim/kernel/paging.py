@@ -43,7 +43,8 @@ class Pager:
         self.cold: dict[int, int] = {}
         self.evictions: dict[int, int] = {}
         self.writebacks: dict[int, int] = {}
-        self._seen: dict[int, set[int]] = {}
+        #: Pages each process has touched, for counting cold (compulsory) faults.
+        self.seen: dict[int, set[int]] = {}
         self._global = spec.build(self.frames, rng) if scope == "global" else None
         #: (owner pid, page) of the page evicted by the latest fault, or None if a free frame was used.
         self.last_victim: tuple[int, int] | None = None
@@ -63,13 +64,13 @@ class Pager:
         self.spaces[pid] = space
         for counter in (self.resident, self.faults, self.cold, self.evictions, self.writebacks):
             counter[pid] = 0
-        self._seen[pid] = set()
+        self.seen[pid] = set()
 
     def fault(self, pid: int, table: dict[int, int], vpn: int, write: int) -> int:
         """Handle a page fault of ``pid`` on ``vpn`` (not present in ``table``); return its frame."""
         frames = self.frames
         self.faults[pid] += 1
-        seen = self._seen[pid]
+        seen = self.seen[pid]
         if vpn not in seen:
             seen.add(vpn)
             self.cold[pid] += 1

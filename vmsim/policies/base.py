@@ -40,6 +40,11 @@ class Policy:
     #: An access that repeats the previous access to the same page changes nothing in this
     #: policy's state, so the replay engine may fold such repeats into one (an exact shortcut).
     repeat_is_noop: ClassVar[bool] = False
+    #: The victim order is the order of a page table kept as an ordered dict: "fifo" (load order,
+    #: victim first), "lru" (hits move a page to the end, victim first) or "mru" (hits move a page
+    #: to the end, victim last). The replay engine then runs a fused loop over that ordered page
+    #: table and hands the order back with ``adopt()`` at the end of each chunk.
+    table_order: ClassVar[str | None] = None
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         self.frames = frames
@@ -67,6 +72,10 @@ class Policy:
 
     def order(self) -> list[int]:
         """This domain's frames in the policy's own order, next victim first where it has one."""
+        raise NotImplementedError
+
+    def adopt(self, frames: list[int]) -> None:
+        """Take ``frames`` (oldest first, in ``table_order``'s sense) as this domain's whole state."""
         raise NotImplementedError
 
     def set_future(self, next_use: Iterable[int]) -> None:

@@ -17,6 +17,7 @@ class FIFO(Policy):
     aliases = ("first-in-first-out",)
     summary = "first in, first out: evict the page loaded longest ago"
     repeat_is_noop = True
+    table_order = "fifo"
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)
@@ -30,6 +31,9 @@ class FIFO(Policy):
 
     def remove(self, frame: int) -> None:
         del self._queue[frame]
+
+    def adopt(self, frames: list[int]) -> None:
+        self._queue = OrderedDict.fromkeys(frames)
 
     def order(self) -> list[int]:
         return list(self._queue)

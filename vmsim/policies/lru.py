@@ -18,6 +18,7 @@ class LRU(Policy):
     summary = "least recently used: evict the page whose last access is oldest"
     needs_hit = True
     repeat_is_noop = True
+    table_order = "lru"
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)
@@ -33,6 +34,10 @@ class LRU(Policy):
 
     def remove(self, frame: int) -> None:
         del self._recency[frame]
+
+    def adopt(self, frames: list[int]) -> None:
+        self._recency = OrderedDict.fromkeys(frames)
+        self.hit = self._recency.move_to_end  # type: ignore[method-assign]
 
     def order(self) -> list[int]:
         return list(self._recency)

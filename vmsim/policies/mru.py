@@ -18,6 +18,7 @@ class MRU(Policy):
     summary = "most recently used: evict the page accessed most recently"
     needs_hit = True
     repeat_is_noop = True
+    table_order = "mru"
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)
@@ -32,6 +33,10 @@ class MRU(Policy):
 
     def remove(self, frame: int) -> None:
         del self._recency[frame]
+
+    def adopt(self, frames: list[int]) -> None:
+        self._recency = OrderedDict.fromkeys(frames)
+        self.hit = self._recency.move_to_end  # type: ignore[method-assign]
 
     def order(self) -> list[int]:
         return list(reversed(self._recency))

@@ -31,7 +31,7 @@ from vmsim.hw.address import check_page_size
 
 FORMATS = ("lackey", "pitt", "rw", "pid", "pages")
 
-_BLOCK = 1 << 22
+_BLOCK = 1 << 20
 _HEX = r"(?:0[xX])?([0-9a-fA-F]+)"
 _LINE = {
     "lackey": re.compile(rb"^(?:I  |[ ][LSM] )([0-9a-fA-F]+),\d+[ \t\r]*$"),
@@ -251,7 +251,36 @@ def _parse_lackey(path: Path, base: int, block: bytes, shift: int, instructions:
     return Chunk(pages, writes)
 
 
+def _pages_fast(block: bytes) -> np.ndarray | None:
+    """Vectorised ``pages`` parse for blocks of only digits and newlines (None otherwise)."""
+    a = np.frombuffer(block, dtype=np.uint8)
+    digit = (a - np.uint8(48)) < 10
+    ends = np.flatnonzero(~digit)
+    if len(ends) == 0 or not (a[ends] == 10).all():
+        return None
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    length = ends - starts
+    if length.min() < 1 or length.max() > 18:
+        return None
+    out = np.empty(len(ends), dtype=np.int64)
+    vals = (a - np.uint8(48)).astype(np.int64)
+    for k in np.flatnonzero(np.bincount(length)).tolist():
+        sel = np.flatnonzero(length == k)
+        pos = starts[sel]
+        v = vals[pos]
+        for j in range(1, k):
+            v = v * 10 + vals[pos + j]
+        out[sel] = v
+    return out
+
+
 def _parse_regex(path: Path, base: int, block: bytes, fmt: str, shift: int) -> Chunk:
+    if fmt == "pages":
+        fast = _pages_fast(block)
+        if fast is not None:
+            return Chunk(fast)
     pat = re.compile(_LINE[fmt].pattern, re.M)
     found = pat.findall(block)
     if len(found) != block.count(b"\n") - len(_BLANK.findall(block)):
