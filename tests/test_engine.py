@@ -62,18 +62,34 @@ def test_local_scope_needs_a_frame_per_process() -> None:
         replay(lambda: [stream], parse_policy("lru"), 1, scope="local")
 
 
+@pytest.mark.parametrize("with_writes", [True, False])
 @pytest.mark.parametrize("policy", [*POLICIES, "random"])
-def test_chunking_does_not_change_results(policy: str) -> None:
-    """Results depend on the stream, not on how a reader cut it into chunks."""
+def test_chunking_does_not_change_results(policy: str, with_writes: bool) -> None:
+    """Results depend on the stream, not on how a reader cut it into chunks, and the fast loops
+    agree with the step-by-step path (which always goes through Pager.fault)."""
     rng = np.random.default_rng(9)
     pages = np.repeat(rng.integers(0, 60, 4000), rng.integers(1, 4, 4000))
-    writes = (rng.random(len(pages)) < 0.3).astype(np.uint8)
+    writes = (rng.random(len(pages)) < 0.3).astype(np.uint8) if with_writes else None
     whole = replay(lambda: [Chunk(pages, writes)], parse_policy(policy), 16, seed=3)
     cuts = [0, 1, 2, 500, 501, 3000, len(pages)]
-    pieces = [Chunk(pages[a:b], writes[a:b]) for a, b in itertools.pairwise(cuts)]
+    pieces = [Chunk(pages[a:b], None if writes is None else writes[a:b]) for a, b in itertools.pairwise(cuts)]
     assert replay(lambda: pieces, parse_policy(policy), 16, seed=3) == whole
     stepped = replay(lambda: [Chunk(pages, writes)], parse_policy(policy), 16, seed=3, steps=True)
-    assert (stepped.faults, stepped.writebacks) == (whole.faults, whole.writebacks)
+    assert stepped.faults == whole.faults
+    assert (stepped.writebacks, stepped.evictions, stepped.cold_faults) == (whole.writebacks, whole.evictions, whole.cold_faults)
+
+
+@pytest.mark.parametrize("policy", ["fifo", "lru", "mru"])
+def test_clean_chunks_after_dirty_ones(policy: str) -> None:
+    """A read-only chunk after a chunk that dirtied pages must still count their write-backs."""
+    rng = np.random.default_rng(4)
+    a = Chunk(rng.integers(0, 30, 500), np.ones(500, np.uint8))
+    b = Chunk(rng.integers(20, 80, 500))
+    both = Chunk(np.concatenate([a.pages, b.pages]), np.concatenate([a.writes, np.zeros(500, np.uint8)]))
+    split = replay(lambda: [a, b], parse_policy(policy), 10)
+    stepped = replay(lambda: [both], parse_policy(policy), 10, steps=True)
+    assert split.writebacks == stepped.writebacks > 0
+    assert split.faults == stepped.faults
 
 
 def test_frames_must_be_positive() -> None:
