@@ -1,0 +1,1 @@
+"""Scenario models (pydantic) and YAML loading: arrives with the SimPy kernel (issue 3)."""
