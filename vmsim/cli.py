@@ -175,6 +175,63 @@ def replay_cmd(
     _emit(runs, fmt, profile, explain)
 
 
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a scenario field: PATH=VALUE, e.g. kernel.replacement.policy=fifo (repeatable)."),
+]
+SimFormatOpt = Annotated[Format, typer.Option("--format", help="Output format: table or json (csv: sweep only).")]
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    set_: SetOpt = None,
+    fmt: SimFormatOpt = Format.table,
+) -> None:
+    """Run a YAML scenario on the SimPy kernel: processes, scheduler, paging device, load control."""
+    from vmsim.scenario.build import simulate as run_scenario
+    from vmsim.scenario.loader import load_scenario
+
+    result = run_scenario(load_scenario(scenario, set_ or []))
+    if fmt is Format.json:
+        import json
+
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    elif fmt is Format.csv:
+        raise VmsimError("simulate prints table or json; use sweep --format csv for a table of runs")
+    else:
+        typer.echo(render.sim_table(result))
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    vary: Annotated[
+        list[str] | None,
+        typer.Option("--vary", help="PATH=V1,V2,... or PATH=A..B; several --vary make a grid."),
+    ] = None,
+    set_: SetOpt = None,
+    fmt: SimFormatOpt = Format.table,
+) -> None:
+    """Run a scenario over a grid of values: one run per combination, all validated first."""
+    from vmsim.scenario.build import simulate as run_scenario
+    from vmsim.scenario.loader import grid, load_grid
+
+    if not vary:
+        raise VmsimError("sweep needs at least one --vary PATH=V1,V2,... (or PATH=A..B)")
+    points = grid(vary)
+    scenarios = load_grid(scenario, set_ or [], points)
+    rows = [(params, run_scenario(sc)) for params, sc in zip(points, scenarios)]
+    if fmt is Format.json:
+        import json
+
+        typer.echo(json.dumps([{"params": p, "global": r.global_dict()} for p, r in rows], indent=2))
+    elif fmt is Format.csv:
+        typer.echo(render.sweep_csv(rows).rstrip("\n"))
+    else:
+        typer.echo(render.sweep_table(rows))
+
+
 @app.command(name="policies")
 def policies_cmd() -> None:
     """List the replacement policies with their aliases and parameters."""

@@ -48,6 +48,8 @@ class Pager:
         self._global = spec.build(self.frames, rng) if scope == "global" else None
         #: (owner pid, page) of the page evicted by the latest fault, or None if a free frame was used.
         self.last_victim: tuple[int, int] | None = None
+        #: Whether that victim was dirty (so the fault also writes a page back).
+        self.last_dirty = False
 
     def add_process(self, pid: int, space: AddressSpace, quota: int | None = None) -> None:
         """Register a process. Under local scope it needs a quota of at least one frame."""
@@ -84,12 +86,14 @@ class Pager:
             page = frames.page[frame]
             del frames.table[frame][page]  # type: ignore[arg-type]
             self.evictions[owner] += 1
-            if frames.dirty[frame]:
+            self.last_dirty = bool(frames.dirty[frame])
+            if self.last_dirty:
                 self.writebacks[owner] += 1
             self.resident[owner] -= 1
             self.last_victim = (owner, page)
         else:
             self.last_victim = None
+            self.last_dirty = False
         table[vpn] = frame
         frames.owner[frame] = pid
         frames.page[frame] = vpn
@@ -99,6 +103,39 @@ class Pager:
         self.resident[pid] += 1
         domain.insert(frame)
         return frame
+
+    def _evict(self, frame: int) -> bool:
+        """Unmap ``frame`` (already taken out of its domain) and free it; True if it was dirty."""
+        frames = self.frames
+        owner, page = frames.owner[frame], frames.page[frame]
+        del frames.table[frame][page]  # type: ignore[arg-type]
+        dirty = bool(frames.dirty[frame])
+        self.evictions[owner] += 1
+        if dirty:
+            self.writebacks[owner] += 1
+        self.resident[owner] -= 1
+        frames.release(frame)
+        return dirty
+
+    def swap_out(self, pid: int) -> int:
+        """Free every frame of ``pid`` (a suspended process); return how many were dirty."""
+        frames = self.frames
+        domain = self.domains[pid]
+        dirty = 0
+        for f in [f for f in range(frames.n) if frames.owner[f] == pid]:
+            domain.remove(f)
+            dirty += self._evict(f)
+        return dirty
+
+    def shrink(self, pid: int) -> int | None:
+        """Evict one page of ``pid`` chosen by its own (local) policy; return the page."""
+        domain = self.domains[pid]
+        if self.scope != "local" or len(domain) == 0:
+            return None
+        f = domain.victim()
+        page = self.frames.page[f]
+        self._evict(f)
+        return page
 
     def domain_frames(self, pid: int) -> list[int]:
         """The frames ``pid``'s policy instance chooses among, in the policy's order."""

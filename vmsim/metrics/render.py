@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from tabulate import tabulate
 
-from vmsim.metrics.results import RunResult
+from vmsim.metrics.results import RunResult, SimResult
 
 COLUMNS = ("policy", "frames", "references", "hits", "faults", "fault_rate", "evictions", "writebacks")
 
@@ -105,3 +105,52 @@ def to_pitt(run: RunResult) -> str:
             f"Total writes to disk: {run.writebacks}",
         ]
     )
+
+
+def sim_table(r: SimResult) -> str:
+    """The summary of a kernel simulation and one row per process."""
+    g = r.global_dict()
+    th = g["thrashing"]
+    verdict = f"yes, from {th['since_s']:.3f} s ({100 * th['fraction']:.0f}% of samples)" if th["detected"] else "no"
+    summary = [
+        ["scenario", r.scenario],
+        ["policy / scope / frames", f"{r.policy} / {r.scope} / {r.frames:,}"],
+        ["references", f"{r.references:,}"],
+        ["faults", f"{r.faults:,} ({g['faults_per_1000_references']:.3f} per 1,000 references, {g['faults_per_second']:.1f}/s)"],
+        ["write-backs", f"{r.writebacks:,}"],
+        ["CPU utilization", f"{100 * r.cpu_utilization:.1f}%"],
+        ["paging device utilization", f"{100 * r.paging_device_utilization:.1f}%"],
+        ["simulated time", f"{r.simulated_time_s:.6f} s"],
+        ["thrashing", verdict],
+    ]
+    rows = [
+        [p.name, p.references, p.faults, p.writebacks, p.max_rss, f"{p.running_s:.4f}", f"{p.ready_s:.4f}",
+         f"{p.blocked_s:.4f}", f"{p.suspended_s:.4f}", "-" if p.finish_s is None else f"{p.finish_s:.4f}"]
+        for p in r.processes
+    ]
+    headers = ["process", "references", "faults", "write-backs", "max RSS", "running s", "ready s", "blocked s",
+               "suspended s", "finished s"]
+    return tabulate(summary, tablefmt="plain") + "\n\n" + tabulate(rows, headers=headers, intfmt=",")
+
+
+_SWEEP_KEYS = ("references", "faults", "writebacks", "cpu_utilization", "paging_device_utilization", "simulated_time_s")
+
+
+def sweep_table(rows: Sequence[tuple[dict, SimResult]]) -> str:
+    keys = list(rows[0][0]) if rows else []
+    out = []
+    for params, r in rows:
+        g = r.global_dict()
+        out.append([*(params[k] for k in keys), *(g[k] for k in _SWEEP_KEYS), "yes" if g["thrashing"]["detected"] else "no"])
+    return tabulate(out, headers=[*keys, *_SWEEP_KEYS, "thrashing"], intfmt=",")
+
+
+def sweep_csv(rows: Sequence[tuple[dict, SimResult]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    keys = list(rows[0][0]) if rows else []
+    w.writerow([*keys, *_SWEEP_KEYS, "thrashing"])
+    for params, r in rows:
+        g = r.global_dict()
+        w.writerow([*(params[k] for k in keys), *(g[k] for k in _SWEEP_KEYS), g["thrashing"]["detected"]])
+    return buf.getvalue()

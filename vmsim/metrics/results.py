@@ -108,3 +108,141 @@ class RunResult:
                 for s in self.steps
             ]
         return out
+
+
+@dataclass(frozen=True)
+class ProcessStats:
+    """One process of a kernel simulation. Times in seconds of simulated time."""
+
+    pid: int
+    name: str
+    group: str
+    references: int
+    faults: int
+    cold_faults: int
+    evictions: int
+    writebacks: int
+    arrival_s: float
+    finish_s: float | None
+    running_s: float
+    ready_s: float
+    blocked_s: float
+    suspended_s: float
+    suspensions: int
+    max_rss: int
+
+    @property
+    def hits(self) -> int:
+        return self.references - self.faults
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The system at one sampling time: utilisations over the last period, per-process sizes."""
+
+    t_s: float
+    cpu_utilization: float
+    paging_device_utilization: float
+    faults: int
+    rss: tuple[int, ...]
+    working_set: tuple[int, ...]
+    active: int
+
+
+@dataclass(frozen=True)
+class Thrashing:
+    """Thrashing: a period of at least 3 samples with CPU utilisation below 0.5 while the paging
+    device is busier than 0.8 and some process waits for a page."""
+
+    detected: bool
+    since_s: float | None
+    fraction: float
+
+
+@dataclass(frozen=True)
+class SimResult:
+    scenario: str
+    seed: int
+    frames: int
+    policy: str
+    scope: str
+    references: int
+    faults: int
+    cold_faults: int
+    evictions: int
+    writebacks: int
+    cpu_utilization: float
+    paging_device_utilization: float
+    simulated_time_s: float
+    context_switches: int
+    thrashing: Thrashing
+    processes: tuple[ProcessStats, ...]
+    samples: tuple[Sample, ...]
+
+    @property
+    def hits(self) -> int:
+        return self.references - self.faults
+
+    def global_dict(self) -> dict[str, Any]:
+        faults_per_s = self.faults / self.simulated_time_s if self.simulated_time_s else 0.0
+        return {
+            "frames": self.frames,
+            "policy": self.policy,
+            "scope": self.scope,
+            "references": self.references,
+            "hits": self.hits,
+            "faults": self.faults,
+            "cold_faults": self.cold_faults,
+            "evictions": self.evictions,
+            "writebacks": self.writebacks,
+            "faults_per_1000_references": round(1000 * self.faults / self.references, 6) if self.references else 0.0,
+            "faults_per_second": round(faults_per_s, 6),
+            "cpu_utilization": round(self.cpu_utilization, 6),
+            "paging_device_utilization": round(self.paging_device_utilization, 6),
+            "simulated_time_s": round(self.simulated_time_s, 9),
+            "context_switches": self.context_switches,
+            "thrashing": {
+                "detected": self.thrashing.detected,
+                "since_s": self.thrashing.since_s,
+                "fraction": round(self.thrashing.fraction, 6),
+            },
+        }
+
+    def to_dict(self, series: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"scenario": self.scenario, "seed": self.seed, "global": self.global_dict()}
+        out["processes"] = [
+            {
+                "pid": p.pid,
+                "name": p.name,
+                "group": p.group,
+                "references": p.references,
+                "hits": p.hits,
+                "faults": p.faults,
+                "cold_faults": p.cold_faults,
+                "evictions": p.evictions,
+                "writebacks": p.writebacks,
+                "arrival_s": p.arrival_s,
+                "finish_s": p.finish_s,
+                "running_s": round(p.running_s, 9),
+                "ready_s": round(p.ready_s, 9),
+                "blocked_s": round(p.blocked_s, 9),
+                "suspended_s": round(p.suspended_s, 9),
+                "suspensions": p.suspensions,
+                "max_rss": p.max_rss,
+            }
+            for p in self.processes
+        ]
+        if series:
+            out["samples"] = [
+                {
+                    "t_s": s.t_s,
+                    "cpu_utilization": round(s.cpu_utilization, 6),
+                    "paging_device_utilization": round(s.paging_device_utilization, 6),
+                    "faults": s.faults,
+                    "rss": list(s.rss),
+                    "working_set": list(s.working_set),
+                    "active": s.active,
+                }
+                for s in self.samples
+            ]
+        return out

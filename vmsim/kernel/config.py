@@ -1,0 +1,57 @@
+"""Plain configuration of the kernel, built by the scenario layer (the kernel never reads YAML)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from vmsim.hw.access import Chunk
+from vmsim.policies import PolicySpec
+
+
+class Workload(Protocol):
+    """What the kernel needs of a workload: its virtual size in pages and its stream."""
+
+    @property
+    def pages(self) -> int: ...
+
+    def chunks(self, size: int = ...) -> Iterator[Chunk]: ...
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str
+    group: str
+    arrival_ns: int
+    workload: Workload
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """Every number the kernel uses; times in integer nanoseconds."""
+
+    frames: int
+    policy: PolicySpec
+    page_size: int = 4096
+    scope: str = "global"
+    cpus: int = 1
+    memory_access_ns: int = 100
+    context_switch_ns: int = 5_000
+    device_read_ns: int = 5_000_000
+    device_write_ns: int = 5_000_000
+    device_channels: int = 1
+    tlb_entries: int = 0
+    tlb_hit_ns: int = 10
+    quantum_ns: int = 10_000_000
+    allocation: str = "equal"
+    min_frames: int = 1
+    fixed_frames: dict[str, int] = field(default_factory=dict)
+    load_control: str = "none"
+    lc_tau_ns: int = 50_000_000
+    lc_interval_ns: int = 10_000_000
+    lc_victim: str = "largest"
+    pff_lower: float = 10.0
+    pff_upper: float = 100.0
+    sample_ns: int = 10_000_000
+    ws_tau_ns: int = 50_000_000

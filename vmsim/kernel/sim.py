@@ -1,0 +1,507 @@
+"""The SimPy kernel: CPUs, a round-robin scheduler, a paging device, load control, metrics.
+
+Time is integer nanoseconds. A process runs its references in a plain loop for its time slice
+(never one event per reference) and yields to SimPy only when its slice ends, when it faults, or
+when it finishes. The state of memory a slice sees is the state at the start of the slice; the
+fault, if any, is handled at the simulated time it happens (after the slice's references).
+
+A fault maps the page at once (victim chosen, unmapped, written back if dirty) and blocks the
+process while the paging device writes the victim back (if dirty) and reads the page in; other
+ready processes use the CPU meanwhile.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import simpy
+
+from vmsim.errors import VmsimError
+from vmsim.hw.segments import AddressSpace, Segment
+from vmsim.kernel.config import KernelConfig, ProcessSpec
+from vmsim.kernel.paging import Pager
+from vmsim.metrics.results import ProcessStats, Sample, SimResult, Thrashing
+
+NS = 1e-9
+#: Time series keep at most twice this many samples: past it, pairs merge and the period doubles.
+MAX_SAMPLES = 1000
+
+
+class State(IntEnum):
+    NEW = 0
+    READY = 1
+    RUNNING = 2
+    BLOCKED = 3
+    SUSPENDED = 4
+    DONE = 5
+
+
+@dataclass
+class Proc:
+    """A process: its stream position, page table, TLB and accounting."""
+
+    pid: int
+    spec: ProcessSpec
+    table: dict[int, int]
+    stream: Iterator
+    pages: list[int] = field(default_factory=list)
+    writes: list[int] | None = None
+    pos: int = 0
+    references: int = 0
+    state: State = State.NEW
+    since: int = 0
+    times: list[int] = field(default_factory=lambda: [0] * 6)
+    suspensions: int = 0
+    suspend_pending: bool = False
+    finish: int | None = None
+    max_rss: int = 0
+    last_ref: dict[int, int] = field(default_factory=dict)
+    tlb: OrderedDict[int, None] | None = None
+    faults_at_check: int = 0
+    ws_at_suspend: int = 0
+
+    def next_chunk(self) -> bool:
+        """Load the next chunk of the stream; False when the stream is over."""
+        for chunk in self.stream:
+            if len(chunk):
+                self.pages = chunk.pages.tolist()
+                self.writes = None if chunk.writes is None else chunk.writes.tolist()
+                self.pos = 0
+                return True
+        return False
+
+
+class Kernel:
+    """One simulation: build with a config and processes, then ``run()``."""
+
+    def __init__(self, cfg: KernelConfig, specs: list[ProcessSpec], rng: random.Random, name: str = "", seed: int = 0) -> None:
+        if cfg.load_control == "pff" and cfg.scope != "local":
+            raise VmsimError("load control pff needs local replacement (kernel.replacement.scope: local)")
+        self.cfg = cfg
+        self.name = name
+        self.seed = seed
+        self.env = simpy.Environment()
+        self.pager = Pager(cfg.frames, cfg.policy, rng, cfg.scope)
+        self.frames = self.pager.frames
+        self.device = simpy.Resource(self.env, capacity=cfg.device_channels)
+        self.ready: deque[Proc] = deque()
+        self.idle: list[simpy.Event] = []
+        self.procs: list[Proc] = []
+        self.cpu_busy = 0
+        self.device_busy = 0
+        self.switches = 0
+        self.remaining = len(specs)
+        self.samples: list[Sample] = []
+        quotas = self._quotas(specs)
+        for pid, spec in enumerate(specs):
+            space = AddressSpace([Segment("data", 0, max(1, spec.workload.pages) * cfg.page_size, "rw")])
+            self.pager.add_process(pid, space, quotas.get(pid))
+            proc = Proc(pid, spec, space.tables[0].entries, iter(spec.workload.chunks()))
+            if cfg.tlb_entries:
+                proc.tlb = OrderedDict()
+            self.procs.append(proc)
+
+    # ------------------------------------------------------------------ allocation
+
+    def _quotas(self, specs: list[ProcessSpec]) -> dict[int, int]:
+        """Frames per process under local replacement: equal, proportional or fixed, >= min_frames."""
+        cfg = self.cfg
+        if cfg.scope != "local":
+            return {}
+        n = len(specs)
+        if cfg.allocation == "fixed":
+            quotas = [cfg.fixed_frames[s.group] for s in specs]
+        elif cfg.allocation == "proportional":
+            sizes = [max(1, s.workload.pages) for s in specs]
+            total = sum(sizes)
+            exact = [cfg.frames * z / total for z in sizes]
+            quotas = [int(x) for x in exact]
+            order = sorted(range(n), key=lambda i: (-(exact[i] - quotas[i]), i))
+            for i in order[: cfg.frames - sum(quotas)]:
+                quotas[i] += 1
+        else:
+            share, extra = divmod(cfg.frames, n)
+            quotas = [share + (1 if i < extra else 0) for i in range(n)]
+        quotas = [max(q, cfg.min_frames) for q in quotas]
+        if sum(quotas) > cfg.frames:
+            raise VmsimError(
+                f"local allocation needs {sum(quotas)} frames (at least {cfg.min_frames} per process) "
+                f"but memory has {cfg.frames}"
+            )
+        return dict(enumerate(quotas))
+
+    # ------------------------------------------------------------------ states
+
+    def _set(self, proc: Proc, state: State) -> None:
+        now = int(self.env.now)
+        proc.times[proc.state] += now - proc.since
+        proc.state = state
+        proc.since = now
+
+    def _make_ready(self, proc: Proc) -> None:
+        self._set(proc, State.READY)
+        self.ready.append(proc)
+        if self.idle:
+            self.idle.pop(0).succeed()
+
+    # ------------------------------------------------------------------ processes
+
+    def _arrive(self, proc: Proc) -> Iterator[simpy.Event]:
+        yield self.env.timeout(proc.spec.arrival_ns)
+        proc.since = int(self.env.now)
+        if proc.next_chunk():
+            self._make_ready(proc)
+        else:
+            self._finish(proc)
+
+    def _finish(self, proc: Proc) -> None:
+        self._set(proc, State.DONE)
+        proc.finish = int(self.env.now)
+        self.remaining -= 1
+        if self.remaining == 0:
+            for ev in self.idle:
+                ev.succeed()
+            self.idle.clear()
+
+    def _cpu(self) -> Iterator[simpy.Event]:
+        env = self.env
+        while self.remaining:
+            if not self.ready:
+                ev = env.event()
+                self.idle.append(ev)
+                yield ev
+                continue
+            proc = self.ready.popleft()
+            self._set(proc, State.RUNNING)
+            elapsed, outcome = self._slice(proc)
+            if elapsed:
+                yield env.timeout(elapsed)
+            self.cpu_busy += elapsed
+            if outcome == "fault":
+                self._fault(proc)
+            elif outcome == "done":
+                self._finish(proc)
+            elif proc.suspend_pending:
+                self._suspend_now(proc)
+            else:
+                self._make_ready(proc)
+            if self.cfg.context_switch_ns and self.remaining:
+                self.switches += 1
+                yield env.timeout(self.cfg.context_switch_ns)
+
+    def _slice(self, proc: Proc) -> tuple[int, str]:
+        """Run ``proc``'s references for one quantum in a plain loop: (time used, outcome)."""
+        cfg = self.cfg
+        frames = self.frames
+        ref, dirty = frames.referenced, frames.dirty
+        table = proc.table
+        get = table.get
+        domain = self.pager.domains[proc.pid]
+        hit = domain.hit if self.pager.spec.cls.needs_hit else None
+        budget = cfg.quantum_ns
+        elapsed = 0
+        while elapsed < budget:
+            if proc.pos >= len(proc.pages) and not proc.next_chunk():
+                return elapsed, "done"
+            pages, writes, pos = proc.pages, proc.writes, proc.pos
+            stop = len(pages)
+            fault = -1
+            if proc.tlb is None:
+                end = min(stop, pos + max(1, (budget - elapsed) // cfg.memory_access_ns))
+                for i in range(pos, end):
+                    f = get(pages[i])
+                    if f is None:
+                        fault = i
+                        break
+                    ref[f] = 1
+                    if writes is not None and writes[i]:
+                        dirty[f] = 1
+                    if hit is not None:
+                        hit(f)
+                stop = fault if fault >= 0 else end
+                elapsed += (stop - pos) * cfg.memory_access_ns
+            else:
+                tlb = proc.tlb
+                cap, t_hit, t_mem = cfg.tlb_entries, cfg.tlb_hit_ns, cfg.memory_access_ns
+                i = pos
+                while i < stop and elapsed < budget:
+                    p = pages[i]
+                    f = get(p)
+                    if f is None:
+                        fault = i
+                        break
+                    if p in tlb:
+                        tlb.move_to_end(p)
+                        elapsed += t_hit
+                    else:
+                        tlb[p] = None
+                        if len(tlb) > cap:
+                            tlb.popitem(last=False)
+                        elapsed += t_mem
+                    ref[f] = 1
+                    if writes is not None and writes[i]:
+                        dirty[f] = 1
+                    if hit is not None:
+                        hit(f)
+                    i += 1
+                stop = fault if fault >= 0 else i
+            if stop > pos:
+                proc.last_ref.update(dict.fromkeys(pages[pos:stop], int(self.env.now) + elapsed))
+            proc.references += stop - pos
+            proc.pos = stop
+            if fault >= 0:
+                return elapsed, "fault"
+        return elapsed, "slice"
+
+    def _fault(self, proc: Proc) -> None:
+        """The faulting access: map its page now, block the process for the device's I/O."""
+        page = proc.pages[proc.pos]
+        write = proc.writes[proc.pos] if proc.writes is not None else 0
+        self.pager.fault(proc.pid, proc.table, page, write)
+        dirty_victim = self.pager.last_dirty
+        victim = self.pager.last_victim
+        if victim is not None:
+            owner_tlb = self.procs[victim[0]].tlb
+            if owner_tlb is not None:
+                owner_tlb.pop(victim[1], None)
+        proc.references += 1
+        proc.pos += 1
+        proc.last_ref[page] = int(self.env.now)
+        rss = self.pager.resident[proc.pid]
+        proc.max_rss = max(proc.max_rss, rss)
+        self._set(proc, State.BLOCKED)
+        self.env.process(self._page_in(proc, dirty_victim))
+
+    def _page_in(self, proc: Proc, write_back: bool) -> Iterator[simpy.Event]:
+        env = self.env
+        with self.device.request() as req:
+            yield req
+            start = int(env.now)
+            if write_back:
+                yield env.timeout(self.cfg.device_write_ns)
+            yield env.timeout(self.cfg.device_read_ns)
+            self.device_busy += int(env.now) - start
+        if proc.suspend_pending:
+            self._suspend_now(proc)
+        elif proc.pos >= len(proc.pages) and not proc.next_chunk():
+            self._finish(proc)
+        else:
+            self._make_ready(proc)
+
+    def _write_pages(self, n: int) -> Iterator[simpy.Event]:
+        """Write ``n`` dirty pages of a swapped-out process to the device."""
+        env = self.env
+        with self.device.request() as req:
+            yield req
+            start = int(env.now)
+            yield env.timeout(n * self.cfg.device_write_ns)
+            self.device_busy += int(env.now) - start
+
+    # ------------------------------------------------------------------ load control
+
+    def _active(self) -> list[Proc]:
+        return [p for p in self.procs if p.state in (State.READY, State.RUNNING, State.BLOCKED) and not p.suspend_pending]
+
+    def _ws(self, proc: Proc, tau: int) -> int:
+        cutoff = int(self.env.now) - tau
+        return sum(1 for t in proc.last_ref.values() if t > cutoff)
+
+    def _suspend(self, proc: Proc) -> None:
+        proc.ws_at_suspend = self._ws(proc, self.cfg.lc_tau_ns)
+        if proc.state == State.READY:
+            self.ready.remove(proc)
+            self._suspend_now(proc)
+        else:  # running or blocked on a page-in: suspended when that ends
+            proc.suspend_pending = True
+
+    def _suspend_now(self, proc: Proc) -> None:
+        proc.suspend_pending = False
+        proc.suspensions += 1
+        self._set(proc, State.SUSPENDED)
+        dirty = self.pager.swap_out(proc.pid)
+        if proc.tlb is not None:
+            proc.tlb.clear()
+        if dirty:
+            self.env.process(self._write_pages(dirty))
+
+    def _resume(self, proc: Proc) -> None:
+        self._make_ready(proc)
+
+    def _working_set_control(self) -> Iterator[simpy.Event]:
+        cfg = self.cfg
+        while self.remaining:
+            yield self.env.timeout(cfg.lc_interval_ns)
+            active = self._active()
+            sizes = {p.pid: self._ws(p, cfg.lc_tau_ns) for p in active}
+            total = sum(sizes.values())
+            suspended = [p for p in self.procs if p.state == State.SUSPENDED]
+            if total > cfg.frames and len(active) > 1:
+                candidates = [p for p in active if p.state != State.RUNNING] or active
+                if cfg.lc_victim == "newest":
+                    victim = max(candidates, key=lambda p: (p.spec.arrival_ns, p.pid))
+                else:
+                    victim = max(candidates, key=lambda p: (sizes[p.pid], p.pid))
+                self._suspend(victim)
+            elif suspended:
+                first = min(suspended, key=lambda p: (p.since, p.pid))
+                if not active or total + first.ws_at_suspend <= cfg.frames:
+                    self._resume(first)
+
+    def _pff_control(self) -> Iterator[simpy.Event]:
+        cfg = self.cfg
+        pager = self.pager
+        secs = cfg.lc_interval_ns * NS
+        while self.remaining:
+            yield self.env.timeout(cfg.lc_interval_ns)
+            active = self._active()
+            holding = [p for p in self.procs if p.state not in (State.SUSPENDED, State.DONE)]
+            spare = cfg.frames - sum(pager.quota[p.pid] for p in holding)
+            for p in active:
+                rate = (pager.faults[p.pid] - p.faults_at_check) / secs
+                p.faults_at_check = pager.faults[p.pid]
+                if rate > cfg.pff_upper:
+                    if spare > 0:
+                        pager.quota[p.pid] += 1
+                        spare -= 1
+                    elif len(active) > 1:
+                        others = [q for q in active if q is not p and q.state != State.RUNNING and not q.suspend_pending]
+                        if others:
+                            victim = max(others, key=lambda q: (q.spec.arrival_ns, q.pid))
+                            spare += pager.quota[victim.pid]
+                            self._suspend(victim)
+                elif rate < cfg.pff_lower and pager.quota[p.pid] > cfg.min_frames:
+                    pager.quota[p.pid] -= 1
+                    spare += 1
+                    if pager.resident[p.pid] > pager.quota[p.pid]:
+                        victim_page = pager.shrink(p.pid)
+                        if p.tlb is not None and victim_page is not None:
+                            p.tlb.pop(victim_page, None)
+            suspended = [p for p in self.procs if p.state == State.SUSPENDED]
+            if suspended and spare >= cfg.min_frames:
+                first = min(suspended, key=lambda p: (p.since, p.pid))
+                pager.quota[first.pid] = max(cfg.min_frames, min(spare, pager.quota[first.pid]))
+                self._resume(first)
+
+    # ------------------------------------------------------------------ metrics
+
+    def _sampler(self) -> Iterator[simpy.Event]:
+        cfg = self.cfg
+        last_cpu = last_dev = last_faults = 0
+        keep = max(cfg.ws_tau_ns, cfg.lc_tau_ns)
+        period = cfg.sample_ns
+        while self.remaining:
+            yield self.env.timeout(period)
+            now = int(self.env.now)
+            faults = sum(self.pager.faults.values())
+            for p in self.procs:  # forget references older than any window we report or use
+                if p.last_ref:
+                    cutoff = now - keep
+                    p.last_ref = {k: t for k, t in p.last_ref.items() if t > cutoff}
+                p.max_rss = max(p.max_rss, self.pager.resident[p.pid])
+            self.samples.append(
+                Sample(
+                    t_s=now * NS,
+                    cpu_utilization=(self.cpu_busy - last_cpu) / (cfg.cpus * period),
+                    paging_device_utilization=(self.device_busy - last_dev) / (cfg.device_channels * period),
+                    faults=faults - last_faults,
+                    rss=tuple(self.pager.resident[p.pid] for p in self.procs),
+                    working_set=tuple(self._ws(p, cfg.ws_tau_ns) for p in self.procs),
+                    active=len(self._active()),
+                )
+            )
+            last_cpu, last_dev, last_faults = self.cpu_busy, self.device_busy, faults
+            if len(self.samples) >= 2 * MAX_SAMPLES:
+                self.samples = [_merge(a, b) for a, b in zip(self.samples[::2], self.samples[1::2])]
+                period *= 2
+
+    def _thrashing(self) -> Thrashing:
+        period = self.samples[1].t_s - self.samples[0].t_s if len(self.samples) > 1 else self.cfg.sample_ns * NS
+        flags = [
+            s.cpu_utilization < 0.5 and s.paging_device_utilization > 0.8 and s.faults > 0 for s in self.samples
+        ]
+        since = None
+        run = 0
+        for i, flag in enumerate(flags):
+            run = run + 1 if flag else 0
+            if run == 3 and since is None:
+                since = round(self.samples[i - 2].t_s - period, 9)
+        fraction = sum(flags) / len(flags) if flags else 0.0
+        return Thrashing(since is not None, since, fraction)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self) -> SimResult:
+        env = self.env
+        for proc in self.procs:
+            env.process(self._arrive(proc))
+        for _ in range(self.cfg.cpus):
+            env.process(self._cpu())
+        env.process(self._sampler())
+        if self.cfg.load_control == "working_set":
+            env.process(self._working_set_control())
+        elif self.cfg.load_control == "pff":
+            env.process(self._pff_control())
+        env.run()
+        end = max((p.finish or 0) for p in self.procs) if self.procs else 0
+        for p in self.procs:
+            if p.state != State.DONE:
+                self._set(p, p.state)
+        pager = self.pager
+        procs = tuple(
+            ProcessStats(
+                pid=p.pid,
+                name=p.spec.name,
+                group=p.spec.group,
+                references=p.references,
+                faults=pager.faults[p.pid],
+                cold_faults=pager.cold[p.pid],
+                evictions=pager.evictions[p.pid],
+                writebacks=pager.writebacks[p.pid],
+                arrival_s=round(p.spec.arrival_ns * NS, 9),
+                finish_s=None if p.finish is None else round(p.finish * NS, 9),
+                running_s=p.times[State.RUNNING] * NS,
+                ready_s=p.times[State.READY] * NS,
+                blocked_s=p.times[State.BLOCKED] * NS,
+                suspended_s=p.times[State.SUSPENDED] * NS,
+                suspensions=p.suspensions,
+                max_rss=p.max_rss,
+            )
+            for p in self.procs
+        )
+        cfg = self.cfg
+        return SimResult(
+            scenario=self.name,
+            seed=self.seed,
+            frames=cfg.frames,
+            policy=cfg.policy.label,
+            scope=cfg.scope,
+            references=sum(p.references for p in procs),
+            faults=sum(p.faults for p in procs),
+            cold_faults=sum(p.cold_faults for p in procs),
+            evictions=sum(p.evictions for p in procs),
+            writebacks=sum(p.writebacks for p in procs),
+            cpu_utilization=self.cpu_busy / (cfg.cpus * end) if end else 0.0,
+            paging_device_utilization=self.device_busy / (cfg.device_channels * end) if end else 0.0,
+            simulated_time_s=end * NS,
+            context_switches=self.switches,
+            thrashing=self._thrashing(),
+            processes=procs,
+            samples=tuple(self.samples),
+        )
+
+
+def _merge(a: Sample, b: Sample) -> Sample:
+    """Two consecutive samples as one over both periods (sizes as at the later one)."""
+    return Sample(
+        t_s=b.t_s,
+        cpu_utilization=(a.cpu_utilization + b.cpu_utilization) / 2,
+        paging_device_utilization=(a.paging_device_utilization + b.paging_device_utilization) / 2,
+        faults=a.faults + b.faults,
+        rss=b.rss,
+        working_set=b.working_set,
+        active=b.active,
+    )

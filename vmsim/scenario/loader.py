@@ -1,0 +1,218 @@
+"""Loading a scenario: YAML with line numbers, ``--set`` overrides, then validation.
+
+Normalise (parse YAML, apply overrides), validate (pydantic), and only then build and run. A
+validation error becomes one VmsimError naming the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from vmsim.errors import VmsimError
+from vmsim.scenario.models import Scenario
+
+Lines = dict[tuple[str | int, ...], int]
+
+
+def _compose_lines(node: yaml.Node, path: tuple[str | int, ...], lines: Lines) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = key.value
+            lines[(*path, k)] = key.start_mark.line + 1
+            _compose_lines(value, (*path, k), lines)
+            lines[(*path, k)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _compose_lines(item, (*path, i), lines)
+
+
+def read_yaml(path: Path) -> tuple[dict[str, Any], Lines]:
+    """The document as plain data, and the line of every key and item."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise VmsimError("no such file", source=str(path)) from None
+    except IsADirectoryError:
+        raise VmsimError("is a directory, not a scenario file", source=str(path)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise VmsimError(f"cannot read: {e}", source=str(path)) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e)
+        raise VmsimError(f"invalid YAML: {problem}", source=str(path), line=mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise VmsimError("a scenario is a YAML mapping with keys name, seed, machine, kernel, processes", source=str(path))
+    lines: Lines = {}
+    if node is not None:
+        _compose_lines(node, (), lines)
+    return data, lines
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply ``PATH=VALUE`` (VALUE read as YAML) to nested data, e.g. ``processes.0.count=4``."""
+    path, sep, raw = assignment.partition("=")
+    if not sep or not path.strip():
+        raise VmsimError(f"--set takes PATH=VALUE (e.g. kernel.replacement.policy=fifo), got {assignment!r}")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else raw
+    except yaml.YAMLError:
+        value = raw
+    _set_value(data, path, value)
+
+
+def _set_value(data: dict[str, Any], path: str, value: Any) -> None:
+    keys = path.strip().split(".")
+    node: Any = data
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        where = ".".join(keys[: i + 1])
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise VmsimError(f"--set {path}: {where} is not an item of a list of {len(node)}")
+            if last:
+                node[int(key)] = value
+            else:
+                node = node[int(key)]
+        elif isinstance(node, dict):
+            if last:
+                node[key] = value
+            else:
+                node = node.setdefault(key, {})
+        else:
+            raise VmsimError(f"--set {path}: {'.'.join(keys[:i])} is a value, not a mapping or list")
+
+
+def _field_names(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """Valid keys at the mapping that holds ``loc``'s last key, for a spelling suggestion."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = getattr(current, "model_fields", {})
+        if part not in fields:
+            return []
+        ann = fields[part].annotation
+        current = _model_in(ann)
+    return list(getattr(current, "model_fields", {})) if current is not None else []
+
+
+def _model_in(ann: Any) -> Any:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("uniform", "zipf", "loop", "sequential",
+                                                                            "none", "working_set", "pff")))
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        valid = _field_names(Scenario, loc)
+        close = difflib.get_close_matches(name, valid, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
+        return f"{field}: unknown key {name!r}{hint}"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        tag = ctx.get("tag")
+        expected = ctx.get("expected_tags", "")
+        names = [t.strip().strip("'") for t in str(expected).split(",")]
+        close = difflib.get_close_matches(str(tag), names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{field}.kind: unknown kind {tag!r}; valid kinds: {', '.join(names)}{hint}"
+    if kind == "missing":
+        return f"{field}: required key is missing"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    return f"{field}: {msg}"
+
+
+def _line_of(loc: tuple[Any, ...], lines: Lines) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def validate(data: dict[str, Any], source: str, lines: Lines | None = None) -> Scenario:
+    """Validate plain data as a Scenario; the first error becomes one VmsimError."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        errors = e.errors()
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise VmsimError(_describe(dict(first)) + more, source=source, line=_line_of(tuple(first["loc"]), lines or {})) from None
+
+
+def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
+    """Read, override, validate. Nothing runs until this has succeeded."""
+    p = Path(path)
+    data, lines = read_yaml(p)
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    return validate(data, str(p), lines)
+
+
+def _values(text: str, path: str) -> list[Any]:
+    if ".." in text and "," not in text:
+        lo, _, hi = text.partition("..")
+        try:
+            a, b = int(lo), int(hi)
+        except ValueError:
+            raise VmsimError(f"--vary {path}: a range is written A..B with whole numbers, got {text!r}") from None
+        if b < a:
+            raise VmsimError(f"--vary {path}: the range {text!r} is empty")
+        return list(range(a, b + 1))
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(yaml.safe_load(part) if part.strip() else part)
+        except yaml.YAMLError:
+            out.append(part)
+    return out
+
+
+def grid(vary: list[str]) -> list[dict[str, Any]]:
+    """Every combination of the ``PATH=values`` assignments, in order (last varies fastest)."""
+    axes: list[tuple[str, list[Any]]] = []
+    for item in vary:
+        path, sep, text = item.partition("=")
+        if not sep or not path.strip() or not text.strip():
+            raise VmsimError(f"--vary takes PATH=V1,V2,... or PATH=A..B, got {item!r}")
+        axes.append((path.strip(), _values(text, path.strip())))
+    points: list[dict[str, Any]] = [{}]
+    for path, values in axes:
+        points = [{**p, path: v} for p in points for v in values]
+    return points
+
+
+def load_grid(path: str | Path, overrides: list[str], points: list[dict[str, Any]]) -> list[Scenario]:
+    """Validate every grid point before any runs (one bad value stops the sweep up front)."""
+    p = Path(path)
+    data, lines = read_yaml(p)
+    for assignment in overrides:
+        apply_override(data, assignment)
+    out = []
+    for point in points:
+        d = copy.deepcopy(data)
+        for key, value in point.items():
+            _set_value(d, key, value)
+        out.append(validate(d, str(p), lines))
+    return out
