@@ -15,17 +15,18 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, repeat
+from itertools import repeat
 
 import numpy as np
 
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.hw.segments import AddressSpace
+from vmsim.kernel.future import iter_values as _iter_values
+from vmsim.kernel.future import next_use as _next_use
 from vmsim.kernel.paging import Pager, Scope
 from vmsim.metrics.results import ProcessResult, RunResult, Step
 from vmsim.policies import PolicySpec
-from vmsim.policies.opt import NEVER
 
 #: A source can be iterated more than once (OPT and local scope read the stream twice).
 Source = Callable[[], Iterable[Chunk]]
@@ -58,30 +59,6 @@ def _pieces(chunk: Chunk) -> Iterator[tuple[list[int], Iterable[int], Iterable[i
         j = i + _SLICE
         wl: Iterable[int] = repeat(0) if writes is None else writes[i:j].tolist()
         yield pages[i:j].tolist(), wl, repeat(0) if pids is None else pids[i:j].tolist()
-
-
-def _next_use(chunks: list[Chunk]) -> np.ndarray:
-    """For each access, the index of the next access to the same (process, page); NEVER if none."""
-    pages = np.concatenate([c.pages for c in chunks]) if chunks else np.empty(0, np.int64)
-    n = len(pages)
-    if any(c.pids is not None for c in chunks):
-        pids = np.concatenate([_pids_of(c) for c in chunks])
-        pairs = np.stack([pids.astype(np.int64), pages.astype(np.int64)], axis=1)
-        keys = np.unique(pairs, axis=0, return_inverse=True)[1].reshape(-1)
-    else:
-        keys = pages
-    order = np.argsort(keys, kind="stable")
-    nxt = np.full(n, NEVER, dtype=np.int64)
-    if n > 1:
-        sk = keys[order]
-        same = sk[1:] == sk[:-1]
-        nxt[order[:-1][same]] = order[1:][same]
-    return nxt
-
-
-def _iter_values(arr: np.ndarray) -> Iterator[int]:
-    """The array's values as Python ints, converted a slice at a time."""
-    return chain.from_iterable(arr[i : i + _SLICE].tolist() for i in range(0, len(arr), _SLICE))
 
 
 def replay(

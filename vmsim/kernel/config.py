@@ -14,7 +14,7 @@ class Workload(Protocol):
     """What the kernel needs of a workload: its virtual size in pages and its stream."""
 
     @property
-    def pages(self) -> int: ...
+    def footprint(self) -> int: ...
 
     def chunks(self, size: int = ...) -> Iterator[Chunk]: ...
 
@@ -48,10 +48,10 @@ class KernelConfig:
     min_frames: int = 1
     fixed_frames: dict[str, int] = field(default_factory=dict)
     load_control: str = "none"
-    lc_tau_ns: int = 50_000_000
+    lc_tau_ns: int = 10_000_000
     lc_interval_ns: int = 10_000_000
     lc_victim: str = "largest"
     pff_lower: float = 10.0
-    pff_upper: float = 100.0
+    pff_upper: float = 1000.0
     sample_ns: int = 10_000_000
     ws_tau_ns: int = 50_000_000

@@ -81,7 +81,12 @@ class Pager:
         if self.scope == "global" or self.resident[pid] < self.quota[pid]:
             frame = frames.allocate()
         if frame is None:
+            if len(domain) == 0:
+                # Local scope with no page of its own to give up (its frames are still held by a
+                # process being swapped out): take the victim of the process holding the most.
+                domain = self.domains[max(self.resident, key=lambda q: (self.resident[q], -q))]
             frame = domain.victim()
+            domain = self.domains[pid]
             owner = frames.owner[frame]
             page = frames.page[frame]
             del frames.table[frame][page]  # type: ignore[arg-type]
@@ -126,6 +131,16 @@ class Pager:
             domain.remove(f)
             dirty += self._evict(f)
         return dirty
+
+    def release_process(self, pid: int) -> None:
+        """Free the frames of a process that exited: its pages are discarded, not written back."""
+        frames = self.frames
+        domain = self.domains[pid]
+        for f in [f for f in range(frames.n) if frames.owner[f] == pid]:
+            domain.remove(f)
+            del frames.table[f][frames.page[f]]  # type: ignore[arg-type]
+            self.resident[pid] -= 1
+            frames.release(f)
 
     def shrink(self, pid: int) -> int | None:
         """Evict one page of ``pid`` chosen by its own (local) policy; return the page."""

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+import numpy as np
 import simpy
 
 from vmsim.errors import VmsimError
 from vmsim.hw.segments import AddressSpace, Segment
 from vmsim.kernel.config import KernelConfig, ProcessSpec
+from vmsim.kernel.future import iter_values, next_use
 from vmsim.kernel.paging import Pager
 from vmsim.metrics.results import ProcessStats, Sample, SimResult, Thrashing
 
@@ -50,6 +52,9 @@ class Proc:
     stream: Iterator
     pages: list[int] = field(default_factory=list)
     writes: list[int] | None = None
+    #: The chunk's arrays, for marking dirty pages a slice at a time.
+    page_array: np.ndarray | None = None
+    write_array: np.ndarray | None = None
     pos: int = 0
     references: int = 0
     state: State = State.NEW
@@ -59,9 +64,13 @@ class Proc:
     suspend_pending: bool = False
     finish: int | None = None
     max_rss: int = 0
-    last_ref: dict[int, int] = field(default_factory=dict)
+    #: Page -> the process's virtual time (ns of its own execution) of its latest reference,
+    #: oldest first, so the working set is a suffix and old entries drop off the front.
+    last_ref: OrderedDict[int, int] = field(default_factory=OrderedDict)
+    vtime: int = 0
     tlb: OrderedDict[int, None] | None = None
     faults_at_check: int = 0
+    vtime_at_check: int = 0
     ws_at_suspend: int = 0
 
     def next_chunk(self) -> bool:
@@ -70,6 +79,7 @@ class Proc:
             if len(chunk):
                 self.pages = chunk.pages.tolist()
                 self.writes = None if chunk.writes is None else chunk.writes.tolist()
+                self.page_array, self.write_array = chunk.pages, chunk.writes
                 self.pos = 0
                 return True
         return False
@@ -79,8 +89,6 @@ class Kernel:
     """One simulation: build with a config and processes, then ``run()``."""
 
     def __init__(self, cfg: KernelConfig, specs: list[ProcessSpec], rng: random.Random, name: str = "", seed: int = 0) -> None:
-        if cfg.load_control == "pff" and cfg.scope != "local":
-            raise VmsimError("load control pff needs local replacement (kernel.replacement.scope: local)")
         self.cfg = cfg
         self.name = name
         self.seed = seed
@@ -96,13 +104,21 @@ class Kernel:
         self.switches = 0
         self.remaining = len(specs)
         self.samples: list[Sample] = []
+        needs_future = cfg.policy.cls.needs_future
+        if needs_future and cfg.scope != "local":
+            raise VmsimError(
+                f"policy {cfg.policy.label} needs each process's future: use kernel.replacement.scope: local "
+                "(the global order of accesses depends on the schedule, which is not known in advance)"
+            )
         quotas = self._quotas(specs)
         for pid, spec in enumerate(specs):
-            space = AddressSpace([Segment("data", 0, max(1, spec.workload.pages) * cfg.page_size, "rw")])
+            space = AddressSpace([Segment("data", 0, max(1, spec.workload.footprint) * cfg.page_size, "rw")])
             self.pager.add_process(pid, space, quotas.get(pid))
             proc = Proc(pid, spec, space.tables[0].entries, iter(spec.workload.chunks()))
             if cfg.tlb_entries:
                 proc.tlb = OrderedDict()
+            if needs_future:  # a second pass over the (deterministic) stream: local OPT is exact
+                self.pager.domains[pid].set_future(iter_values(next_use(list(spec.workload.chunks()))))
             self.procs.append(proc)
 
     # ------------------------------------------------------------------ allocation
@@ -116,7 +132,7 @@ class Kernel:
         if cfg.allocation == "fixed":
             quotas = [cfg.fixed_frames[s.group] for s in specs]
         elif cfg.allocation == "proportional":
-            sizes = [max(1, s.workload.pages) for s in specs]
+            sizes = [max(1, s.workload.footprint) for s in specs]
             total = sum(sizes)
             exact = [cfg.frames * z / total for z in sizes]
             quotas = [int(x) for x in exact]
@@ -160,6 +176,7 @@ class Kernel:
 
     def _finish(self, proc: Proc) -> None:
         self._set(proc, State.DONE)
+        self.pager.release_process(proc.pid)
         proc.finish = int(self.env.now)
         self.remaining -= 1
         if self.remaining == 0:
@@ -206,24 +223,25 @@ class Kernel:
         elapsed = 0
         while elapsed < budget:
             if proc.pos >= len(proc.pages) and not proc.next_chunk():
+                proc.vtime += elapsed
                 return elapsed, "done"
             pages, writes, pos = proc.pages, proc.writes, proc.pos
             stop = len(pages)
             fault = -1
             if proc.tlb is None:
                 end = min(stop, pos + max(1, (budget - elapsed) // cfg.memory_access_ns))
-                for i in range(pos, end):
-                    f = get(pages[i])
-                    if f is None:
-                        fault = i
-                        break
-                    ref[f] = 1
-                    if writes is not None and writes[i]:
-                        dirty[f] = 1
-                    if hit is not None:
-                        hit(f)
-                stop = fault if fault >= 0 else end
-                elapsed += (stop - pos) * cfg.memory_access_ns
+                done = _run_refs(pages[pos:end], get, ref, hit)
+                stop = pos + done
+                if writes is not None and done:
+                    # Nothing reads dirty bits inside a slice (evictions happen at faults, after
+                    # it), so the slice's writes are marked once per written page at its end.
+                    assert proc.page_array is not None and proc.write_array is not None
+                    w = proc.write_array[pos:stop]
+                    for p in np.unique(proc.page_array[pos:stop][w != 0]).tolist():
+                        dirty[table[p]] = 1
+                if stop < end:
+                    fault = stop
+                elapsed += done * cfg.memory_access_ns
             else:
                 tlb = proc.tlb
                 cap, t_hit, t_mem = cfg.tlb_entries, cfg.tlb_hit_ns, cfg.memory_access_ns
@@ -250,11 +268,13 @@ class Kernel:
                     i += 1
                 stop = fault if fault >= 0 else i
             if stop > pos:
-                proc.last_ref.update(dict.fromkeys(pages[pos:stop], int(self.env.now) + elapsed))
+                _touch(proc.last_ref, pages[pos:stop], proc.vtime + elapsed)
             proc.references += stop - pos
             proc.pos = stop
             if fault >= 0:
+                proc.vtime += elapsed
                 return elapsed, "fault"
+        proc.vtime += elapsed
         return elapsed, "slice"
 
     def _fault(self, proc: Proc) -> None:
@@ -270,7 +290,7 @@ class Kernel:
                 owner_tlb.pop(victim[1], None)
         proc.references += 1
         proc.pos += 1
-        proc.last_ref[page] = int(self.env.now)
+        _touch(proc.last_ref, (page,), proc.vtime)
         rss = self.pager.resident[proc.pid]
         proc.max_rss = max(proc.max_rss, rss)
         self._set(proc, State.BLOCKED)
@@ -307,8 +327,15 @@ class Kernel:
         return [p for p in self.procs if p.state in (State.READY, State.RUNNING, State.BLOCKED) and not p.suspend_pending]
 
     def _ws(self, proc: Proc, tau: int) -> int:
-        cutoff = int(self.env.now) - tau
-        return sum(1 for t in proc.last_ref.values() if t > cutoff)
+        """W(t, tau): pages referenced in the last ``tau`` of the process's own execution (its
+        virtual time, as in Denning's model), so a process stalled on page-ins keeps its set."""
+        cutoff = proc.vtime - tau
+        n = 0
+        for t in reversed(proc.last_ref.values()):
+            if t <= cutoff:
+                break
+            n += 1
+        return n
 
     def _suspend(self, proc: Proc) -> None:
         proc.ws_at_suspend = self._ws(proc, self.cfg.lc_tau_ns)
@@ -352,55 +379,70 @@ class Kernel:
                     self._resume(first)
 
     def _pff_control(self) -> Iterator[simpy.Event]:
+        """Page-fault frequency, checked every interval on each process's fault rate per second of
+        its own execution (virtual time). Above ``upper``: under local replacement the process gets
+        one more frame if one is spare; when none is (or under global replacement, where memory is
+        simply full), the newest other process is suspended. Below ``lower``: under local
+        replacement the process gives up one frame. Suspended processes resume, oldest first, when
+        every active process is below ``upper`` and (local) enough frames are spare."""
         cfg = self.cfg
         pager = self.pager
-        secs = cfg.lc_interval_ns * NS
+        local = cfg.scope == "local"
         while self.remaining:
             yield self.env.timeout(cfg.lc_interval_ns)
             active = self._active()
             holding = [p for p in self.procs if p.state not in (State.SUSPENDED, State.DONE)]
-            spare = cfg.frames - sum(pager.quota[p.pid] for p in holding)
+            spare = cfg.frames - sum(pager.quota[p.pid] for p in holding) if local else self.frames.free_count
+            high = False
             for p in active:
-                rate = (pager.faults[p.pid] - p.faults_at_check) / secs
-                p.faults_at_check = pager.faults[p.pid]
+                ran = p.vtime - p.vtime_at_check
+                faults = pager.faults[p.pid] - p.faults_at_check
+                p.vtime_at_check, p.faults_at_check = p.vtime, pager.faults[p.pid]
+                if ran <= 0:
+                    continue
+                rate = faults / (ran * NS)
                 if rate > cfg.pff_upper:
-                    if spare > 0:
+                    high = True
+                    if local and spare > 0:
                         pager.quota[p.pid] += 1
                         spare -= 1
-                    elif len(active) > 1:
-                        others = [q for q in active if q is not p and q.state != State.RUNNING and not q.suspend_pending]
+                    elif spare <= 0 and len(self._active()) > 1:
+                        others = [q for q in self._active() if q is not p and q.state != State.RUNNING]
                         if others:
                             victim = max(others, key=lambda q: (q.spec.arrival_ns, q.pid))
-                            spare += pager.quota[victim.pid]
                             self._suspend(victim)
-                elif rate < cfg.pff_lower and pager.quota[p.pid] > cfg.min_frames:
+                            if local and victim.state == State.SUSPENDED:
+                                spare += pager.quota[victim.pid]
+                elif local and rate < cfg.pff_lower and pager.quota[p.pid] > cfg.min_frames:
                     pager.quota[p.pid] -= 1
                     spare += 1
                     if pager.resident[p.pid] > pager.quota[p.pid]:
-                        victim_page = pager.shrink(p.pid)
-                        if p.tlb is not None and victim_page is not None:
-                            p.tlb.pop(victim_page, None)
+                        page = pager.shrink(p.pid)
+                        if p.tlb is not None and page is not None:
+                            p.tlb.pop(page, None)
             suspended = [p for p in self.procs if p.state == State.SUSPENDED]
-            if suspended and spare >= cfg.min_frames:
+            if suspended and not high and (spare >= cfg.min_frames or not active):
                 first = min(suspended, key=lambda p: (p.since, p.pid))
-                pager.quota[first.pid] = max(cfg.min_frames, min(spare, pager.quota[first.pid]))
+                if local:
+                    pager.quota[first.pid] = max(cfg.min_frames, min(spare, pager.quota[first.pid]))
                 self._resume(first)
 
     # ------------------------------------------------------------------ metrics
 
     def _sampler(self) -> Iterator[simpy.Event]:
         cfg = self.cfg
-        last_cpu = last_dev = last_faults = 0
+        last_cpu = last_dev = last_faults = last_evictions = 0
         keep = max(cfg.ws_tau_ns, cfg.lc_tau_ns)
         period = cfg.sample_ns
         while self.remaining:
             yield self.env.timeout(period)
             now = int(self.env.now)
             faults = sum(self.pager.faults.values())
+            evictions = sum(self.pager.evictions.values())
             for p in self.procs:  # forget references older than any window we report or use
-                if p.last_ref:
-                    cutoff = now - keep
-                    p.last_ref = {k: t for k, t in p.last_ref.items() if t > cutoff}
+                refs, cutoff = p.last_ref, p.vtime - keep
+                while refs and next(iter(refs.values())) <= cutoff:
+                    refs.popitem(last=False)
                 p.max_rss = max(p.max_rss, self.pager.resident[p.pid])
             self.samples.append(
                 Sample(
@@ -408,12 +450,13 @@ class Kernel:
                     cpu_utilization=(self.cpu_busy - last_cpu) / (cfg.cpus * period),
                     paging_device_utilization=(self.device_busy - last_dev) / (cfg.device_channels * period),
                     faults=faults - last_faults,
+                    evictions=evictions - last_evictions,
                     rss=tuple(self.pager.resident[p.pid] for p in self.procs),
                     working_set=tuple(self._ws(p, cfg.ws_tau_ns) for p in self.procs),
                     active=len(self._active()),
                 )
             )
-            last_cpu, last_dev, last_faults = self.cpu_busy, self.device_busy, faults
+            last_cpu, last_dev, last_faults, last_evictions = self.cpu_busy, self.device_busy, faults, evictions
             if len(self.samples) >= 2 * MAX_SAMPLES:
                 self.samples = [_merge(a, b) for a, b in zip(self.samples[::2], self.samples[1::2])]
                 period *= 2
@@ -421,7 +464,7 @@ class Kernel:
     def _thrashing(self) -> Thrashing:
         period = self.samples[1].t_s - self.samples[0].t_s if len(self.samples) > 1 else self.cfg.sample_ns * NS
         flags = [
-            s.cpu_utilization < 0.5 and s.paging_device_utilization > 0.8 and s.faults > 0 for s in self.samples
+            s.cpu_utilization < 0.35 and s.paging_device_utilization > 0.85 and s.evictions > 0 for s in self.samples
         ]
         since = None
         run = 0
@@ -494,6 +537,39 @@ class Kernel:
         )
 
 
+def _run_refs(
+    pages: list[int], get: Callable[[int], int | None], ref: bytearray, hit: Callable[[int], None] | None
+) -> int:
+    """The MMU's lookups and referenced bits for a run of accesses, up to the first page fault:
+    the number of hits.
+
+    A faulting page's first occurrence in the run is the fault (an earlier one would have
+    faulted first), so ``pages.index`` finds where the run stopped without counting in the loop.
+    """
+    if hit is None:
+        for p in pages:
+            f = get(p)
+            if f is None:
+                return pages.index(p)
+            ref[f] = 1
+    else:
+        for p in pages:
+            f = get(p)
+            if f is None:
+                return pages.index(p)
+            ref[f] = 1
+            hit(f)
+    return len(pages)
+
+
+def _touch(last_ref: OrderedDict[int, int], pages: Sequence[int], vtime: int) -> None:
+    """Record that ``pages`` were referenced at ``vtime`` (moving them to the recent end)."""
+    move = last_ref.move_to_end
+    for p in set(pages):
+        last_ref[p] = vtime
+        move(p)
+
+
 def _merge(a: Sample, b: Sample) -> Sample:
     """Two consecutive samples as one over both periods (sizes as at the later one)."""
     return Sample(
@@ -501,6 +577,7 @@ def _merge(a: Sample, b: Sample) -> Sample:
         cpu_utilization=(a.cpu_utilization + b.cpu_utilization) / 2,
         paging_device_utilization=(a.paging_device_utilization + b.paging_device_utilization) / 2,
         faults=a.faults + b.faults,
+        evictions=a.evictions + b.evictions,
         rss=b.rss,
         working_set=b.working_set,
         active=b.active,

@@ -144,6 +144,7 @@ class Sample:
     cpu_utilization: float
     paging_device_utilization: float
     faults: int
+    evictions: int
     rss: tuple[int, ...]
     working_set: tuple[int, ...]
     active: int
@@ -151,8 +152,8 @@ class Sample:
 
 @dataclass(frozen=True)
 class Thrashing:
-    """Thrashing: a period of at least 3 samples with CPU utilisation below 0.5 while the paging
-    device is busier than 0.8 and some process waits for a page."""
+    """Thrashing: at least 3 consecutive samples with CPU utilisation below 0.35 while the paging
+    device is busier than 0.85 and pages are being evicted (memory is full: not a cold start)."""
 
     detected: bool
     since_s: float | None
@@ -239,6 +240,7 @@ class SimResult:
                     "cpu_utilization": round(s.cpu_utilization, 6),
                     "paging_device_utilization": round(s.paging_device_utilization, 6),
                     "faults": s.faults,
+                    "evictions": s.evictions,
                     "rss": list(s.rss),
                     "working_set": list(s.working_set),
                     "active": s.active,

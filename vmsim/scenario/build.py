@@ -61,6 +61,8 @@ def build(s: Scenario) -> Kernel:
                 seed=rng.getrandbits(63),
                 write_fraction=w.write_fraction,
                 alpha=getattr(w, "alpha", 1.0),
+                phase_length=getattr(w, "phase_length", 10_000),
+                shift=(w.shift or w.pages) if w.kind == "phases" else 0,  # type: ignore[union-attr]
             )
             name = group.name if group.count == 1 else f"{group.name}.{i}"
             specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload))

@@ -117,7 +117,7 @@ def _model_in(ann: Any) -> Any:
 
 
 def _describe(err: dict[str, Any]) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("uniform", "zipf", "loop", "sequential",
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("uniform", "zipf", "loop", "sequential", "phases",
                                                                             "none", "working_set", "pff")))
     field = ".".join(str(p) for p in loc) or "(top level)"
     kind = err["type"]

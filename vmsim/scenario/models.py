@@ -111,7 +111,7 @@ class WorkingSetControl(Model):
     """Suspend a process when the working sets no longer fit in memory; resume when they do."""
 
     kind: Literal["working_set"]
-    tau: Duration = Field(50_000_000, gt=0, description="working-set window")
+    tau: Duration = Field(10_000_000, gt=0, description="working-set window, in process virtual time")
     interval: Duration = Field(10_000_000, gt=0, description="how often the kernel checks")
     victim: Literal["largest", "newest"] = "largest"
 
@@ -120,8 +120,8 @@ class PFFControl(Model):
     """Page-fault frequency: grow a process above ``upper`` faults/s, shrink it below ``lower``."""
 
     kind: Literal["pff"]
-    lower: float = Field(10.0, ge=0, description="faults per second")
-    upper: float = Field(100.0, gt=0, description="faults per second")
+    lower: float = Field(10.0, ge=0, description="faults per second of the process's own execution")
+    upper: float = Field(1000.0, gt=0, description="faults per second of the process's own execution")
     interval: Duration = Field(10_000_000, gt=0)
 
     @model_validator(mode="after")
@@ -172,7 +172,17 @@ class Sequential(_Synthetic):
     pages: int = Field(ge=1)
 
 
-Workload = Annotated[Uniform | Zipf | Loop | Sequential, Field(discriminator="kind")]
+class Phases(_Synthetic):
+    """Uniform over a window of ``pages`` pages that moves by ``shift`` pages every ``phase_length``
+    accesses: a locality that drifts."""
+
+    kind: Literal["phases"]
+    pages: int = Field(ge=1, description="window (working-set) size in pages")
+    phase_length: int = Field(10_000, ge=1)
+    shift: int = Field(0, ge=0, description="pages the window moves per phase (default: its size)")
+
+
+Workload = Annotated[Uniform | Zipf | Loop | Sequential | Phases, Field(discriminator="kind")]
 
 
 class ProcessGroup(Model):

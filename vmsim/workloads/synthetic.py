@@ -14,7 +14,7 @@ CHUNK = 1 << 16
 SEQUENTIAL_RUN = 64
 
 
-KINDS = ("uniform", "zipf", "loop", "sequential")
+KINDS = ("uniform", "zipf", "loop", "sequential", "phases")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,8 @@ class SyntheticWorkload:
     ``uniform``: every page equally likely. ``zipf``: page popularity ~ 1/rank**alpha, ranks
     shuffled over the pages. ``loop``: 0, 1, ..., pages-1, 0, 1, ... ``sequential``: a scan that
     touches each page SEQUENTIAL_RUN times in a row before the next, wrapping at the end.
+    ``phases``: uniform over a window of ``pages`` pages that moves by ``shift`` pages every
+    ``phase_length`` accesses (a locality that drifts, as in Denning's working-set model).
     """
 
     kind: str
@@ -32,6 +34,16 @@ class SyntheticWorkload:
     seed: int
     write_fraction: float = 0.0
     alpha: float = 1.0
+    phase_length: int = 10_000
+    shift: int = 0
+
+    @property
+    def footprint(self) -> int:
+        """Distinct pages the stream can touch (the process's virtual size in pages)."""
+        if self.kind != "phases":
+            return self.pages
+        phases = -(-self.references // self.phase_length) + 1
+        return self.pages + self.shift * (phases - 1)
 
     def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
         """The whole stream, ``size`` accesses at a time; the same seed gives the same stream."""
@@ -45,6 +57,8 @@ class SyntheticWorkload:
             cdf = np.cumsum(weights)
             cdf /= cdf[-1]
             perm = gen.permutation(spec.pages)  # popularity is not ordered by page number
+        # Each process enters its first phase part-way, so phase changes are not in lockstep.
+        offset = int(gen.integers(0, spec.phase_length)) if spec.kind == "phases" else 0
         done = 0
         while done < total:
             n = min(size, total - done)
@@ -55,6 +69,9 @@ class SyntheticWorkload:
                 assert cdf is not None and perm is not None
                 ranks = np.minimum(np.searchsorted(cdf, gen.random(n), side="right"), spec.pages - 1)
                 pages = perm[ranks].astype(np.int64)
+            elif spec.kind == "phases":
+                base = ((idx + offset) // spec.phase_length) * spec.shift
+                pages = base + gen.integers(0, spec.pages, n, dtype=np.int64)
             elif spec.kind == "loop":
                 pages = idx % spec.pages
             else:
