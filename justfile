@@ -15,9 +15,10 @@ test:
 lint:
     ruff check vmsim tests benchmarks
 
-# speed against peers; writes the table kept in docs/performance.md
+# speed against peers (refreshes the generated table in docs/performance.md) and the kernel figure
 bench:
-    python benchmarks/run.py
+    python benchmarks/run.py --write-doc
+    python benchmarks/kernel.py
 
 # a textbook example and a real trace
 demo:

@@ -6,8 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-
-from tabulate import tabulate
+from typing import Any
 
 from vmsim.metrics.results import RunResult, SimResult
 
@@ -28,6 +27,13 @@ def to_csv(runs: Sequence[RunResult]) -> str:
         d = r.to_dict()
         w.writerow([*(d[c] for c in COLUMNS), d["cold_faults"], d["scope"], d["seed"]])
     return buf.getvalue()
+
+
+def tabulate(*args: Any, **kwargs: Any) -> str:
+    """tabulate, imported on first use: JSON and CSV runs do not pay for importing it."""
+    from tabulate import tabulate as _tabulate
+
+    return _tabulate(*args, **kwargs)
 
 
 def to_table(runs: Sequence[RunResult]) -> str:
