@@ -21,6 +21,18 @@ class ProcessResult:
     def hits(self) -> int:
         return self.references - self.faults
 
+    def counters(self) -> dict[str, Any]:
+        """The counters as JSON, in a fixed order."""
+        return {
+            "pid": self.pid,
+            "references": self.references,
+            "hits": self.hits,
+            "faults": self.faults,
+            "cold_faults": self.cold_faults,
+            "evictions": self.evictions,
+            "writebacks": self.writebacks,
+        }
+
 
 @dataclass(frozen=True)
 class Step:
@@ -83,18 +95,7 @@ class RunResult:
             "fault_rate": round(self.fault_rate, 6),
         }
         if len(self.processes) > 1:
-            out["processes"] = [
-                {
-                    "pid": p.pid,
-                    "references": p.references,
-                    "hits": p.hits,
-                    "faults": p.faults,
-                    "cold_faults": p.cold_faults,
-                    "evictions": p.evictions,
-                    "writebacks": p.writebacks,
-                }
-                for p in self.processes
-            ]
+            out["processes"] = [p.counters() for p in self.processes]
         if self.steps is not None:
             out["steps"] = [
                 {
@@ -110,18 +111,13 @@ class RunResult:
         return out
 
 
-@dataclass(frozen=True)
-class ProcessStats:
-    """One process of a kernel simulation. Times in seconds of simulated time."""
+@dataclass(frozen=True, kw_only=True)
+class ProcessStats(ProcessResult):
+    """One process of a kernel simulation: the replay counters plus its life in simulated time
+    (seconds)."""
 
-    pid: int
     name: str
     group: str
-    references: int
-    faults: int
-    cold_faults: int
-    evictions: int
-    writebacks: int
     arrival_s: float
     finish_s: float | None
     running_s: float
@@ -130,10 +126,6 @@ class ProcessStats:
     suspended_s: float
     suspensions: int
     max_rss: int
-
-    @property
-    def hits(self) -> int:
-        return self.references - self.faults
 
 
 @dataclass(frozen=True)
@@ -213,15 +205,9 @@ class SimResult:
         out: dict[str, Any] = {"scenario": self.scenario, "seed": self.seed, "global": self.global_dict()}
         out["processes"] = [
             {
-                "pid": p.pid,
+                **p.counters(),
                 "name": p.name,
                 "group": p.group,
-                "references": p.references,
-                "hits": p.hits,
-                "faults": p.faults,
-                "cold_faults": p.cold_faults,
-                "evictions": p.evictions,
-                "writebacks": p.writebacks,
                 "arrival_s": p.arrival_s,
                 "finish_s": p.finish_s,
                 "running_s": round(p.running_s, 9),
