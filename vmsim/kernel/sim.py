@@ -17,6 +17,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import compress
 
 import numpy as np
 import simpy
@@ -218,7 +219,11 @@ class Kernel:
         table = proc.table
         get = table.get
         domain = self.pager.domains[proc.pid]
-        hit = domain.hit if self.pager.spec.cls.needs_hit else None
+        cls = self.pager.spec.cls
+        hit = domain.hit if cls.needs_hit else None
+        # LRU and MRU only care about the order of last accesses: their hits can be replayed once
+        # per page at the end of a run, in last-access order, with the same result.
+        ordered_hits = cls.table_order in ("lru", "mru")
         budget = cfg.quantum_ns
         elapsed = 0
         while elapsed < budget:
@@ -230,18 +235,27 @@ class Kernel:
             fault = -1
             if proc.tlb is None:
                 end = min(stop, pos + max(1, (budget - elapsed) // cfg.memory_access_ns))
-                done = _run_refs(pages[pos:end], get, ref, hit)
+                # Every access before the first absent page is a hit: find that page at C speed,
+                # in windows that double, so a run that faults early costs little.
+                contains = table.__contains__
+                done, window = 0, 256
+                while pos + done < end:
+                    probe = pages[pos + done : min(end, pos + done + window)]
+                    present = list(map(contains, probe))
+                    try:
+                        done += present.index(False)
+                        fault = pos + done
+                        break
+                    except ValueError:
+                        done += len(probe)
+                        window *= 2
                 stop = pos + done
-                if writes is not None and done:
-                    # Nothing reads dirty bits inside a slice (evictions happen at faults, after
-                    # it), so the slice's writes are marked once per written page at its end.
-                    assert proc.page_array is not None and proc.write_array is not None
-                    w = proc.write_array[pos:stop]
-                    for p in np.unique(proc.page_array[pos:stop][w != 0]).tolist():
-                        dirty[table[p]] = 1
-                if stop < end:
-                    fault = stop
+                run = pages[pos:stop]
+                if done:
+                    self._hits(proc, run, None if writes is None else writes[pos:stop], ordered_hits, hit)
                 elapsed += done * cfg.memory_access_ns
+                if done:
+                    _touch(proc.last_ref, run, proc.vtime + elapsed)
             else:
                 tlb = proc.tlb
                 cap, t_hit, t_mem = cfg.tlb_entries, cfg.tlb_hit_ns, cfg.memory_access_ns
@@ -267,8 +281,8 @@ class Kernel:
                         hit(f)
                     i += 1
                 stop = fault if fault >= 0 else i
-            if stop > pos:
-                _touch(proc.last_ref, pages[pos:stop], proc.vtime + elapsed)
+                if stop > pos:
+                    _touch(proc.last_ref, pages[pos:stop], proc.vtime + elapsed)
             proc.references += stop - pos
             proc.pos = stop
             if fault >= 0:
@@ -276,6 +290,32 @@ class Kernel:
                 return elapsed, "fault"
         proc.vtime += elapsed
         return elapsed, "slice"
+
+    def _hits(
+        self, proc: Proc, run: list[int], writes: list[int] | None, ordered_hits: bool, hit: Callable[[int], None] | None
+    ) -> None:
+        """What the MMU and the policy do for a run of hits, done once per distinct page: set the
+        referenced bits, the dirty bits of written pages, and call the hit hook (per access, or
+        once per page in last-access order for LRU and MRU). Nothing reads these inside the run:
+        evictions happen at faults, after it."""
+        table = proc.table
+        ref = self.frames.referenced
+        if hit is not None and not ordered_hits:
+            for p in run:
+                hit(table[p])
+        latest = list(dict.fromkeys(reversed(run)))  # distinct pages, most recent first
+        if hit is not None and ordered_hits:
+            for p in reversed(latest):
+                f = table[p]
+                ref[f] = 1
+                hit(f)
+        else:
+            for p in latest:
+                ref[table[p]] = 1
+        if writes is not None:
+            dirty = self.frames.dirty
+            for p in set(compress(run, writes)):
+                dirty[table[p]] = 1
 
     def _fault(self, proc: Proc) -> None:
         """The faulting access: map its page now, block the process for the device's I/O."""
@@ -290,7 +330,8 @@ class Kernel:
                 owner_tlb.pop(victim[1], None)
         proc.references += 1
         proc.pos += 1
-        _touch(proc.last_ref, (page,), proc.vtime)
+        proc.last_ref[page] = proc.vtime
+        proc.last_ref.move_to_end(page)
         rss = self.pager.resident[proc.pid]
         proc.max_rss = max(proc.max_rss, rss)
         self._set(proc, State.BLOCKED)
@@ -535,31 +576,6 @@ class Kernel:
             processes=procs,
             samples=tuple(self.samples),
         )
-
-
-def _run_refs(
-    pages: list[int], get: Callable[[int], int | None], ref: bytearray, hit: Callable[[int], None] | None
-) -> int:
-    """The MMU's lookups and referenced bits for a run of accesses, up to the first page fault:
-    the number of hits.
-
-    A faulting page's first occurrence in the run is the fault (an earlier one would have
-    faulted first), so ``pages.index`` finds where the run stopped without counting in the loop.
-    """
-    if hit is None:
-        for p in pages:
-            f = get(p)
-            if f is None:
-                return pages.index(p)
-            ref[f] = 1
-    else:
-        for p in pages:
-            f = get(p)
-            if f is None:
-                return pages.index(p)
-            ref[f] = 1
-            hit(f)
-    return len(pages)
 
 
 def _touch(last_ref: OrderedDict[int, int], pages: Sequence[int], vtime: int) -> None:
