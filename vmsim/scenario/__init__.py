@@ -1,1 +1,2 @@
-"""Scenario models (pydantic) and YAML loading: arrives with the SimPy kernel (issue 3)."""
+"""Scenarios: the pydantic schema (models.py, units.py), YAML loading with line numbers and
+overrides (loader.py), and the bridge to the kernel (build.py)."""
