@@ -232,6 +232,38 @@ def sweep(
         typer.echo(render.sweep_table(rows))
 
 
+@app.command()
+def validate(
+    scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
+    set_: SetOpt = None,
+) -> None:
+    """Check scenarios without running them: one line per file, exit code 2 if any is invalid."""
+    from vmsim.scenario.loader import load_scenario
+
+    bad = 0
+    for path in scenarios:
+        try:
+            sc = load_scenario(path, set_ or [])
+        except VmsimError as e:
+            typer.echo(f"vmsim: error: {e}", err=True)
+            bad += 1
+            continue
+        procs = sum(g.count for g in sc.processes)
+        typer.echo(f"{path}: ok ({sc.name}: {procs} process{'es' if procs != 1 else ''}, {sc.machine.frames:,} frames)")
+    if bad:
+        raise typer.Exit(2)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editor completion and validation)."""
+    import json
+
+    from vmsim.scenario.models import Scenario
+
+    typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
 @app.command(name="policies")
 def policies_cmd() -> None:
     """List the replacement policies with their aliases and parameters."""

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
+from typing import Any
 
 from vmsim.kernel.config import KernelConfig, ProcessSpec
 from vmsim.kernel.sim import Kernel
 from vmsim.metrics.results import SimResult
-from vmsim.policies import parse_policy
-from vmsim.scenario.models import NoLoadControl, PFFControl, Scenario, WorkingSetControl
+from vmsim.scenario.models import (
+    NoLoadControl,
+    PFFControl,
+    Phases,
+    Refs,
+    Scenario,
+    Trace,
+    WorkingSetControl,
+    Workload,
+    policy_spec,
+)
+from vmsim.workloads.explicit import RefStringWorkload, TraceWorkload
 from vmsim.workloads.synthetic import SyntheticWorkload
 
 
@@ -24,7 +36,7 @@ def kernel_config(s: Scenario) -> KernelConfig:
         assert isinstance(lc, NoLoadControl)
     return KernelConfig(
         frames=m.frames,
-        policy=parse_policy(k.replacement.policy),
+        policy=policy_spec(k.replacement.policy),
         page_size=m.page_size,
         scope=k.replacement.scope,
         cpus=m.cpus,
@@ -46,24 +58,34 @@ def kernel_config(s: Scenario) -> KernelConfig:
     )
 
 
+def make_workload(w: Workload, seed: int, page_size: int) -> Any:
+    """The generator for one process's workload model (seeded from the simulation's generator)."""
+    if isinstance(w, Refs):
+        return RefStringWorkload(w.refs, w.repeat)
+    if isinstance(w, Trace):
+        trace = TraceWorkload(Path(w.path), w.format, page_size, w.instructions, w.limit)
+        trace.validate()
+        return trace
+    return SyntheticWorkload(
+        kind=w.kind,
+        pages=w.pages,
+        references=w.references,
+        seed=seed,
+        write_fraction=w.write_fraction,
+        alpha=getattr(w, "alpha", 1.0),
+        phase_length=getattr(w, "phase_length", 10_000),
+        shift=(w.shift or w.pages) if isinstance(w, Phases) else 0,
+    )
+
+
 def build(s: Scenario) -> Kernel:
     """One seeded random.Random for the whole simulation: workloads draw their seeds from it in
     process order, then the kernel's policies use it."""
     rng = random.Random(s.seed)
     specs: list[ProcessSpec] = []
     for group in s.processes:
-        w = group.workload
         for i in range(group.count):
-            workload = SyntheticWorkload(
-                kind=w.kind,
-                pages=w.pages,
-                references=w.references,
-                seed=rng.getrandbits(63),
-                write_fraction=w.write_fraction,
-                alpha=getattr(w, "alpha", 1.0),
-                phase_length=getattr(w, "phase_length", 10_000),
-                shift=(w.shift or w.pages) if w.kind == "phases" else 0,  # type: ignore[union-attr]
-            )
+            workload = make_workload(group.workload, rng.getrandbits(63), s.machine.page_size)
             name = group.name if group.count == 1 else f"{group.name}.{i}"
             specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload))
     return Kernel(kernel_config(s), specs, rng, name=s.name, seed=s.seed)

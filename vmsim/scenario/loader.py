@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from vmsim.errors import VmsimError
-from vmsim.scenario.models import Scenario
+from vmsim.scenario.models import TAGS, Scenario
 
 Lines = dict[tuple[str | int, ...], int]
 
@@ -93,37 +93,45 @@ def _set_value(data: dict[str, Any], path: str, value: Any) -> None:
 
 
 def _field_names(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
-    """Valid keys at the mapping that holds ``loc``'s last key, for a spelling suggestion."""
+    """Valid keys at the mapping that holds ``loc``'s last key (``loc`` as pydantic gives it, with
+    the tags of tagged unions), for a spelling suggestion."""
     current: Any = model
-    for part in loc[:-1]:
+    parts = list(loc[:-1])
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        i += 1
         if isinstance(part, int) or current is None:
             continue
         fields = getattr(current, "model_fields", {})
         if part not in fields:
             return []
-        ann = fields[part].annotation
-        current = _model_in(ann)
+        members = _models_in(fields[part].annotation)
+        current = members[0] if members else None
+        if i < len(parts) and isinstance(parts[i], str) and len(members) > 1:
+            tagged = [m for m in members if parts[i] in getattr(m.model_fields.get("kind"), "annotation", None).__args__]
+            if tagged:
+                current = tagged[0]
+                i += 1
     return list(getattr(current, "model_fields", {})) if current is not None else []
 
 
-def _model_in(ann: Any) -> Any:
+def _models_in(ann: Any) -> list[Any]:
     if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann
+        return [ann]
+    out: list[Any] = []
     for arg in getattr(ann, "__args__", ()):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+        out.extend(_models_in(arg))
+    return out
 
 
 def _describe(err: dict[str, Any]) -> str:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("uniform", "zipf", "loop", "sequential", "phases",
-                                                                            "none", "working_set", "pff")))
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in TAGS))
     field = ".".join(str(p) for p in loc) or "(top level)"
     kind = err["type"]
     if kind == "extra_forbidden":
         name = str(loc[-1])
-        valid = _field_names(Scenario, loc)
+        valid = _field_names(Scenario, tuple(err["loc"]))
         close = difflib.get_close_matches(name, valid, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
         return f"{field}: unknown key {name!r}{hint}"
@@ -153,9 +161,11 @@ def _line_of(loc: tuple[Any, ...], lines: Lines) -> int | None:
 def validate(data: dict[str, Any], source: str, lines: Lines | None = None) -> Scenario:
     """Validate plain data as a Scenario; the first error becomes one VmsimError."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"base_dir": str(Path(source).parent)})
     except ValidationError as e:
-        errors = e.errors()
+        # A misspelt key also makes the intended one "missing": name the misspelling first.
+        rank = {"extra_forbidden": 0, "union_tag_invalid": 1, "missing": 3}
+        errors = sorted(e.errors(), key=lambda err: rank.get(err["type"], 2))
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise VmsimError(_describe(dict(first)) + more, source=source, line=_line_of(tuple(first["loc"]), lines or {})) from None

@@ -6,14 +6,25 @@ units (``4KiB``, ``64MiB``, ``100ns``, ``5ms``); times become whole nanoseconds.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from vmsim.errors import VmsimError
 from vmsim.hw.address import check_page_size
-from vmsim.policies import parse_policy
+from vmsim.policies import PolicySpec, available, lookup, param_info, parse_policy
 from vmsim.scenario.units import Duration, Size
+from vmsim.workloads.refstring import parse_refs
 
 
 class Model(BaseModel):
@@ -80,18 +91,55 @@ class Scheduler(Model):
     quantum: Duration = Field(10_000_000, gt=0)
 
 
-class Replacement(Model):
-    policy: str = "lru"
-    scope: Literal["global", "local"] = "global"
+def _policy_models() -> tuple[type[BaseModel], ...]:
+    """One model per registered policy: ``kind`` plus its parameters with their defaults."""
+    out = []
+    for name in available():
+        cls = lookup(name)
+        fields: dict[str, Any] = {"kind": (Literal[name], ...)}  # type: ignore[valid-type]
+        for pname, (ptype, default) in param_info(cls).items():
+            fields[pname] = (ptype, default)
+        model = create_model(  # type: ignore[call-overload]
+            f"{cls.__name__}Policy", __base__=Model, __doc__=cls.summary, **fields
+        )
+        out.append(model)
+    return tuple(out)
 
-    @field_validator("policy")
-    @classmethod
-    def _policy(cls, v: str) -> str:
+
+def _policy_input(value: Any) -> Any:
+    """Accept ``lru``, ``clock:ref_bit_on_load=false`` or ``{kind: clock, ...}``; aliases and
+    case are normalised to the registered name."""
+    if isinstance(value, str):
         try:
-            parse_policy(v)
+            spec = parse_policy(value)
         except VmsimError as e:
             raise ValueError(str(e)) from None
-        return v
+        return {"kind": spec.cls.name, **spec.params}
+    if isinstance(value, dict) and isinstance(value.get("kind"), str):
+        try:
+            return {**value, "kind": lookup(value["kind"]).name}
+        except VmsimError as e:
+            raise ValueError(str(e)) from None
+    return value
+
+
+PolicyModels = _policy_models()
+PolicyChoice = Annotated[
+    Union[PolicyModels],  # type: ignore[valid-type]  # noqa: UP007
+    Field(discriminator="kind"),
+    BeforeValidator(_policy_input),
+]
+
+
+def policy_spec(model: BaseModel) -> PolicySpec:
+    """The registry's PolicySpec for a validated policy model."""
+    data = model.model_dump()
+    return PolicySpec(lookup(data.pop("kind")), data)
+
+
+class Replacement(Model):
+    policy: PolicyChoice = Field(default_factory=lambda: _policy_input("lru"), validate_default=True)
+    scope: Literal["global", "local"] = "global"
 
 
 class Allocation(Model):
@@ -182,7 +230,43 @@ class Phases(_Synthetic):
     shift: int = Field(0, ge=0, description="pages the window moves per phase (default: its size)")
 
 
-Workload = Annotated[Uniform | Zipf | Loop | Sequential | Phases, Field(discriminator="kind")]
+class Refs(Model):
+    """An explicit reference string, e.g. ``"7 0 1 2w 0"`` (``w`` marks a write)."""
+
+    kind: Literal["refs"]
+    refs: str
+    repeat: int = Field(1, ge=1)
+
+    @field_validator("refs")
+    @classmethod
+    def _refs(cls, v: str) -> str:
+        try:
+            parse_refs(v)
+        except VmsimError as e:
+            raise ValueError(str(e)) from None
+        return v
+
+
+class Trace(Model):
+    """A trace file as one process's stream; a relative path is relative to the scenario file."""
+
+    kind: Literal["trace"]
+    path: str
+    format: Literal["lackey", "pitt", "rw", "pid", "pages"] | None = None
+    instructions: bool = True
+    limit: int | None = Field(None, ge=1)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, v: str, info: ValidationInfo) -> str:
+        base = (info.context or {}).get("base_dir")
+        p = Path(v) if base is None or Path(v).is_absolute() else Path(base) / v
+        if not p.is_file():
+            raise ValueError(f"trace file {str(p)!r} does not exist")
+        return str(p)
+
+
+Workload = Annotated[Uniform | Zipf | Loop | Sequential | Phases | Refs | Trace, Field(discriminator="kind")]
 
 
 class ProcessGroup(Model):
@@ -209,3 +293,18 @@ class Scenario(Model):
             if missing:
                 raise ValueError(f"kernel.allocation.frames has no entry for group(s) {', '.join(missing)}")
         return self
+
+
+def _tags(union: Any) -> set[str]:
+    args = getattr(union, "__args__", ())
+    members = args[0].__args__ if args and hasattr(args[0], "__args__") else args
+    out: set[str] = set()
+    for m in members:
+        ann = getattr(m, "model_fields", {}).get("kind")
+        if ann is not None:
+            out.update(getattr(ann.annotation, "__args__", ()))
+    return out
+
+
+#: Values of ``kind`` that pydantic puts into error locations of tagged unions (not field names).
+TAGS = frozenset(_tags(Workload) | _tags(LoadControl) | set(available()))

@@ -1,0 +1,72 @@
+"""Workloads given explicitly: a reference string, or a trace file as one process's stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from vmsim.errors import VmsimError
+from vmsim.hw.access import Chunk
+from vmsim.workloads.refstring import parse_refs
+from vmsim.workloads.traces import open_trace
+
+
+@dataclass(frozen=True)
+class RefStringWorkload:
+    """A reference string (``"7 0 1 2w 0"``), played ``repeat`` times."""
+
+    refs: str
+    repeat: int = 1
+
+    def __post_init__(self) -> None:
+        if self.repeat < 1:
+            raise VmsimError(f"refs workload: repeat must be >= 1, got {self.repeat}")
+        parse_refs(self.refs)
+
+    @cached_property
+    def _chunk(self) -> Chunk:
+        return parse_refs(self.refs)
+
+    @property
+    def footprint(self) -> int:
+        return int(self._chunk.pages.max()) + 1
+
+    def chunks(self, size: int = 1 << 16) -> Iterator[Chunk]:
+        for _ in range(self.repeat):
+            yield self._chunk
+
+
+@dataclass(frozen=True)
+class TraceWorkload:
+    """A trace file (any format `vmsim replay` reads) as one process's stream. A ``pid`` trace's
+    process ids are ignored: every access belongs to this process."""
+
+    path: Path
+    fmt: str | None = None
+    page_size: int = 4096
+    instructions: bool = True
+    limit: int | None = None
+
+    @cached_property
+    def _source(self):  # type: ignore[no-untyped-def]
+        return open_trace(self.path, self.fmt, self.page_size, self.instructions, self.limit)
+
+    def validate(self) -> None:
+        """Open the file and detect its format now, so a bad trace fails before the run."""
+        _ = self._source
+
+    @cached_property
+    def footprint(self) -> int:
+        """Distinct pages in the trace (one pass over it)."""
+        seen: set[int] = set()
+        for chunk in self._source():
+            seen.update(np.unique(chunk.pages).tolist())
+        return max(1, len(seen))
+
+    def chunks(self, size: int = 1 << 16) -> Iterator[Chunk]:
+        for chunk in self._source():
+            yield Chunk(chunk.pages, chunk.writes)
