@@ -224,3 +224,30 @@ def test_chunk_type_is_shared() -> None:
     sc = validate(scenario(count=1), "x")
     chunk = next(iter(build(sc).procs[0].spec.workload.chunks()))
     assert isinstance(chunk, Chunk) and chunk.pages.dtype == np.int64
+
+
+def test_shared_segment_maps_the_same_frames() -> None:
+    """Processes sharing their data segment fault each page in once between them; the others hit."""
+    data = scenario(count=3, workload={"kind": "uniform", "pages": 20, "references": 5000, "write_fraction": 0.0})
+    private = simulate(validate(data, "x"))
+    data["processes"][0]["share"] = ["data"]
+    shared = simulate(validate(data, "x"))
+    assert private.cold_faults == 60
+    assert shared.cold_faults == shared.faults == 20
+    assert shared.references == private.references == 15_000
+    data["processes"][0]["share"] = ["weights"]
+    with pytest.raises(VmsimError, match="no segment named weights"):
+        build(validate(data, "x"))
+
+
+def test_shared_pages_survive_one_sharer_exiting() -> None:
+    """A process that exits hands its shared pages to a sharer that still runs."""
+    data = scenario(count=2, workload={"kind": "loop", "pages": 30, "references": 3000})
+    data["processes"][0]["share"] = ["data"]
+    data["processes"].append({"name": "late", "arrival": "200ms", "share": [],
+                              "workload": {"kind": "loop", "pages": 5, "references": 100}})
+    data["processes"][0]["arrival_interval"] = "50ms"
+    r = simulate(validate(data, "x"))
+    first, second = r.processes[0], r.processes[1]
+    assert first.faults == 30 and second.faults == 0  # the second arrives after the pages are in
+    assert all(p.finish_s is not None for p in r.processes)

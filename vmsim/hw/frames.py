@@ -26,8 +26,9 @@ class FrameTable:
         self.n = n
         self.owner: list[int] = [FREE] * n
         self.page: list[int] = [FREE] * n
-        # The page-table dict that maps this frame, so eviction can unmap it in O(1).
-        self.table: list[dict[int, int] | None] = [None] * n
+        # The page-table dict that maps this frame, so eviction can unmap it in O(1); for a page
+        # of a shared segment, the list of every sharer's table.
+        self.table: list[dict[int, int] | list[dict[int, int]] | None] = [None] * n
         self.referenced = bytearray(n)
         self.dirty = bytearray(n)
         # Free frames form a min-heap: the lowest-numbered free frame is handed out first.
@@ -40,6 +41,16 @@ class FrameTable:
     def allocate(self) -> int | None:
         """Take the lowest-numbered free frame, or None when every frame is in use."""
         return heapq.heappop(self._free) if self._free else None
+
+    def unmap(self, frame: int) -> None:
+        """Remove the frame's page from every page table that maps it."""
+        tables = self.table[frame]
+        page = self.page[frame]
+        if type(tables) is list:
+            for t in tables:
+                t.pop(page, None)
+        elif tables is not None:
+            del tables[page]
 
     def release(self, frame: int) -> None:
         """Return a frame to the free list, clearing its state."""

@@ -83,14 +83,21 @@ class PageTable:
 class AddressSpace:
     """A process's segment table, with one page table per segment."""
 
-    def __init__(self, segments: list[Segment]) -> None:
+    def __init__(self, segments: list[Segment], unified: bool = False) -> None:
+        """``unified``: the segments' page tables share one dict (keyed by virtual page number,
+        which is unique across segments), as one multi-level table per process would; the
+        kernel's slice loop then needs a single lookup per access."""
         ordered = sorted(segments, key=lambda s: s.start)
         for a, b in itertools.pairwise(ordered):
             if b.start < a.end:
                 raise VmsimError(f"segments {a.name!r} and {b.name!r} overlap")
         self.segments = ordered
         self._starts = [s.start for s in ordered]
-        self.tables: list[PageTable] = [PageTable() for _ in ordered]
+        if unified:
+            entries: dict[int, int] = {}
+            self.tables: list[PageTable] = [PageTable(entries) for _ in ordered]
+        else:
+            self.tables = [PageTable() for _ in ordered]
 
     @classmethod
     def flat(cls, bits: int = 64) -> AddressSpace:

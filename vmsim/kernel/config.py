@@ -21,10 +21,14 @@ class Workload(Protocol):
 
 @dataclass(frozen=True)
 class ProcessSpec:
+    """One process. ``shared`` maps names of the workload's segments to a key: processes whose
+    segments have the same key map the same frames (shared weights, an mmap'd data set)."""
+
     name: str
     group: str
     arrival_ns: int
     workload: Workload
+    shared: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

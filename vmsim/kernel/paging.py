@@ -50,6 +50,10 @@ class Pager:
         self.last_victim: tuple[int, int] | None = None
         #: Whether that victim was dirty (so the fault also writes a page back).
         self.last_dirty = False
+        #: The page table(s) the victim was unmapped from (for TLB shootdowns).
+        self.last_victim_tables: object = None
+        #: id(page-table dict) -> pid, to hand a shared page to another sharer.
+        self.table_pid: dict[int, int] = {}
 
     def add_process(self, pid: int, space: AddressSpace, quota: int | None = None) -> None:
         """Register a process. Under local scope it needs a quota of at least one frame."""
@@ -64,12 +68,20 @@ class Pager:
             assert self._global is not None
             self.domains[pid] = self._global
         self.spaces[pid] = space
+        for t in space.tables:
+            self.table_pid[id(t.entries)] = pid
         for counter in (self.resident, self.faults, self.cold, self.evictions, self.writebacks):
             counter[pid] = 0
         self.seen[pid] = set()
 
-    def fault(self, pid: int, table: dict[int, int], vpn: int, write: int) -> int:
-        """Handle a page fault of ``pid`` on ``vpn`` (not present in ``table``); return its frame."""
+    def fault(
+        self, pid: int, table: dict[int, int], vpn: int, write: int, sharers: list[dict[int, int]] | None = None
+    ) -> int:
+        """Handle a page fault of ``pid`` on ``vpn`` (not present in ``table``); return its frame.
+
+        ``sharers``: for a page of a shared segment, the page tables of every process sharing
+        it (``table`` among them); the page is mapped into all of them, so the others hit it.
+        """
         frames = self.frames
         self.faults[pid] += 1
         seen = self.seen[pid]
@@ -89,7 +101,8 @@ class Pager:
             domain = self.domains[pid]
             owner = frames.owner[frame]
             page = frames.page[frame]
-            del frames.table[frame][page]  # type: ignore[arg-type]
+            self.last_victim_tables = frames.table[frame]
+            frames.unmap(frame)
             self.evictions[owner] += 1
             self.last_dirty = bool(frames.dirty[frame])
             if self.last_dirty:
@@ -99,10 +112,15 @@ class Pager:
         else:
             self.last_victim = None
             self.last_dirty = False
-        table[vpn] = frame
+        if sharers:
+            for t in sharers:
+                t[vpn] = frame
+            frames.table[frame] = sharers
+        else:
+            table[vpn] = frame
+            frames.table[frame] = table
         frames.owner[frame] = pid
         frames.page[frame] = vpn
-        frames.table[frame] = table
         frames.referenced[frame] = 1
         frames.dirty[frame] = 1 if write else 0
         self.resident[pid] += 1
@@ -112,8 +130,8 @@ class Pager:
     def _evict(self, frame: int) -> bool:
         """Unmap ``frame`` (already taken out of its domain) and free it; True if it was dirty."""
         frames = self.frames
-        owner, page = frames.owner[frame], frames.page[frame]
-        del frames.table[frame][page]  # type: ignore[arg-type]
+        owner = frames.owner[frame]
+        frames.unmap(frame)
         dirty = bool(frames.dirty[frame])
         self.evictions[owner] += 1
         if dirty:
@@ -123,22 +141,37 @@ class Pager:
         return dirty
 
     def swap_out(self, pid: int) -> int:
-        """Free every frame of ``pid`` (a suspended process); return how many were dirty."""
+        """Free the frames of ``pid`` (a suspended process); return how many were dirty. Pages of
+        shared segments stay resident for the other sharers."""
         frames = self.frames
         domain = self.domains[pid]
         dirty = 0
         for f in [f for f in range(frames.n) if frames.owner[f] == pid]:
+            if type(frames.table[f]) is list and len(frames.table[f]) > 1:  # type: ignore[arg-type]
+                continue
             domain.remove(f)
             dirty += self._evict(f)
         return dirty
 
-    def release_process(self, pid: int) -> None:
-        """Free the frames of a process that exited: its pages are discarded, not written back."""
+    def release_process(self, pid: int, table: dict[int, int] | None = None) -> None:
+        """Free the frames of a process that exited: its pages are discarded, not written back.
+        A page of a shared segment that other processes still map passes to one of them."""
         frames = self.frames
         domain = self.domains[pid]
         for f in [f for f in range(frames.n) if frames.owner[f] == pid]:
+            tables = frames.table[f]
+            others = [t for t in tables if t is not table] if type(tables) is list else []
+            if others:
+                heir = self.table_pid[id(others[0])]
+                if self.domains[heir] is not domain:
+                    domain.remove(f)
+                    self.domains[heir].insert(f)
+                frames.owner[f] = heir
+                self.resident[pid] -= 1
+                self.resident[heir] += 1
+                continue
             domain.remove(f)
-            del frames.table[f][frames.page[f]]  # type: ignore[arg-type]
+            frames.unmap(f)
             self.resident[pid] -= 1
             frames.release(f)
 

@@ -72,6 +72,8 @@ class Proc:
     tlb: OrderedDict[int, None] | None = None
     faults_at_check: int = 0
     vtime_at_check: int = 0
+    #: (first page, end page, sharers' page tables) of each shared segment.
+    shared_ranges: list[tuple[int, int, list[dict[int, int]]]] = field(default_factory=list)
     ws_at_suspend: int = 0
 
     def next_chunk(self) -> bool:
@@ -112,15 +114,38 @@ class Kernel:
                 "(the global order of accesses depends on the schedule, which is not known in advance)"
             )
         quotas = self._quotas(specs)
+        #: Shared-segment key -> the page tables of the processes sharing it.
+        self.sharers: dict[str, list[dict[int, int]]] = {}
         for pid, spec in enumerate(specs):
-            space = AddressSpace([Segment("data", 0, max(1, spec.workload.footprint) * cfg.page_size, "rw")])
+            space = self._space(spec)
             self.pager.add_process(pid, space, quotas.get(pid))
             proc = Proc(pid, spec, space.tables[0].entries, iter(spec.workload.chunks()))
+            for seg in space.segments:
+                key = spec.shared.get(seg.name)
+                if key is not None:
+                    group = self.sharers.setdefault(key, [])
+                    group.append(proc.table)
+                    ps = cfg.page_size
+                    proc.shared_ranges.append((seg.start // ps, seg.end // ps, group))
             if cfg.tlb_entries:
                 proc.tlb = OrderedDict()
             if needs_future:  # a second pass over the (deterministic) stream: local OPT is exact
                 self.pager.domains[pid].set_future(iter_values(next_use(list(spec.workload.chunks()))))
             self.procs.append(proc)
+
+    def _space(self, spec: ProcessSpec) -> AddressSpace:
+        """The process's segments as its workload lays them out (one data segment by default),
+        with one unified page-table dict."""
+        ps = self.cfg.page_size
+        layout = getattr(spec.workload, "segments", None) or (("data", 0, max(1, spec.workload.footprint), False),)
+        segs = [Segment(name, first * ps, max(1, n) * ps, "rw") for name, first, n, *_ in layout]
+        unknown = set(spec.shared) - {s.name for s in segs}
+        if unknown:
+            raise VmsimError(
+                f"process {spec.name}: no segment named {', '.join(sorted(unknown))} to share; "
+                f"its segments: {', '.join(s.name for s in segs)}"
+            )
+        return AddressSpace(segs, unified=True)
 
     # ------------------------------------------------------------------ allocation
 
@@ -177,7 +202,9 @@ class Kernel:
 
     def _finish(self, proc: Proc) -> None:
         self._set(proc, State.DONE)
-        self.pager.release_process(proc.pid)
+        self.pager.release_process(proc.pid, proc.table)
+        for _, _, tables in proc.shared_ranges:
+            tables[:] = [t for t in tables if t is not proc.table]
         proc.finish = int(self.env.now)
         self.remaining -= 1
         if self.remaining == 0:
@@ -321,13 +348,21 @@ class Kernel:
         """The faulting access: map its page now, block the process for the device's I/O."""
         page = proc.pages[proc.pos]
         write = proc.writes[proc.pos] if proc.writes is not None else 0
-        self.pager.fault(proc.pid, proc.table, page, write)
-        dirty_victim = self.pager.last_dirty
-        victim = self.pager.last_victim
-        if victim is not None:
-            owner_tlb = self.procs[victim[0]].tlb
-            if owner_tlb is not None:
-                owner_tlb.pop(victim[1], None)
+        sharers = None
+        for lo, hi, tables in proc.shared_ranges:
+            if lo <= page < hi:
+                sharers = tables
+                break
+        pager = self.pager
+        pager.fault(proc.pid, proc.table, page, write, sharers)
+        dirty_victim = pager.last_dirty
+        victim = pager.last_victim
+        if victim is not None and self.cfg.tlb_entries:
+            tables = pager.last_victim_tables
+            for t in tables if type(tables) is list else (tables,):  # TLB shootdown
+                tlb = self.procs[pager.table_pid[id(t)]].tlb
+                if tlb is not None:
+                    tlb.pop(victim[1], None)
         proc.references += 1
         proc.pos += 1
         proc.last_ref[page] = proc.vtime

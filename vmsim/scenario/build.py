@@ -87,7 +87,8 @@ def build(s: Scenario) -> Kernel:
         for i in range(group.count):
             workload = make_workload(group.workload, rng.getrandbits(63), s.machine.page_size)
             name = group.name if group.count == 1 else f"{group.name}.{i}"
-            specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload))
+            shared = {seg: f"{group.name}/{seg}" for seg in group.share}
+            specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload, shared))
     return Kernel(kernel_config(s), specs, rng, name=s.name, seed=s.seed)
 
 

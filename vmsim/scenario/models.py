@@ -274,6 +274,11 @@ class ProcessGroup(Model):
     count: int = Field(1, ge=1)
     arrival: Duration = Field(0, ge=0, description="arrival of the first process of the group")
     arrival_interval: Duration = Field(0, ge=0, description="gap between arrivals within the group")
+    share: list[str] = Field(
+        default_factory=list,
+        description="segments of the workload that the group's processes share (same frames); "
+        "synthetic workloads have one segment, 'data'",
+    )
     workload: Workload
 
 
