@@ -26,6 +26,9 @@ class Segment:
     limit: int
     perms: str = "rw"
     grows: Grows = "up"
+    #: Backed by a file (read from it on first touch, dropped when clean) rather than anonymous
+    #: memory (zero-filled on first touch, written to swap when evicted dirty).
+    file_backed: bool = False
 
     def __post_init__(self) -> None:
         if self.limit < 0:

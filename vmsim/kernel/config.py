@@ -42,6 +42,7 @@ class KernelConfig:
     cpus: int = 1
     memory_access_ns: int = 100
     context_switch_ns: int = 5_000
+    zero_fill_ns: int = 1_000
     device_read_ns: int = 5_000_000
     device_write_ns: int = 5_000_000
     device_channels: int = 1

@@ -48,6 +48,8 @@ class Pager:
         self._global = spec.build(self.frames, rng) if scope == "global" else None
         #: (owner pid, page) of the page evicted by the latest fault, or None if a free frame was used.
         self.last_victim: tuple[int, int] | None = None
+        #: Whether the latest fault was the process's first touch of the page.
+        self.last_cold = False
         #: Whether that victim was dirty (so the fault also writes a page back).
         self.last_dirty = False
         #: The page table(s) the victim was unmapped from (for TLB shootdowns).
@@ -85,7 +87,8 @@ class Pager:
         frames = self.frames
         self.faults[pid] += 1
         seen = self.seen[pid]
-        if vpn not in seen:
+        self.last_cold = vpn not in seen
+        if self.last_cold:
             seen.add(vpn)
             self.cold[pid] += 1
         domain = self.domains[pid]

@@ -72,8 +72,8 @@ class Proc:
     tlb: OrderedDict[int, None] | None = None
     faults_at_check: int = 0
     vtime_at_check: int = 0
-    #: (first page, end page, sharers' page tables) of each shared segment.
-    shared_ranges: list[tuple[int, int, list[dict[int, int]]]] = field(default_factory=list)
+    #: (first page, end page, file-backed, sharers' page tables or None) of each segment.
+    ranges: list[tuple[int, int, bool, list[dict[int, int]] | None]] = field(default_factory=list)
     ws_at_suspend: int = 0
 
     def next_chunk(self) -> bool:
@@ -120,13 +120,14 @@ class Kernel:
             space = self._space(spec)
             self.pager.add_process(pid, space, quotas.get(pid))
             proc = Proc(pid, spec, space.tables[0].entries, iter(spec.workload.chunks()))
+            ps = cfg.page_size
             for seg in space.segments:
                 key = spec.shared.get(seg.name)
+                sharers = None
                 if key is not None:
-                    group = self.sharers.setdefault(key, [])
-                    group.append(proc.table)
-                    ps = cfg.page_size
-                    proc.shared_ranges.append((seg.start // ps, seg.end // ps, group))
+                    sharers = self.sharers.setdefault(key, [])
+                    sharers.append(proc.table)
+                proc.ranges.append((seg.start // ps, seg.end // ps, seg.file_backed, sharers))
             if cfg.tlb_entries:
                 proc.tlb = OrderedDict()
             if needs_future:  # a second pass over the (deterministic) stream: local OPT is exact
@@ -137,8 +138,10 @@ class Kernel:
         """The process's segments as its workload lays them out (one data segment by default),
         with one unified page-table dict."""
         ps = self.cfg.page_size
-        layout = getattr(spec.workload, "segments", None) or (("data", 0, max(1, spec.workload.footprint), False),)
-        segs = [Segment(name, first * ps, max(1, n) * ps, "rw") for name, first, n, *_ in layout]
+        # A workload without a layout has one data segment, backed by a file (its first touches
+        # read from the paging device, as a program's mapped data would).
+        layout = getattr(spec.workload, "segments", None) or (("data", 0, max(1, spec.workload.footprint), True),)
+        segs = [Segment(name, first * ps, max(1, n) * ps, "rw", file_backed=bool(fb)) for name, first, n, fb in layout]
         unknown = set(spec.shared) - {s.name for s in segs}
         if unknown:
             raise VmsimError(
@@ -203,8 +206,9 @@ class Kernel:
     def _finish(self, proc: Proc) -> None:
         self._set(proc, State.DONE)
         self.pager.release_process(proc.pid, proc.table)
-        for _, _, tables in proc.shared_ranges:
-            tables[:] = [t for t in tables if t is not proc.table]
+        for *_, tables in proc.ranges:
+            if tables is not None:
+                tables[:] = [t for t in tables if t is not proc.table]
         proc.finish = int(self.env.now)
         self.remaining -= 1
         if self.remaining == 0:
@@ -349,12 +353,15 @@ class Kernel:
         page = proc.pages[proc.pos]
         write = proc.writes[proc.pos] if proc.writes is not None else 0
         sharers = None
-        for lo, hi, tables in proc.shared_ranges:
+        file_backed = True
+        for lo, hi, fb, tables in proc.ranges:
             if lo <= page < hi:
-                sharers = tables
+                sharers, file_backed = tables, fb
                 break
         pager = self.pager
         pager.fault(proc.pid, proc.table, page, write, sharers)
+        # The first touch of an anonymous page is zero-filled: no read from the device.
+        read = file_backed or not pager.last_cold
         dirty_victim = pager.last_dirty
         victim = pager.last_victim
         if victim is not None and self.cfg.tlb_entries:
@@ -370,17 +377,21 @@ class Kernel:
         rss = self.pager.resident[proc.pid]
         proc.max_rss = max(proc.max_rss, rss)
         self._set(proc, State.BLOCKED)
-        self.env.process(self._page_in(proc, dirty_victim))
+        self.env.process(self._page_in(proc, dirty_victim, read))
 
-    def _page_in(self, proc: Proc, write_back: bool) -> Iterator[simpy.Event]:
+    def _page_in(self, proc: Proc, write_back: bool, read: bool = True) -> Iterator[simpy.Event]:
         env = self.env
-        with self.device.request() as req:
-            yield req
-            start = int(env.now)
-            if write_back:
-                yield env.timeout(self.cfg.device_write_ns)
-            yield env.timeout(self.cfg.device_read_ns)
-            self.device_busy += int(env.now) - start
+        if write_back or read:
+            with self.device.request() as req:
+                yield req
+                start = int(env.now)
+                if write_back:
+                    yield env.timeout(self.cfg.device_write_ns)
+                if read:
+                    yield env.timeout(self.cfg.device_read_ns)
+                self.device_busy += int(env.now) - start
+        if not read:
+            yield env.timeout(self.cfg.zero_fill_ns)
         if proc.suspend_pending:
             self._suspend_now(proc)
         elif proc.pos >= len(proc.pages) and not proc.next_chunk():

@@ -42,6 +42,7 @@ def kernel_config(s: Scenario) -> KernelConfig:
         cpus=m.cpus,
         memory_access_ns=m.timing.memory_access,
         context_switch_ns=m.timing.context_switch,
+        zero_fill_ns=m.timing.zero_fill,
         device_read_ns=m.paging_device.read,
         device_write_ns=m.paging_device.write,
         device_channels=m.paging_device.channels,

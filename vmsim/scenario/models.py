@@ -39,6 +39,9 @@ class Timing(Model):
 
     memory_access: Duration = Field(100, gt=0, description="time of one memory reference")
     context_switch: Duration = Field(5_000, ge=0, description="time to switch processes on a CPU")
+    zero_fill: Duration = Field(
+        1_000, ge=0, description="first touch of an anonymous page: zero-filled, no paging-device read"
+    )
 
 
 class PagingDevice(Model):

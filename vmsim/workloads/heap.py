@@ -192,7 +192,7 @@ class FreeList:
         if n == 0:
             return None
         i = bisect_right(self._starts, rover) - 1
-        if True:
+        if i < 0 or self._starts[i] + self._size[self._starts[i]] <= rover:
             i += 1
         for k in range(n):
             s = self._starts[(i + k) % n]
