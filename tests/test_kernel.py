@@ -251,3 +251,26 @@ def test_shared_pages_survive_one_sharer_exiting() -> None:
     first, second = r.processes[0], r.processes[1]
     assert first.faults == 30 and second.faults == 0  # the second arrives after the pages are in
     assert all(p.finish_s is not None for p in r.processes)
+
+
+class _TwoSegments:
+    """A workload with an anonymous and a file-backed segment, touching each page once."""
+
+    footprint = 20
+    segments = (("heap", 0, 10, False), ("file", 10, 10, True))
+
+    def chunks(self, size: int = 1 << 16):
+        yield Chunk(np.arange(20, dtype=np.int64))
+
+
+def test_first_touch_of_anonymous_pages_is_zero_filled() -> None:
+    from vmsim.kernel.config import KernelConfig, ProcessSpec
+    from vmsim.kernel.sim import Kernel
+
+    cfg = KernelConfig(frames=64, policy=parse_policy("lru"), device_read_ns=1_000_000, zero_fill_ns=1_000)
+    import random
+
+    r = Kernel(cfg, [ProcessSpec("p", "p", 0, _TwoSegments())], random.Random(0)).run()
+    assert r.faults == 20
+    # only the 10 file-backed pages were read from the device
+    assert r.paging_device_utilization * r.simulated_time_s == pytest.approx(10 * 1e-3)
