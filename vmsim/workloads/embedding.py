@@ -116,12 +116,12 @@ class BoundedZipf:
         out = np.empty(m, np.int64)
         filled = 0
         while filled < m:
-            got = self._candidates(gen, m - filled + (m - filled) // 8 + 8)[: m - filled]
+            got = self.candidates(gen, m - filled + (m - filled) // 8 + 8)[: m - filled]
             out[filled : filled + len(got)] = got
             filled += len(got)
         return out
 
-    def _candidates(self, gen: np.random.Generator, tries: int) -> np.ndarray:
+    def candidates(self, gen: np.random.Generator, tries: int) -> np.ndarray:
         """The accepted ranks among ``tries`` candidates, in order."""
         u = self._h_n + gen.random(tries) * (self._h_x1 - self._h_n)
         x = self._big_h_inv(u)
@@ -151,7 +151,7 @@ class ZipfStream:
         parts = [self._buf]
         have = len(self._buf)
         while have < m:
-            got = self.zipf._candidates(self.gen, self.BLOCK)
+            got = self.zipf.candidates(self.gen, self.BLOCK)
             parts.append(got)
             have += len(got)
         allr = np.concatenate(parts) if len(parts) > 1 else self._buf
