@@ -6,10 +6,15 @@ import random
 from pathlib import Path
 from typing import Any
 
+from vmsim.errors import VmsimError
 from vmsim.kernel.config import KernelConfig, ProcessSpec
 from vmsim.kernel.sim import Kernel
 from vmsim.metrics.results import SimResult
 from vmsim.scenario.models import (
+    CNNTrainSpec,
+    DataLoaderSpec,
+    EmbeddingLookupSpec,
+    LLMInferSpec,
     NoLoadControl,
     PFFControl,
     Phases,
@@ -20,7 +25,11 @@ from vmsim.scenario.models import (
     Workload,
     policy_spec,
 )
+from vmsim.workloads.cnn import CNNTrain
+from vmsim.workloads.dataloader import DataLoader
+from vmsim.workloads.embedding import EmbeddingLookup, EmbeddingTable
 from vmsim.workloads.explicit import RefStringWorkload, TraceWorkload
+from vmsim.workloads.llm import LLMInfer
 from vmsim.workloads.synthetic import SyntheticWorkload
 
 
@@ -59,8 +68,36 @@ def kernel_config(s: Scenario) -> KernelConfig:
     )
 
 
-def make_workload(w: Workload, seed: int, page_size: int) -> Any:
+def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worker: int = 0, workers: int = 1) -> Any:
     """The generator for one process's workload model (seeded from the simulation's generator)."""
+    if isinstance(w, CNNTrainSpec):
+        model: Any = w.model.preset or [layer.model_dump() for layer in w.model.layers or []]
+        i = w.input
+        return CNNTrain(
+            model=model, batch_size=w.batch_size, iterations=w.iterations, seed=seed,
+            dtype="amp" if w.dtype == "fp16" else w.dtype, optimizer=w.optimizer, checkpoint_every=w.checkpoint_every,
+            page_size=page_size, sample_bytes=i.sample_bytes, dataset_samples=i.dataset_samples, shuffle=i.shuffle,
+            staging_buffers=i.staging_buffers,
+        )
+    if isinstance(w, EmbeddingLookupSpec):
+        tables = tuple(EmbeddingTable(t.rows, t.dim, t.dtype_bytes, t.hotness, t.name) for t in w.tables)
+        return EmbeddingLookup(tables, seed, w.batch_size, w.batches, w.alpha, w.row_layout, w.training, page_size)
+    if isinstance(w, DataLoaderSpec):
+        return DataLoader(w.dataset_bytes, w.sample_bytes, seed, page_size, w.order, w.epochs, workers, worker,
+                          w.batch_size)
+    if isinstance(w, LLMInferSpec):
+        m, kv = w.model, w.kv
+        pool = kv.pool_bytes
+        if pool is None:
+            pool = int(kv.pool_fraction * (memory - m.weight_bytes))
+            if pool <= 0:
+                raise VmsimError("llm_infer: the weights fill memory, no room for a KV pool (set kv.pool_bytes)")
+        return LLMInfer(
+            seed=seed, steps=w.steps, n_layers=m.n_layers, n_kv_heads=m.n_kv_heads, head_dim=m.head_dim,
+            dtype_bytes=m.dtype_bytes, weight_bytes=m.weight_bytes, manager=kv.manager, block_tokens=kv.block_tokens,
+            pool_bytes=pool, max_model_len=kv.max_model_len, max_num_seqs=w.max_num_seqs, rate=w.rate_per_step,
+            prompt_mean=w.prompt_len.mean, output_mean=w.output_len.mean, sigma=w.prompt_len.sigma, page_size=page_size,
+        )
     if isinstance(w, Refs):
         return RefStringWorkload(w.refs, w.repeat)
     if isinstance(w, Trace):
@@ -85,10 +122,15 @@ def build(s: Scenario) -> Kernel:
     rng = random.Random(s.seed)
     specs: list[ProcessSpec] = []
     for group in s.processes:
+        # Data-loader workers share one epoch order (one seed) and the data set's pages.
+        sharded = isinstance(group.workload, DataLoaderSpec)
+        group_seed = rng.getrandbits(63) if sharded else 0
         for i in range(group.count):
-            workload = make_workload(group.workload, rng.getrandbits(63), s.machine.page_size)
+            seed = group_seed if sharded else rng.getrandbits(63)
+            workload = make_workload(group.workload, seed, s.machine.page_size, s.machine.memory, i, group.count)
             name = group.name if group.count == 1 else f"{group.name}.{i}"
-            shared = {seg: f"{group.name}/{seg}" for seg in group.share}
+            share = set(group.share) | ({"dataset"} if sharded else set())
+            shared = {seg: f"{group.name}/{seg}" for seg in sorted(share)}
             specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload, shared))
     return Kernel(kernel_config(s), specs, rng, name=s.name, seed=s.seed)
 

@@ -269,7 +269,132 @@ class Trace(Model):
         return str(p)
 
 
-Workload = Annotated[Uniform | Zipf | Loop | Sequential | Phases | Refs | Trace, Field(discriminator="kind")]
+class EmbeddingTableSpec(Model):
+    rows: int = Field(ge=1)
+    dim: int = Field(ge=1)
+    dtype_bytes: int = Field(4, ge=1)
+    hotness: int = Field(1, ge=1, description="lookups per sample in this table")
+    name: str = ""
+
+
+class EmbeddingLookupSpec(Model):
+    """DLRM-style embedding lookups: Zipf rows, hashed or popularity-sorted layout."""
+
+    kind: Literal["embedding_lookup"]
+    tables: list[EmbeddingTableSpec] = Field(min_length=1)
+    alpha: float = Field(1.05, gt=0)
+    row_layout: Literal["hashed", "sorted_by_popularity"] = "hashed"
+    batch_size: int = Field(2048, ge=1)
+    batches: int = Field(1, ge=1)
+    training: bool = False
+
+
+class DataLoaderSpec(Model):
+    """Epochs of reads over a file-backed data set; the group's processes are the workers and
+    share the data set's pages."""
+
+    kind: Literal["data_loader"]
+    dataset_bytes: Size = Field(gt=0)
+    sample_bytes: Size = Field(gt=0)
+    order: Literal["sequential", "shuffle"] = "shuffle"
+    epochs: int = Field(1, ge=1)
+    batch_size: int = Field(1, ge=1)
+
+
+class LLMModelSpec(Model):
+    n_layers: int = Field(4, ge=1)
+    n_kv_heads: int = Field(2, ge=1)
+    head_dim: int = Field(64, ge=1)
+    dtype_bytes: int = Field(2, ge=1)
+    weight_bytes: Size = Field(4 << 20, ge=0)
+
+
+class KVSpec(Model):
+    manager: Literal["paged", "contiguous", "os_demand"] = "paged"
+    block_tokens: int = Field(16, ge=1)
+    pool_bytes: Size | None = Field(
+        None, gt=0, description="KV pool (paged, contiguous); default: pool_fraction of the memory left after the weights"
+    )
+    pool_fraction: float = Field(0.9, gt=0, le=1)
+    max_model_len: int = Field(1024, ge=2)
+
+
+class LengthSpec(Model):
+    mean: float = Field(ge=1)
+    sigma: float = Field(0.5, ge=0)
+
+
+class LLMInferSpec(Model):
+    """LLM serving, decode step by decode step, with a paged, contiguous or OS-paged KV cache."""
+
+    kind: Literal["llm_infer"]
+    model: LLMModelSpec = LLMModelSpec()
+    kv: KVSpec = KVSpec()
+    rate_per_step: float = Field(0.2, ge=0, description="Poisson arrivals per decode step")
+    prompt_len: LengthSpec = LengthSpec(mean=200)
+    output_len: LengthSpec = LengthSpec(mean=100)
+    max_num_seqs: int = Field(64, ge=1)
+    steps: int = Field(500, ge=1)
+
+
+class CNNLayerSpec(Model):
+    name: str
+    param_bytes: Size = Field(ge=0, description="fp32 bytes of the layer's parameters")
+    act_bytes_per_sample: Size = Field(ge=0, description="fp32 bytes of the activations it keeps per sample")
+
+
+class CNNModelSpec(Model):
+    """A preset (toy, resnet18, resnet50) or explicit layers, not both."""
+
+    preset: Literal["toy", "resnet18", "resnet50"] | None = None
+    layers: list[CNNLayerSpec] | None = Field(None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_only(cls, v: Any) -> Any:
+        return {"preset": v} if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _one(self) -> CNNModelSpec:
+        if (self.preset is None) == (self.layers is None):
+            raise ValueError("give either preset (toy, resnet18, resnet50) or layers")
+        return self
+
+
+class CNNInputSpec(Model):
+    sample_bytes: Size | None = Field(None, gt=0, description="default: the preset's input size")
+    dataset_samples: int = Field(0, ge=0, description="0: an endless stream, every batch is new data")
+    shuffle: bool = True
+    staging_buffers: int = Field(1, ge=1)
+
+
+class CNNTrainSpec(Model):
+    """CNN training: stream a batch in, forward, backward, optimizer step, every iteration."""
+
+    kind: Literal["cnn_train"]
+    model: CNNModelSpec = CNNModelSpec(preset="toy")
+    batch_size: int = Field(1, ge=1)
+    iterations: int = Field(10, ge=1)
+    dtype: Literal["fp32", "amp", "fp16", "int8"] = "fp32"
+    optimizer: Literal["sgd", "momentum", "adam"] = "adam"
+    checkpoint_every: int = Field(0, ge=0)
+    input: CNNInputSpec = CNNInputSpec()
+
+
+Workload = Annotated[
+    Uniform
+    | Zipf
+    | Loop
+    | Sequential
+    | Phases
+    | Refs
+    | Trace
+    | EmbeddingLookupSpec
+    | DataLoaderSpec
+    | LLMInferSpec
+    | CNNTrainSpec,
+    Field(discriminator="kind"),
+]
 
 
 class ProcessGroup(Model):
