@@ -116,3 +116,22 @@ def test_every_scenario_opens_with_a_comment_and_validates(name: str) -> None:
     path = SCENARIOS / f"{name}.yaml"
     assert path.read_text().startswith("#")
     load_scenario(path)
+
+
+def test_contiguous_kv_placed_by_a_heap_reports_fragmentation() -> None:
+    sets = ["processes.0.workload.steps=60", "processes.0.workload.kv.manager=contiguous"]
+    slots = run("llm_serving", *sets).processes[0].workload
+    for policy in ("best_fit", "worst_fit", "caching"):
+        stats = run("llm_serving", *sets, f"processes.0.workload.kv.heap={policy}").processes[0].workload
+        assert stats is not None and stats["heap"] == policy
+        assert 0 <= stats["mean_external_fragmentation"] < 1
+        # exact-length buffers admit more sequences than max-length slots
+        assert stats["tokens_served"] > slots["tokens_served"]
+        if policy == "caching":
+            assert stats["reserved_minus_live"] > 0  # freed blocks stay reserved
+
+
+def test_heap_needs_the_contiguous_manager() -> None:
+    sc = load_scenario(SCENARIOS / "llm_serving.yaml", ["processes.0.workload.kv.heap=best_fit"])
+    with pytest.raises(VmsimError, match="needs kv.manager contiguous"):
+        build(sc)

@@ -599,6 +599,7 @@ class Kernel:
                 suspended_s=p.times[State.SUSPENDED] * NS,
                 suspensions=p.suspensions,
                 max_rss=p.max_rss,
+                workload=p.spec.workload.stats() if hasattr(p.spec.workload, "stats") else None,
             )
             for p in self.procs
         )

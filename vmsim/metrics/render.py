@@ -136,7 +136,11 @@ def sim_table(r: SimResult) -> str:
     ]
     headers = ["process", "references", "faults", "write-backs", "max RSS", "running s", "ready s", "blocked s",
                "suspended s", "finished s"]
-    return tabulate(summary, tablefmt="plain") + "\n\n" + tabulate(rows, headers=headers, intfmt=",")
+    out = tabulate(summary, tablefmt="plain") + "\n\n" + tabulate(rows, headers=headers, intfmt=",")
+    extra = [(p.name, p.workload) for p in r.processes if p.workload]
+    if extra:
+        out += "\n\n" + "\n".join(f"{name}: " + ", ".join(f"{k} {v}" for k, v in w.items()) for name, w in extra)
+    return out
 
 
 _SWEEP_KEYS = ("references", "faults", "writebacks", "cpu_utilization", "paging_device_utilization", "simulated_time_s")

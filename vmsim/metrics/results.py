@@ -126,6 +126,8 @@ class ProcessStats(ProcessResult):
     suspended_s: float
     suspensions: int
     max_rss: int
+    #: What the workload itself reports (an LLM server's preemptions and tokens, say), if anything.
+    workload: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,7 @@ class SimResult:
                 "suspended_s": round(p.suspended_s, 9),
                 "suspensions": p.suspensions,
                 "max_rss": p.max_rss,
+                **({"workload": p.workload} if p.workload else {}),
             }
             for p in self.processes
         ]

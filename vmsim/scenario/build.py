@@ -97,6 +97,7 @@ def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worke
             dtype_bytes=m.dtype_bytes, weight_bytes=m.weight_bytes, manager=kv.manager, block_tokens=kv.block_tokens,
             pool_bytes=pool, max_model_len=kv.max_model_len, max_num_seqs=w.max_num_seqs, rate=w.rate_per_step,
             prompt_mean=w.prompt_len.mean, output_mean=w.output_len.mean, sigma=w.prompt_len.sigma, page_size=page_size,
+            heap=kv.heap,
         )
     if isinstance(w, Refs):
         return RefStringWorkload(w.refs, w.repeat)

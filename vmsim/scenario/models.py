@@ -317,6 +317,9 @@ class KVSpec(Model):
     )
     pool_fraction: float = Field(0.9, gt=0, le=1)
     max_model_len: int = Field(1024, ge=2)
+    heap: Literal["first_fit", "next_fit", "best_fit", "worst_fit", "caching"] | None = Field(
+        None, description="contiguous only: place each sequence's exact-length buffer with this allocator"
+    )
 
 
 class LengthSpec(Model):

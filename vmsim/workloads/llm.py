@@ -15,6 +15,9 @@ KV managers:
   prompt and the tokens generated so far are prefilled again when readmitted).
 - ``contiguous``: every admitted sequence reserves ``max_model_len`` tokens of the pool up front
   (the pre-PagedAttention systems), so fewer sequences fit and most of the reservation is unused.
+  With ``heap`` set to an allocator policy (first_fit, next_fit, best_fit, worst_fit, caching),
+  each sequence instead reserves exactly its prompt plus output length, placed in the pool by that
+  allocator: variable-length buffers that fragment the pool (``stats()`` reports how much).
 - ``os_demand``: no KV manager: each sequence's KV grows in ordinary virtual memory and the OS's
   replacement policy decides what stays resident. Nothing is ever preempted; once the running
   sequences' KV exceeds memory, every decode step loops over more KV than fits.
@@ -35,6 +38,7 @@ import numpy as np
 
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
+from vmsim.workloads.heap import make_heap
 
 MANAGERS = ("paged", "contiguous", "os_demand")
 
@@ -73,6 +77,7 @@ class LLMInfer:
     output_mean: float = 100.0
     sigma: float = 0.5
     page_size: int = 4096
+    heap: str | None = None
 
     def __post_init__(self) -> None:
         w = "llm_infer"
@@ -89,7 +94,11 @@ class LLMInfer:
             raise VmsimError(f"{w}: rate >= 0, prompt_mean >= 1, output_mean >= 1 and sigma >= 0 are required")
         if self.manager != "os_demand" and self.pool_tokens < self.block_tokens:
             raise VmsimError(f"{w}.pool_bytes ({self.pool_bytes}) holds less than one block of KV")
-        if self.manager == "contiguous" and self.pool_tokens < self.max_model_len:
+        if self.heap is not None:
+            if self.manager != "contiguous":
+                raise VmsimError(f"{w}.heap places contiguous KV buffers: it needs kv.manager contiguous")
+            make_heap(max(1, self.pool_bytes), self.heap)  # validates the policy name
+        elif self.manager == "contiguous" and self.pool_tokens < self.max_model_len:
             raise VmsimError(f"{w}.pool_bytes ({self.pool_bytes}) cannot reserve one sequence of max_model_len tokens")
 
     # ------------------------------------------------------------------ sizes
@@ -119,6 +128,8 @@ class LLMInfer:
         if self.manager == "paged":
             return (self.pool_tokens // self.block_tokens) * self.pages_per_block
         if self.manager == "contiguous":
+            if self.heap is not None:
+                return -(-self.pool_bytes // self.page_size)
             return (self.pool_tokens // self.max_model_len) * self._pages_for(self.max_model_len)
         return self.max_num_seqs * self._pages_for(self.max_model_len)
 
@@ -172,7 +183,9 @@ class LLMInfer:
         ppb, tpb = self.pages_per_block, self.block_tokens
         slot_pages = self._pages_for(limit)
         preemptions = tokens = finished = rid = 0
-        util_sum = 0.0
+        util_sum = frag_sum = 0.0
+        kvb = self.kv_bytes_per_token
+        heap = make_heap(self.pool_bytes, self.heap, round=self.page_size) if self.heap is not None else None
 
         def pages_of(seq: _Seq, tokens_: int) -> np.ndarray:
             """KV pages holding the first ``tokens_`` tokens of ``seq``, in table order."""
@@ -183,6 +196,8 @@ class LLMInfer:
                 if part:
                     parts.append(kv0 + seq.blocks[full] * ppb + np.arange(self._pages_for(part)))
                 return np.concatenate(parts) if parts else np.empty(0, np.int64)
+            if heap is not None:
+                return kv0 + np.arange(seq.blocks[0] // self.page_size, (seq.blocks[0] + tokens_ * kvb - 1) // self.page_size + 1)
             if self.manager == "contiguous":
                 return kv0 + seq.blocks[0] * slot_pages + np.arange(used)
             return kv0 + np.array(seq.blocks[:used], dtype=np.int64)
@@ -207,6 +222,8 @@ class LLMInfer:
         def release(seq: _Seq) -> None:
             if self.manager == "paged":
                 free_blocks.extend(reversed(seq.blocks))
+            elif heap is not None:
+                heap.free(seq.blocks[0])
             elif self.manager == "contiguous":
                 free_slots.append(seq.blocks[0])
             else:
@@ -224,7 +241,12 @@ class LLMInfer:
             # admit waiting requests, first come first served (preempted ones are at the front)
             while waiting and len(running) < self.max_num_seqs:
                 seq = waiting[0]
-                if self.manager == "contiguous":
+                if heap is not None:
+                    addr = heap.alloc((seq.prompt + seq.output) * kvb)
+                    if addr is None:
+                        break
+                    seq.blocks = [addr]
+                elif self.manager == "contiguous":
                     if not free_slots:
                         break
                     seq.blocks = [free_slots.pop()]
@@ -254,9 +276,17 @@ class LLMInfer:
                 tokens += 1
                 i += 1
             reserved = sum(
-                len(s.blocks) * tpb if self.manager == "paged" else limit if self.manager == "contiguous" else s.length
+                len(s.blocks) * tpb
+                if self.manager == "paged"
+                else s.prompt + s.output
+                if heap is not None
+                else limit
+                if self.manager == "contiguous"
+                else s.length
                 for s in running
             )
+            if heap is not None:
+                frag_sum += heap.stats().external_fragmentation
             util_sum += sum(s.length for s in running) / reserved if reserved else 0.0
             for seq in [s for s in running if s.generated >= s.output]:
                 running.remove(seq)
@@ -273,3 +303,10 @@ class LLMInfer:
             kv_utilization=round(util_sum / self.steps, 6),
             kv_bytes_per_token=self.kv_bytes_per_token,
         )
+        if heap is not None:
+            st = heap.stats()
+            stats.update(
+                heap=st.policy,
+                mean_external_fragmentation=round(frag_sum / self.steps, 6),
+                reserved_minus_live=st.reserved_minus_live,
+            )
