@@ -133,5 +133,5 @@ def test_contiguous_kv_placed_by_a_heap_reports_fragmentation() -> None:
 
 def test_heap_needs_the_contiguous_manager() -> None:
     sc = load_scenario(SCENARIOS / "llm_serving.yaml", ["processes.0.workload.kv.heap=best_fit"])
-    with pytest.raises(VmsimError, match="needs kv.manager contiguous"):
+    with pytest.raises(VmsimError, match=r"needs kv\.manager contiguous"):
         build(sc)
