@@ -233,6 +233,39 @@ def sweep(
 
 
 @app.command()
+def compare(
+    source: Annotated[Path, typer.Argument(help="A trace file or a scenario YAML.")],
+    frames: Annotated[str | None, typer.Option("--frames", "-f", help="Frames: 64, a list 16,64,256 or a range 1..8.")] = None,
+    policy: PolicyOpt = None,
+    page_size: Annotated[int, typer.Option("--page-size", help="Page size in bytes for a trace.")] = 4096,
+    trace_format: Annotated[str | None, typer.Option("--trace-format", help="Force the trace format.")] = None,
+    set_: SetOpt = None,
+    fmt: FormatOpt = Format.table,
+    seed: SeedOpt = 0,
+) -> None:
+    """Faults per policy and frame count, OPT as the reference, and every Belady anomaly."""
+    import json
+    from dataclasses import asdict
+
+    from vmsim import compare as cmp
+
+    if frames is None:
+        raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
+    runs, anomalies = cmp.compare(source, parse_policies(policy), parse_frames(frames), page_size=page_size,
+                                  trace_format=trace_format, seed=seed, overrides=set_ or [])
+    if fmt is Format.json:
+        typer.echo(json.dumps({"runs": runs, "anomalies": [asdict(a) for a in anomalies]}, indent=2))
+        return
+    if fmt is Format.csv:
+        typer.echo(render.runs_csv(runs).rstrip("\n"))
+        return
+    typer.echo(render.compare_table(runs))
+    for a in anomalies:
+        typer.echo(f"Belady anomaly: {a.policy} faults {a.faults_from:,} with {a.frames_from} frames "
+                   f"but {a.faults_to:,} with {a.frames_to}")
+
+
+@app.command()
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
     set_: SetOpt = None,

@@ -164,3 +164,27 @@ def sweep_csv(rows: Sequence[tuple[dict, SimResult]]) -> str:
         g = r.global_dict()
         w.writerow([*(params[k] for k in keys), *(g[k] for k in _SWEEP_KEYS), g["thrashing"]["detected"]])
     return buf.getvalue()
+
+
+def compare_table(runs: Sequence[dict]) -> str:
+    """One row per (policy, frames); OPT's faults at the same frames as the reference column."""
+    opt = {r["frames"]: r["faults"] for r in runs if r["policy"] == "opt"}
+    cols = ["policy", "frames", "references", "faults", "writebacks"]
+    if any("cpu_utilization" in r for r in runs):
+        cols.append("cpu_utilization")
+    rows = []
+    for r in runs:
+        ref = opt.get(r["frames"])
+        extra = f"{r['faults'] / ref:.2f}x" if ref else ""
+        rows.append([*(r.get(c, "") for c in cols), extra])
+    return tabulate(rows, headers=[*cols, "vs OPT"], intfmt=",")
+
+
+def runs_csv(runs: Sequence[dict]) -> str:
+    buf = io.StringIO()
+    cols = list(runs[0]) if runs else []
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(cols)
+    for r in runs:
+        w.writerow([r.get(c, "") for c in cols])
+    return buf.getvalue()

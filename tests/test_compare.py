@@ -1,0 +1,43 @@
+"""`vmsim compare`: runs per policy and frame count, OPT as the reference, Belady anomalies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vmsim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_compare_trace_finds_beladys_anomaly(tmp_path: Path, capsys) -> None:
+    trace = tmp_path / "b.pages"
+    trace.write_text("".join(f"{p}\n" for p in (1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5)))
+    assert main(["compare", str(trace), "-f", "1..5", "-p", "fifo,lru", "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert [(r["policy"], r["frames"]) for r in d["runs"][:2]] == [("opt", 1), ("opt", 2)]
+    fifo = {r["frames"]: r["faults"] for r in d["runs"] if r["policy"] == "fifo"}
+    assert (fifo[3], fifo[4]) == (9, 10)
+    assert d["anomalies"] == [{"policy": "fifo", "frames_from": 3, "frames_to": 4, "faults_from": 9, "faults_to": 10}]
+    # OPT is never beaten
+    opt = {r["frames"]: r["faults"] for r in d["runs"] if r["policy"] == "opt"}
+    assert all(r["faults"] >= opt[r["frames"]] for r in d["runs"])
+    assert main(["compare", str(trace), "-f", "3,4", "-p", "fifo"]) == 0
+    out = capsys.readouterr().out
+    assert "vs OPT" in out and "Belady anomaly: fifo faults 9 with 3 frames but 10 with 4" in out
+    assert main(["compare", str(trace), "-f", "3", "-p", "lru", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("policy,frames,scope")
+
+
+def test_compare_scenario_has_cpu_utilization(capsys) -> None:
+    assert main(["compare", str(ROOT / "scenarios" / "belady_anomaly.yaml"), "-f", "3,4", "-p", "fifo",
+                 "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert {r["policy"] for r in d["runs"]} == {"opt", "fifo"}  # local scope: OPT is possible
+    assert all("cpu_utilization" in r for r in d["runs"])
+    assert d["anomalies"][0]["policy"] == "fifo"
+
+
+def test_compare_needs_frames(capsys) -> None:
+    assert main(["compare", str(ROOT / "scenarios" / "textbook.yaml")]) == 2
+    assert "--frames is required" in capsys.readouterr().err
