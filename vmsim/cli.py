@@ -19,6 +19,7 @@ from vmsim import __version__
 from vmsim.engine import Source, replay
 from vmsim.errors import VmsimError
 from vmsim.metrics import render
+from vmsim.metrics.progress import Progress
 from vmsim.metrics.results import RunResult
 from vmsim.policies import PolicySpec, available, lookup, param_info, parse_policy
 from vmsim.workloads import FORMATS, open_trace, parse_refs
@@ -104,12 +105,33 @@ ScopeArg = Annotated[
     typer.Option("--scope", help="global: victims among all frames; local: each process replaces only its own frames."),
 ]
 ExplainOpt = Annotated[bool, typer.Option("--explain", help="Print the step table: one row per access.")]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress line on stderr (it only shows on a terminal, after 2 s).")
+]
+
+
+def _interrupted(partial: bool) -> None:
+    """After printing partial results: say so, and exit as an interrupted program does."""
+    if partial:
+        typer.echo("vmsim: interrupted: the results above are partial", err=True)
+        raise typer.Exit(130)
 
 
 def _run_all(
-    source: Source, policies: list[PolicySpec], frames: list[int], scope: str, seed: int, steps: bool
+    source: Source, policies: list[PolicySpec], frames: list[int], scope: str, seed: int, steps: bool,
+    name: str = "", quiet: bool = True,
 ) -> list[RunResult]:
-    return [replay(source, spec, f, scope=scope, seed=seed, steps=steps) for spec in policies for f in frames]  # type: ignore[arg-type]
+    """Every (policy, frames) run; Ctrl-C stops the current run and skips the rest."""
+    runs: list[RunResult] = []
+    with Progress(name, enabled=False if quiet else None) as progress:
+        for spec in policies:
+            for f in frames:
+                progress.relabel(f"{name} {spec.label} {f} frames")
+                run = replay(source, spec, f, scope=scope, seed=seed, steps=steps, on_chunk=progress)  # type: ignore[arg-type]
+                runs.append(run)
+                if run.partial or progress.stop:
+                    return runs
+    return runs
 
 
 def _emit(runs: list[RunResult], fmt: Format, profile: Profile | None, explain: bool) -> None:
@@ -163,6 +185,7 @@ def replay_cmd(
     fmt: FormatOpt = Format.table,
     profile: ProfileOpt = None,
     seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
 ) -> None:
     """Replay a trace file: lackey, pitt, rw, pid or pages format."""
     if frames is None:
@@ -171,8 +194,9 @@ def replay_cmd(
     specs = parse_policies(policy)
     source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
     steps = explain or profile is Profile.ostep
-    runs = _run_all(source, specs, counts, scope.value, seed, steps)
+    runs = _run_all(source, specs, counts, scope.value, seed, steps, trace.name, quiet)
     _emit(runs, fmt, profile, explain)
+    _interrupted(any(r.partial for r in runs) or len(runs) < len(specs) * len(counts))
 
 
 SetOpt = Annotated[
@@ -187,12 +211,15 @@ def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     set_: SetOpt = None,
     fmt: SimFormatOpt = Format.table,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run a YAML scenario on the SimPy kernel: processes, scheduler, paging device, load control."""
     from vmsim.scenario.build import simulate as run_scenario
     from vmsim.scenario.loader import load_scenario
 
-    result = run_scenario(load_scenario(scenario, set_ or []))
+    sc = load_scenario(scenario, set_ or [])
+    with Progress(f"simulate {sc.name}", enabled=False if quiet else None) as progress:
+        result = run_scenario(sc, on_sample=progress)
     if fmt is Format.json:
         import json
 
@@ -201,6 +228,7 @@ def simulate(
         raise VmsimError("simulate prints table or json; use sweep --format csv for a table of runs")
     else:
         typer.echo(render.sim_table(result))
+    _interrupted(result.partial)
 
 
 @app.command()
@@ -212,6 +240,7 @@ def sweep(
     ] = None,
     set_: SetOpt = None,
     fmt: SimFormatOpt = Format.table,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run a scenario over a grid of values: one run per combination, all validated first."""
     from vmsim.scenario.build import simulate as run_scenario
@@ -221,7 +250,13 @@ def sweep(
         raise VmsimError("sweep needs at least one --vary PATH=V1,V2,... (or PATH=A..B)")
     points = grid(vary)
     scenarios = load_grid(scenario, set_ or [], points)
-    rows = [(params, run_scenario(sc)) for params, sc in zip(points, scenarios)]
+    rows = []
+    with Progress("sweep", enabled=False if quiet else None) as progress:
+        for i, (params, sc) in enumerate(zip(points, scenarios), 1):
+            progress.relabel(f"sweep {i}/{len(points)}")
+            rows.append((params, run_scenario(sc, on_sample=progress)))
+            if progress.stop:
+                break
     if fmt is Format.json:
         import json
 
@@ -230,6 +265,7 @@ def sweep(
         typer.echo(render.sweep_csv(rows).rstrip("\n"))
     else:
         typer.echo(render.sweep_table(rows))
+    _interrupted(len(rows) < len(points) or any(r.partial for _, r in rows))
 
 
 @app.command()

@@ -69,12 +69,17 @@ def replay(
     scope: Scope = "global",
     seed: int = 0,
     steps: bool = False,
+    on_chunk: Callable[[int, int], bool] | None = None,
 ) -> RunResult:
     """Run the whole stream from ``source`` and return its counters.
 
     Under local scope the frames are split equally among the processes of the stream (found by a
     first pass), the remainder going one each to the lowest process ids. ``steps=True`` records
     every access (for ``--explain``); it is meant for short streams.
+
+    ``on_chunk(references, faults)`` is called after each chunk (progress bars); when it returns
+    True the run stops there and the result is marked partial (its counters are exact for the
+    accesses replayed so far).
     """
     if frames <= 0:
         raise VmsimError(f"frames must be a positive number, got {frames}")
@@ -104,8 +109,13 @@ def replay(
     chunks: Iterable[Chunk] = source()
     if cls.needs_future:
         held: list[Chunk] = []
+        held_refs: list[dict[int, int]] = []  # each held chunk's unfolded references, per process
         for c in chunks:
-            _count_chunk(c, references, ensure)  # on the unfolded stream: folding drops hits only
+            counts = _chunk_counts(c)
+            for pid, n in counts.items():
+                ensure(pid)
+                references[pid] += n
+            held_refs.append(counts)
             held.append(_fold_repeats(c) if fold else c)
         nxt = _next_use(held)
         if scope == "global":
@@ -119,11 +129,17 @@ def replay(
     counted = cls.needs_future
 
     record: list[Step] | None = [] if steps else None
+    partial = False
+    done_refs = 0
     for chunk in chunks:
         if not len(chunk):
             continue
+        if on_chunk is not None and on_chunk(done_refs, sum(pager.faults.values())):
+            partial = True
+            break
         if not counted:
             _count_chunk(chunk, references, ensure)
+        done_refs += len(chunk)
         if fold and not cls.needs_future:
             chunk = _fold_repeats(chunk)
         if record is not None:
@@ -134,6 +150,11 @@ def replay(
             _run_single(chunk, pager, tables[0], cls.needs_hit)
         else:
             _run_multi(chunk, pager, tables, cls.needs_hit)
+    if partial and counted:  # references were counted up front: recount what actually ran
+        references = {pid: 0 for pid in references}
+        for counts in held_refs[: _chunks_done(held, done_refs)]:
+            for pid, n in counts.items():
+                references[pid] += n
 
     procs = tuple(
         ProcessResult(
@@ -158,7 +179,18 @@ def replay(
         writebacks=sum(p.writebacks for p in procs),
         processes=procs,
         steps=tuple(record) if record is not None else None,
+        partial=partial,
     )
+
+
+def _chunks_done(chunks: list[Chunk], accesses: int) -> int:
+    """How many leading chunks hold ``accesses`` accesses."""
+    n = 0
+    for i, c in enumerate(chunks):
+        if n >= accesses:
+            return i
+        n += len(c)
+    return len(chunks)
 
 
 def _pids_of(chunk: Chunk) -> np.ndarray:
@@ -174,6 +206,14 @@ def _stream_pids(source: Source) -> set[int]:
         else:
             pids.update(np.unique(c.pids).tolist())
     return pids
+
+
+def _chunk_counts(chunk: Chunk) -> dict[int, int]:
+    """Accesses per process in one chunk."""
+    if chunk.pids is None:
+        return {0: len(chunk)} if len(chunk) else {}
+    uniq, counts = np.unique(chunk.pids, return_counts=True)
+    return dict(zip(uniq.tolist(), counts.tolist()))
 
 
 def _count_chunk(chunk: Chunk, references: dict[int, int], ensure: Callable[[int], None]) -> None:

@@ -30,6 +30,11 @@ from vmsim.kernel.paging import Pager
 from vmsim.metrics.results import ProcessStats, Sample, SimResult, Thrashing
 
 NS = 1e-9
+
+
+class _Stop(Exception):
+    """Raised inside the simulation to end it early (the user pressed Ctrl-C)."""
+
 #: Time series keep at most twice this many samples: past it, pairs merge and the period doubles.
 MAX_SAMPLES = 1000
 
@@ -107,6 +112,7 @@ class Kernel:
         self.switches = 0
         self.remaining = len(specs)
         self.samples: list[Sample] = []
+        self.on_sample: Callable[[int, int], bool] | None = None
         needs_future = cfg.policy.cls.needs_future
         if needs_future and cfg.scope != "local":
             raise VmsimError(
@@ -544,6 +550,8 @@ class Kernel:
                 )
             )
             last_cpu, last_dev, last_faults, last_evictions = self.cpu_busy, self.device_busy, faults, evictions
+            if self.on_sample is not None and self.on_sample(sum(p.references for p in self.procs), faults):
+                raise _Stop
             if len(self.samples) >= 2 * MAX_SAMPLES:
                 self.samples = [_merge(a, b) for a, b in zip(self.samples[::2], self.samples[1::2])]
                 period *= 2
@@ -564,7 +572,10 @@ class Kernel:
 
     # ------------------------------------------------------------------ run
 
-    def run(self) -> SimResult:
+    def run(self, on_sample: Callable[[int, int], bool] | None = None) -> SimResult:
+        """Simulate to the end, or until ``on_sample(references, faults)`` (called at every
+        sample) returns True: then the result is marked partial and covers the time so far."""
+        self.on_sample = on_sample
         env = self.env
         for proc in self.procs:
             env.process(self._arrive(proc))
@@ -575,8 +586,13 @@ class Kernel:
             env.process(self._working_set_control())
         elif self.cfg.load_control == "pff":
             env.process(self._pff_control())
-        env.run()
-        end = max((p.finish or 0) for p in self.procs) if self.procs else 0
+        partial = False
+        try:
+            env.run()
+            end = max((p.finish or 0) for p in self.procs) if self.procs else 0
+        except _Stop:
+            partial = True
+            end = int(env.now)
         for p in self.procs:
             if p.state != State.DONE:
                 self._set(p, p.state)
@@ -622,6 +638,7 @@ class Kernel:
             thrashing=self._thrashing(),
             processes=procs,
             samples=tuple(self.samples),
+            partial=partial,
         )
 
 

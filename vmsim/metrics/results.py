@@ -65,6 +65,8 @@ class RunResult:
     writebacks: int
     processes: tuple[ProcessResult, ...] = ()
     steps: tuple[Step, ...] | None = None
+    #: Stopped early (Ctrl-C): the counters cover the accesses replayed so far.
+    partial: bool = False
 
     @property
     def hits(self) -> int:
@@ -94,6 +96,8 @@ class RunResult:
             "writebacks": self.writebacks,
             "fault_rate": round(self.fault_rate, 6),
         }
+        if self.partial:
+            out["partial"] = True
         if len(self.processes) > 1:
             out["processes"] = [p.counters() for p in self.processes]
         if self.steps is not None:
@@ -173,6 +177,8 @@ class SimResult:
     thrashing: Thrashing
     processes: tuple[ProcessStats, ...]
     samples: tuple[Sample, ...]
+    #: Stopped early (Ctrl-C): everything covers the simulated time so far.
+    partial: bool = False
 
     @property
     def hits(self) -> int:
@@ -205,6 +211,8 @@ class SimResult:
 
     def to_dict(self, series: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {"scenario": self.scenario, "seed": self.seed, "global": self.global_dict()}
+        if self.partial:
+            out["partial"] = True
         out["processes"] = [
             {
                 **p.counters(),

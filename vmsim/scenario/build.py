@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -136,5 +137,6 @@ def build(s: Scenario) -> Kernel:
     return Kernel(kernel_config(s), specs, rng, name=s.name, seed=s.seed)
 
 
-def simulate(s: Scenario) -> SimResult:
-    return build(s).run()
+def simulate(s: Scenario, on_sample: Callable[[int, int], bool] | None = None) -> SimResult:
+    """Build and run; ``on_sample(references, faults)`` returning True stops the run early."""
+    return build(s).run(on_sample)

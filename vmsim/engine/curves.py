@@ -1,0 +1,253 @@
+"""Miss-ratio curves: faults and write-backs of one stream at many frame counts.
+
+LRU is a stack algorithm (Mattson et al., 1970): with F frames an access hits exactly when its LRU
+stack distance (the number of distinct pages accessed since the previous access to its page,
+itself included) is at most F. One pass computes every access's distance, so the whole curve costs
+about one run whatever the number of sizes:
+
+- immediate repeats are folded first (distance 1: a hit at every size; their writes are OR-ed
+  into the access they repeat), exactly as ``replay`` folds them;
+- with ``nxt[j]`` the next use of access ``j``, ``s`` the previous access to the page of access
+  ``t`` and ``D_t`` the number of distinct pages in ``[0, t)``, the distance is
+  ``D_t - #{j <= s : nxt[j] > t}``. The count is an offline dominance count, done level by level
+  over aligned blocks of ``2**k`` accesses (the prefix ``[0, s)`` is one block per set bit of
+  ``s``): per level one vectorised sort of (block, next use) keys and one ``searchsorted`` of the
+  queries, which come out of the same sort already in order. O(n log^2 n) work, all in NumPy.
+
+Write-backs at all sizes come from the same distances. Between two consecutive accesses ``i`` and
+``i+1`` of one page (or after its last access) the page is evicted at ``F`` iff the gap's distance
+``g`` (the next access's distance, or 1 + the distinct pages accessed after the last one) exceeds
+``F``. It is dirty then iff the latest write ``w <= i`` to it lies in the same residency, i.e. no
+access in ``(w, i]`` faulted: ``F >= M``, the largest distance over ``(w, i]`` (infinite if the
+page was never written). So each gap adds one write-back to every ``F`` in ``[M, g)``.
+
+OPT and every other policy run ``replay`` once per size (in worker processes when asked).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from vmsim.engine.replay import Source, replay
+from vmsim.errors import VmsimError
+from vmsim.hw.access import Chunk
+from vmsim.policies import PolicySpec, lookup
+
+__all__ = ["CurvePoint", "curve", "lru_distances"]
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One point of a curve: a policy (its spec's label) at one number of frames."""
+
+    policy: str
+    frames: int
+    references: int
+    faults: int
+    writebacks: int
+
+    @property
+    def hits(self) -> int:
+        return self.references - self.faults
+
+    @property
+    def miss_ratio(self) -> float:
+        return self.faults / self.references if self.references else 0.0
+
+
+def curve(
+    source: Source,
+    policies: list[PolicySpec],
+    frames: list[int],
+    *,
+    seed: int = 0,
+    workers: int = 1,
+) -> list[CurvePoint]:
+    """Faults and write-backs of each policy at each number of frames (global scope).
+
+    Points come in input order, policies then frames. LRU is computed in one pass for all sizes
+    (exactly ``replay``'s counts); other policies run ``replay`` per size, in ``workers`` processes
+    when ``workers > 1`` and the source pickles (in this process otherwise). Results do not depend
+    on ``workers``.
+    """
+    for f in frames:
+        if f <= 0:
+            raise VmsimError(f"frames must be a positive number, got {f}")
+    lru = lookup("lru")
+    results: dict[tuple[int, int], CurvePoint] = {}
+    tasks: list[tuple[int, int]] = []
+    lru_points: dict[int, tuple[int, int, int]] | None = None
+    for i, spec in enumerate(policies):
+        if spec.cls is lru:
+            if lru_points is None:
+                lru_points = _lru_curve(source, sorted(set(frames)))
+            for f in frames:
+                refs, faults, wb = lru_points[f]
+                results[i, f] = CurvePoint(spec.label, f, refs, faults, wb)
+        else:
+            tasks.extend((i, f) for f in frames)
+    tasks = list(dict.fromkeys(tasks))
+    jobs = [(source, policies[i], f, seed) for i, f in tasks]
+    if workers > 1 and len(jobs) > 1 and _picklable(source, policies):
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            done = list(pool.map(_run_one, jobs))
+    else:
+        done = [_run_one(job) for job in jobs]
+    for key, point in zip(tasks, done):
+        results[key] = point
+    return [results[i, f] for i in range(len(policies)) for f in frames]
+
+
+def _picklable(*objs: object) -> bool:
+    try:
+        pickle.dumps(objs)
+    except Exception:
+        return False
+    return True
+
+
+def _run_one(job: tuple[Source, PolicySpec, int, int]) -> CurvePoint:
+    source, spec, frames, seed = job
+    r = replay(source, spec, frames, seed=seed)
+    return CurvePoint(r.policy, r.frames, r.references, r.faults, r.writebacks)
+
+
+# --- LRU: stack distances ------------------------------------------------------------------------
+
+
+def _keys(chunks: Iterable[Chunk]) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """The stream's (process, page) keys as one int64 array, its write flags, and its length."""
+    held = [c for c in chunks if len(c)]
+    if not held:
+        return np.empty(0, np.int64), None, 0
+    pages = np.concatenate([c.pages for c in held]).astype(np.int64, copy=False)
+    writes = None
+    if any(c.writes is not None for c in held):
+        writes = np.concatenate([c.writes if c.writes is not None else np.zeros(len(c), np.uint8) for c in held])
+        writes = writes.astype(bool, copy=False)
+    if any(c.pids is not None for c in held):
+        pids = np.concatenate([c.pids if c.pids is not None else np.zeros(len(c), np.int64) for c in held])
+        pids = pids.astype(np.int64, copy=False)
+        if pages.min() >= 0 and pages.max() < (1 << 40) and pids.min() >= 0 and pids.max() < (1 << 22):
+            keys = (pids << 40) | pages
+        else:
+            pairs = np.stack([pids, pages], axis=1)
+            keys = np.unique(pairs, axis=0, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    else:
+        keys = pages
+    return keys, writes, len(pages)
+
+
+def _fold(keys: np.ndarray, writes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Fold runs of the same key into their first access, OR-ing the writes."""
+    if len(keys) < 2:
+        return keys, writes
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    if len(starts) == len(keys):
+        return keys, writes
+    if writes is not None:
+        writes = np.logical_or.reduceat(writes, starts)
+    return keys[starts], writes
+
+
+def _next_use(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(next use of each access, n where none; the accesses in (key, time) order)."""
+    n = len(keys)
+    order = np.argsort(keys, kind="stable")
+    nxt = np.full(n, n, dtype=np.int64)
+    if n > 1:
+        same = keys[order[1:]] == keys[order[:-1]]
+        nxt[order[:-1][same]] = order[1:][same]
+    return nxt, order
+
+
+def lru_distances(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """LRU stack distance of each access of a stream without immediate repeats (``n + 1`` for a
+    first access, ``n`` being the stream's length), and each access's next use (``n`` if none)."""
+    n = len(keys)
+    nxt, _ = _next_use(keys)
+    dist = np.full(n, n + 1, dtype=np.int64)
+    if n < 2:
+        return dist, nxt
+    first = np.ones(n, dtype=bool)
+    has_next = nxt < n
+    first[nxt[has_next]] = False
+    distinct_before = np.cumsum(first) - first  # D_t: distinct pages in [0, t)
+    acc = np.zeros(n + 1, dtype=np.int64)  # acc[t] = #{j <= prev(t) : nxt[j] > t}
+    shift = n.bit_length() + 1
+    mask = (1 << shift) - 1
+    pos = np.arange(n, dtype=np.int64)
+    for k in range(n.bit_length()):
+        blk = pos >> k
+        sorted_keys = np.sort((blk << shift) | nxt)
+        sblk = sorted_keys >> shift
+        t = sorted_keys & mask
+        # Entry (block of s, nxt[s]) is the query of access t = nxt[s] when s's bit k is set.
+        q = (sblk & 1).astype(bool) & (t < n)
+        qkeys = sorted_keys[q]
+        le = np.searchsorted(sorted_keys, qkeys - (1 << shift), side="right")
+        acc[t[q]] += (sblk[q] << k) - le
+    again = ~first
+    dist[again] = distinct_before[again] - acc[:n][again]
+    return dist, nxt
+
+
+def _lru_curve(source: Source, sizes: list[int]) -> dict[int, tuple[int, int, int]]:
+    """frames -> (references, faults, write-backs) of LRU, for every size at once."""
+    keys, writes, references = _keys(source())
+    keys, writes = _fold(keys, writes)
+    n = len(keys)
+    dist, nxt = lru_distances(keys)
+    # Real distances are at most n (first accesses have n + 1): sizes above n act as n.
+    clipped = np.minimum(np.array(sizes, dtype=np.int64), n)
+    # faults(F) = #{dist > F}: a histogram of distances and a suffix sum.
+    hist = np.bincount(dist, minlength=n + 2)
+    above = hist[::-1].cumsum()[::-1]  # above[d] = #{dist >= d}
+    faults = above[clipped + 1]
+    wbs = np.zeros(len(sizes), dtype=np.int64)
+    if writes is not None and writes.any() and n:
+        wbs = _lru_writebacks(keys, writes, dist, nxt, clipped)
+    return {f: (references, int(faults[i]), int(wbs[i])) for i, f in enumerate(sizes)}
+
+
+def _lru_writebacks(
+    keys: np.ndarray, writes: np.ndarray, dist: np.ndarray, nxt: np.ndarray, sizes: np.ndarray
+) -> np.ndarray:
+    """Write-backs of LRU at each size (see the module docstring): each gap after an access adds
+    one to every size in ``[M, g)``."""
+    n = len(keys)
+    top = n + 1  # distances and gaps are at most n, first accesses n + 1 (never hit)
+    has_next = nxt < n
+    # g: the gap after each access. Before a later access: that access's distance. After the last
+    # access: 1 + the pages whose last access comes later.
+    gap = np.empty(n, dtype=np.int64)
+    gap[has_next] = dist[nxt[has_next]]
+    lasts = np.flatnonzero(~has_next)
+    gap[lasts] = len(lasts) - np.arange(len(lasts))  # 1 + number of later last accesses
+    # M: the largest distance since the latest write to the page (the write's own distance
+    # excluded), infinite before the page's first write. A segmented running max in (key, time)
+    # order, segments starting at each page's first access and at each write.
+    _, order = _next_use(keys)
+    k_sorted = keys[order]
+    w_sorted = writes[order]
+    value = np.where(w_sorted, 0, np.minimum(dist[order], top))
+    start = w_sorted.copy()
+    start[0] = True
+    start[1:] |= k_sorted[1:] != k_sorted[:-1]
+    seg = np.cumsum(start) - 1
+    base = seg * (top + 1)
+    runmax = np.maximum.accumulate(value + base) - base
+    m = np.empty(n, dtype=np.int64)
+    m[order] = runmax
+    g = np.minimum(gap, top)
+    live = m < g
+    lo, hi = m[live], g[live]
+    # Count over the requested sizes only: F in [lo, hi) <=> lo <= F < hi.
+    diff = np.bincount(lo, minlength=top + 2) - np.bincount(hi, minlength=top + 2)
+    per_size = np.cumsum(diff)
+    return per_size[sizes]

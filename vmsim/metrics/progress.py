@@ -1,0 +1,70 @@
+"""A progress line on stderr for long runs, and Ctrl-C as "stop and show what you have".
+
+The line appears only once a run has taken ``delay`` seconds, only when stderr is a terminal
+(and not with ``--quiet``), and is redrawn at most every ``interval`` seconds. While a Progress is
+active, the first Ctrl-C asks the run to stop at its next checkpoint (the engines then return
+results marked partial); a second Ctrl-C interrupts at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from types import FrameType, TracebackType
+from typing import Any, TextIO
+
+
+class Progress:
+    """Callable as ``progress(references, faults)``; returns True once the user asked to stop."""
+
+    def __init__(self, label: str, *, enabled: bool | None = None, stream: TextIO | None = None,
+                 delay: float = 2.0, interval: float = 0.25) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.label = label
+        self.delay = delay
+        self.interval = interval
+        self.stop = False
+        self._start = time.monotonic()
+        self._last = 0.0
+        self._width = 0
+        self._old: Any = None
+
+    def relabel(self, label: str) -> None:
+        """A new run of a sweep: new label, new rate."""
+        self.label = label
+        self._start = time.monotonic()
+
+    def __call__(self, references: int, faults: int) -> bool:
+        if self.enabled:
+            now = time.monotonic()
+            if now - self._start >= self.delay and now - self._last >= self.interval:
+                self._last = now
+                rate = references / (now - self._start)
+                text = f"{self.label}: {references:,} references, {faults:,} faults, {rate / 1e6:.2f} M/s"
+                if self.stop:
+                    text += " (stopping)"
+                self.stream.write("\r" + text.ljust(self._width))
+                self.stream.flush()
+                self._width = len(text)
+        return self.stop
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop:
+            raise KeyboardInterrupt
+        self.stop = True
+
+    def __enter__(self) -> Progress:
+        try:
+            self._old = signal.signal(signal.SIGINT, self._interrupt)
+        except ValueError:  # not the main thread: no signal handling
+            self._old = None
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
