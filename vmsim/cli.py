@@ -302,6 +302,41 @@ def compare(
 
 
 @app.command()
+def record(
+    golden: Annotated[Path, typer.Argument(help="The golden file to write (JSON).")],
+    inputs: Annotated[list[str], typer.Argument(help="Traces and/or scenario YAML files.")],
+    frames: Annotated[str | None, typer.Option("--frames", "-f", help="Frames: 64, a list 16,64,256 or a range 1..8.")] = None,
+    policy: PolicyOpt = None,
+    page_size: Annotated[int, typer.Option("--page-size", help="Page size in bytes for traces.")] = 4096,
+    trace_format: Annotated[str | None, typer.Option("--trace-format", help="Force the trace format.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: 0 for traces, the scenario's own).")] = None,
+    scope: ScopeArg = ScopeOpt.global_,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite GOLDEN if it exists.")] = False,
+) -> None:
+    """Run every input x policy x frames and write their counters to a golden file."""
+    from vmsim import golden as g
+
+    if frames is None:
+        raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
+    names = [spec.label for spec in parse_policies(policy)]
+    doc = g.record(inputs, names, parse_frames(frames), page_size=page_size, trace_format=trace_format, seed=seed,
+                   scope=scope.value)
+    g.write_golden(golden, doc, overwrite=force)
+    typer.echo(f"{golden}: {len(doc['runs'])} runs recorded")
+
+
+@app.command()
+def check(golden: Annotated[Path, typer.Argument(help="A golden file written by vmsim record.")]) -> None:
+    """Re-run a golden file's runs: exit 0 when every counter matches, 1 with a table of diffs."""
+    from vmsim import golden as g
+
+    result = g.check(golden)
+    typer.echo(g.diff_table(result))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def validate(
     scenarios: Annotated[list[Path], typer.Argument(help="Scenario YAML files.")],
     set_: SetOpt = None,
