@@ -359,10 +359,17 @@ def validate(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files (for editor completion and validation)."""
+def schema(
+    results: Annotated[bool, typer.Option("--results", help="The schema of the JSON results instead.")] = False,
+) -> None:
+    """Print the JSON Schema of scenario files (for editor completion), or of the JSON results."""
     import json
 
+    if results:
+        from vmsim.metrics.schema import results_schema_text
+
+        typer.echo(results_schema_text().rstrip("\n"))
+        return
     from vmsim.scenario.models import Scenario
 
     typer.echo(json.dumps(Scenario.model_json_schema(), indent=2))

@@ -55,9 +55,13 @@ def compare(
                                           f"machine.memory={f * ps}"])
                 r = simulate(sc)
                 g = r.global_dict()
-                runs.append({"policy": spec.label, "frames": f, "references": r.references, "hits": r.hits,
-                             "faults": r.faults, "evictions": r.evictions, "writebacks": r.writebacks,
-                             "cpu_utilization": g["cpu_utilization"]})
+                runs.append({
+                    "policy": spec.label, "frames": f, "scope": r.scope, "seed": r.seed,
+                    "references": r.references, "hits": r.hits, "faults": r.faults, "cold_faults": r.cold_faults,
+                    "evictions": r.evictions, "writebacks": r.writebacks,
+                    "fault_rate": round(r.faults / r.references, 6) if r.references else 0.0,
+                    "cpu_utilization": g["cpu_utilization"],
+                })
     else:
         from vmsim.workloads import open_trace
 

@@ -5,6 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+#: Version of the JSON results' shape (docs/results.schema.json); bumped when a key changes meaning.
+SCHEMA_VERSION = 1
+
+
+def _version() -> str:
+    from vmsim import __version__
+
+    return __version__
+
 
 @dataclass(frozen=True)
 class ProcessResult:
@@ -179,6 +188,8 @@ class SimResult:
     samples: tuple[Sample, ...]
     #: Stopped early (Ctrl-C): everything covers the simulated time so far.
     partial: bool = False
+    #: The validated scenario the run came from, as plain data (the configuration echo).
+    config: dict[str, Any] | None = None
 
     @property
     def hits(self) -> int:
@@ -210,7 +221,15 @@ class SimResult:
         }
 
     def to_dict(self, series: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {"scenario": self.scenario, "seed": self.seed, "global": self.global_dict()}
+        out: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "vmsim_version": _version(),
+            "scenario": self.scenario,
+            "seed": self.seed,
+        }
+        if self.config is not None:
+            out["config"] = self.config
+        out["global"] = self.global_dict()
         if self.partial:
             out["partial"] = True
         out["processes"] = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -139,4 +140,4 @@ def build(s: Scenario) -> Kernel:
 
 def simulate(s: Scenario, on_sample: Callable[[int, int], bool] | None = None) -> SimResult:
     """Build and run; ``on_sample(references, faults)`` returning True stops the run early."""
-    return build(s).run(on_sample)
+    return dataclasses.replace(build(s).run(on_sample), config=s.model_dump(mode="json"))
