@@ -11,8 +11,9 @@ about one run whatever the number of sizes:
   ``t`` and ``D_t`` the number of distinct pages in ``[0, t)``, the distance is
   ``D_t - #{j <= s : nxt[j] > t}``. The count is an offline dominance count, done level by level
   over aligned blocks of ``2**k`` accesses (the prefix ``[0, s)`` is one block per set bit of
-  ``s``): per level one vectorised sort of (block, next use) keys and one ``searchsorted`` of the
-  queries, which come out of the same sort already in order. O(n log^2 n) work, all in NumPy.
+  ``s``; block ``2m`` answers the queries of block ``2m + 1``). Small blocks are compared element
+  by element; larger ones are sorted row by row and the (already sorted) queries found with one
+  ``searchsorted`` per level. O(n log^2 n) work, all in NumPy.
 
 Write-backs at all sizes come from the same distances. Between two consecutive accesses ``i`` and
 ``i+1`` of one page (or after its last access) the page is evicted at ``F`` iff the gap's distance
@@ -39,6 +40,9 @@ from vmsim.hw.access import Chunk
 from vmsim.policies import PolicySpec, lookup
 
 __all__ = ["CurvePoint", "curve", "lru_distances"]
+
+#: Blocks up to this many accesses are compared element by element instead of sorted.
+_DIRECT = 32
 
 
 @dataclass(frozen=True)
@@ -178,22 +182,35 @@ def lru_distances(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     has_next = nxt < n
     first[nxt[has_next]] = False
     distinct_before = np.cumsum(first) - first  # D_t: distinct pages in [0, t)
-    acc = np.zeros(n + 1, dtype=np.int64)  # acc[t] = #{j <= prev(t) : nxt[j] > t}
+    levels = max(1, (n - 1).bit_length())
+    padded = np.full(1 << levels, n, dtype=np.int64)  # padding never answers or asks
+    padded[:n] = nxt
+    by_s = np.zeros(1 << levels, dtype=np.int64)  # counts found for the query asked at s
+    by_t = np.zeros(n + 1, dtype=np.int64)  # counts found for the query of access t
     shift = n.bit_length() + 1
-    mask = (1 << shift) - 1
-    pos = np.arange(n, dtype=np.int64)
-    for k in range(n.bit_length()):
-        blk = pos >> k
-        sorted_keys = np.sort((blk << shift) | nxt)
-        sblk = sorted_keys >> shift
-        t = sorted_keys & mask
-        # Entry (block of s, nxt[s]) is the query of access t = nxt[s] when s's bit k is set.
-        q = (sblk & 1).astype(bool) & (t < n)
-        qkeys = sorted_keys[q]
-        le = np.searchsorted(sorted_keys, qkeys - (1 << shift), side="right")
-        acc[t[q]] += (sblk[q] << k) - le
+    for k in range(levels):
+        width = 1 << k
+        rows = padded.reshape(-1, 2, width)
+        data, ask = rows[:, 0, :], rows[:, 1, :]  # block 2m answers the queries of block 2m + 1
+        if width <= _DIRECT:
+            count = np.zeros(ask.shape, dtype=np.int64)
+            for b in range(width):
+                count += data[:, b : b + 1] > ask
+            by_s.reshape(-1, 2, width)[:, 1, :] += count
+            continue
+        offset = (np.arange(len(rows), dtype=np.int64) << shift)[:, None]
+        data_keys = (np.sort(data, axis=1) + offset).ravel()
+        ask_sorted = np.sort(ask, axis=1)
+        le = np.searchsorted(data_keys, (ask_sorted + offset).ravel(), side="right")
+        le = le.reshape(ask.shape) - (np.arange(len(rows), dtype=np.int64) << k)[:, None]
+        t = ask_sorted.ravel()
+        live = t < n
+        by_t[t[live]] += width - le.ravel()[live]
+    prev = np.zeros(n, dtype=np.int64)
+    prev[nxt[has_next]] = np.flatnonzero(has_next)
+    acc = by_t[:n] + by_s[prev]
     again = ~first
-    dist[again] = distinct_before[again] - acc[:n][again]
+    dist[again] = distinct_before[again] - acc[again]
     return dist, nxt
 
 
@@ -215,9 +232,7 @@ def _lru_curve(source: Source, sizes: list[int]) -> dict[int, tuple[int, int, in
     return {f: (references, int(faults[i]), int(wbs[i])) for i, f in enumerate(sizes)}
 
 
-def _lru_writebacks(
-    keys: np.ndarray, writes: np.ndarray, dist: np.ndarray, nxt: np.ndarray, sizes: np.ndarray
-) -> np.ndarray:
+def _lru_writebacks(keys: np.ndarray, writes: np.ndarray, dist: np.ndarray, nxt: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Write-backs of LRU at each size (see the module docstring): each gap after an access adds
     one to every size in ``[M, g)``."""
     n = len(keys)
