@@ -41,3 +41,20 @@ def test_compare_scenario_has_cpu_utilization(capsys) -> None:
 def test_compare_needs_frames(capsys) -> None:
     assert main(["compare", str(ROOT / "scenarios" / "textbook.yaml")]) == 2
     assert "--frames is required" in capsys.readouterr().err
+
+
+def test_curve_command_matches_single_runs(tmp_path: Path, capsys) -> None:
+    trace = tmp_path / "s.pages"
+    trace.write_text("".join(f"{p}\n" for p in (7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1)))
+    assert main(["curve", str(trace), "-f", "1..6", "-p", "lru,fifo,opt", "--format", "json", "--workers", "2"]) == 0
+    points = json.loads(capsys.readouterr().out)
+    got = {(p["policy"], p["frames"]): p["faults"] for p in points}
+    assert (got[("fifo", 3)], got[("lru", 3)], got[("opt", 3)]) == (15, 12, 9)
+    for (policy, frames), faults in got.items():
+        assert main(["replay", str(trace), "-f", str(frames), "-p", policy, "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["faults"] == faults
+    assert main(["curve", str(trace), "-f", "1..3", "-p", "lru"]) == 0
+    assert "frames" in capsys.readouterr().out
+    assert main(["curve", str(ROOT / "scenarios" / "belady_anomaly.yaml"), "-f", "3,4", "-p", "fifo", "--format", "json"]) == 0
+    fifo = {p["frames"]: p["faults"] for p in json.loads(capsys.readouterr().out) if p["policy"] == "fifo"}
+    assert fifo == {3: 9, 4: 10}

@@ -188,3 +188,12 @@ def runs_csv(runs: Sequence[dict]) -> str:
     for r in runs:
         w.writerow([r.get(c, "") for c in cols])
     return buf.getvalue()
+
+
+def curve_table(points: Sequence[dict]) -> str:
+    """Faults with one row per frame count and one column per policy."""
+    policies = list(dict.fromkeys(p["policy"] for p in points))
+    frames = sorted({p["frames"] for p in points})
+    faults = {(p["policy"], p["frames"]): p["faults"] for p in points}
+    rows = [[f, *(faults.get((pol, f), "") for pol in policies)] for f in frames]
+    return tabulate(rows, headers=["frames", *policies], intfmt=",")
