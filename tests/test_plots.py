@@ -306,3 +306,34 @@ def test_write_report_bad_input_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(VmsimError, match=re.escape(str(odd)) + ".*not a vmsim results document"):
         write_report(odd, out)
     assert not out.exists()
+
+
+def test_cli_plot_options_and_report(tmp_path: Path, capsys) -> None:
+    """--plot on simulate, sweep, compare and curve, and vmsim report, through the command line."""
+    pytest.importorskip("matplotlib")
+    from vmsim.cli import main as cli_main
+
+    root = Path(__file__).resolve().parents[1]
+    thrash = str(root / "scenarios" / "thrashing.yaml")
+    small = ["--set", "processes.0.workload.references=20000", "--set", "processes.0.count=2"]
+    trace = tmp_path / "b.pages"
+    trace.write_text("".join(f"{p}\n" for p in (1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5)))
+    cases = [
+        ["simulate", thrash, *small, "--plot", str(tmp_path / "sim.png")],
+        ["sweep", thrash, "--vary", "processes.0.count=1..2", *small[:2], "--plot", str(tmp_path / "sweep.svg")],
+        ["compare", str(trace), "-f", "3,4", "-p", "fifo", "--plot", str(tmp_path / "cmp.png")],
+        ["curve", str(trace), "-f", "1..4", "-p", "lru", "--plot", str(tmp_path / "curve.svg")],
+    ]
+    for args in cases:
+        assert cli_main(args) == 0, args
+        assert Path(args[-1]).stat().st_size > 1000
+    capsys.readouterr()
+    assert cli_main(["compare", str(trace), "-f", "3,4", "-p", "fifo", "--format", "json"]) == 0
+    results = tmp_path / "cmp.json"
+    results.write_text(capsys.readouterr().out)
+    page = tmp_path / "r.html"
+    assert cli_main(["report", str(results), "--html", str(page)]) == 0
+    assert "<svg" in page.read_text() and "<table" in page.read_text()
+    assert cli_main(["report", str(results), "--html", str(page)]) == 2
+    assert cli_main(["report", str(results), "--html", str(page), "--force"]) == 0
+    assert cli_main(["simulate", thrash, *small, "--plot", str(tmp_path / "x.pdf")]) == 2

@@ -203,6 +203,9 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario field: PATH=VALUE, e.g. kernel.replacement.policy=fifo (repeatable)."),
 ]
+PlotOpt = Annotated[
+    Path | None, typer.Option("--plot", help="Also draw the results to FILE.png or FILE.svg (needs matplotlib).")
+]
 SimFormatOpt = Annotated[Format, typer.Option("--format", help="Output format: table or json (csv: sweep only).")]
 
 
@@ -212,6 +215,7 @@ def simulate(
     set_: SetOpt = None,
     fmt: SimFormatOpt = Format.table,
     quiet: QuietOpt = False,
+    plot: PlotOpt = None,
 ) -> None:
     """Run a YAML scenario on the SimPy kernel: processes, scheduler, paging device, load control."""
     from vmsim.scenario.build import simulate as run_scenario
@@ -220,6 +224,10 @@ def simulate(
     sc = load_scenario(scenario, set_ or [])
     with Progress(f"simulate {sc.name}", enabled=False if quiet else None) as progress:
         result = run_scenario(sc, on_sample=progress)
+    if plot is not None:
+        from vmsim.metrics.plots import plot_simulation
+
+        plot_simulation(result.to_dict(), plot)
     if fmt is Format.json:
         import json
 
@@ -241,6 +249,7 @@ def sweep(
     set_: SetOpt = None,
     fmt: SimFormatOpt = Format.table,
     quiet: QuietOpt = False,
+    plot: PlotOpt = None,
 ) -> None:
     """Run a scenario over a grid of values: one run per combination, all validated first."""
     from vmsim.scenario.build import simulate as run_scenario
@@ -257,6 +266,10 @@ def sweep(
             rows.append((params, run_scenario(sc, on_sample=progress)))
             if progress.stop:
                 break
+    if plot is not None:
+        from vmsim.metrics.plots import plot_sweep
+
+        plot_sweep([{"params": p, "global": r.global_dict()} for p, r in rows], plot)
     if fmt is Format.json:
         import json
 
@@ -278,6 +291,7 @@ def compare(
     set_: SetOpt = None,
     fmt: FormatOpt = Format.table,
     seed: SeedOpt = 0,
+    plot: PlotOpt = None,
 ) -> None:
     """Faults per policy and frame count, OPT as the reference, and every Belady anomaly."""
     import json
@@ -289,6 +303,10 @@ def compare(
         raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
     runs, anomalies = cmp.compare(source, parse_policies(policy), parse_frames(frames), page_size=page_size,
                                   trace_format=trace_format, seed=seed, overrides=set_ or [])
+    if plot is not None:
+        from vmsim.metrics.plots import plot_compare
+
+        plot_compare({"runs": runs, "anomalies": [asdict(a) for a in anomalies]}, plot)
     if fmt is Format.json:
         typer.echo(json.dumps({"runs": runs, "anomalies": [asdict(a) for a in anomalies]}, indent=2))
         return
@@ -314,6 +332,7 @@ def curve(
     set_: SetOpt = None,
     fmt: FormatOpt = Format.table,
     seed: SeedOpt = 0,
+    plot: PlotOpt = None,
 ) -> None:
     """Miss-ratio curves: faults at every frame count. LRU comes from one pass over the trace
     (stack distances); other policies run once per size, in parallel."""
@@ -336,6 +355,10 @@ def curve(
         n = workers if workers is not None else (os.cpu_count() or 1)
         points = [{"policy": p.policy, "frames": p.frames, "references": p.references, "faults": p.faults,
                    "writebacks": p.writebacks} for p in lru_curve(trace, specs, counts, seed=seed, workers=n)]
+    if plot is not None:
+        from vmsim.metrics.plots import plot_curve
+
+        plot_curve(points, plot)
     if fmt is Format.json:
         typer.echo(json.dumps(points, indent=2))
     elif fmt is Format.csv:
@@ -377,6 +400,19 @@ def check(golden: Annotated[Path, typer.Argument(help="A golden file written by 
     typer.echo(g.diff_table(result))
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="A JSON file printed by refs, replay, simulate, sweep, compare or curve.")],
+    html: Annotated[Path, typer.Option("--html", help="The HTML page to write.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the HTML file if it exists.")] = False,
+) -> None:
+    """Write one self-contained HTML page (tables and inline SVG plots) from a results file."""
+    from vmsim.metrics.report import write_report
+
+    write_report(results, html, overwrite=force)
+    typer.echo(f"{html}: written")
 
 
 @app.command()
