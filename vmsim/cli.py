@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -166,6 +167,7 @@ def refs(
     counts = parse_frames(frames)
     steps = explain or profile is Profile.ostep or (fmt is Format.json and explain)
     runs = _run_all(lambda: [chunk], specs, counts, "global", seed, steps)
+    runs = [replace(r, config={"command": "refs", "references": references}) for r in runs]
     _emit(runs, fmt, profile, explain)
 
 
@@ -195,6 +197,9 @@ def replay_cmd(
     source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
     steps = explain or profile is Profile.ostep
     runs = _run_all(source, specs, counts, scope.value, seed, steps, trace.name, quiet)
+    echo = {"command": "replay", "trace": str(trace), "format": source.fmt, "page_size": page_size,
+            "instructions": not no_instructions, "limit": limit}
+    runs = [replace(r, config=echo) for r in runs]
     _emit(runs, fmt, profile, explain)
     _interrupted(any(r.partial for r in runs) or len(runs) < len(specs) * len(counts))
 

@@ -76,6 +76,8 @@ class RunResult:
     steps: tuple[Step, ...] | None = None
     #: Stopped early (Ctrl-C): the counters cover the accesses replayed so far.
     partial: bool = False
+    #: What was replayed (input, format, page size, ...), echoed in the JSON when set.
+    config: dict[str, Any] | None = None
 
     @property
     def hits(self) -> int:
@@ -107,6 +109,9 @@ class RunResult:
         }
         if self.partial:
             out["partial"] = True
+        if self.config is not None:
+            out["vmsim_version"] = _version()
+            out["config"] = self.config
         if len(self.processes) > 1:
             out["processes"] = [p.counters() for p in self.processes]
         if self.steps is not None:

@@ -53,6 +53,8 @@ class RunRecord(_Record):
     writebacks: int
     fault_rate: float
     partial: bool | None = None
+    vmsim_version: str | None = None
+    config: dict[str, Any] | None = None
     processes: list[ProcessCounters] | None = None
     steps: list[StepRecord] | None = None
     cpu_utilization: float | None = None
