@@ -83,7 +83,6 @@ BatchNorm, plus the classifier; each convolution saves its output and its BatchN
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -94,6 +93,7 @@ import numpy as np
 
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
+from vmsim.workloads.embedding import whole_number
 
 CHUNK = 1 << 16
 PRESETS = ("toy", "resnet18", "resnet50")
@@ -120,21 +120,6 @@ class Layer(NamedTuple):
     name: str
     params: int
     act_elems: int
-
-
-def _whole(value: Any, field: str, least: int) -> int:
-    """``value`` as an int of at least ``least`` (bools and fractions refused), naming the field."""
-    if isinstance(value, bool):
-        raise VmsimError(f"{field} must be a whole number, got {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise VmsimError(f"{field} must be a whole number, got {value!r}") from None
-    if n < least:
-        raise VmsimError(f"{field} must be >= {least}, got {n}")
-    return n
 
 
 def _resnet(
@@ -238,7 +223,7 @@ def _explicit_layers(layers: Sequence[Any]) -> tuple[Layer, ...]:
         where = f"cnn_train.model.layers[{j}]"
         if isinstance(spec, Layer):
             out.append(
-                Layer(str(spec.name), _whole(spec.params, where + ".params", 0), _whole(spec.act_elems, where + ".act_elems", 0))
+                Layer(str(spec.name), whole_number(spec.params, where + ".params", 0), whole_number(spec.act_elems, where + ".act_elems", 0))
             )
             continue
         if not isinstance(spec, Mapping):
@@ -249,8 +234,8 @@ def _explicit_layers(layers: Sequence[Any]) -> tuple[Layer, ...]:
         for key in ("param_bytes", "act_bytes_per_sample"):
             if key not in spec:
                 raise VmsimError(f"{where}.{key} is required")
-        pb = _whole(spec["param_bytes"], where + ".param_bytes", 0)
-        ab = _whole(spec["act_bytes_per_sample"], where + ".act_bytes_per_sample", 0)
+        pb = whole_number(spec["param_bytes"], where + ".param_bytes", 0)
+        ab = whole_number(spec["act_bytes_per_sample"], where + ".act_bytes_per_sample", 0)
         out.append(Layer(str(spec.get("name", f"layer{j + 1}")), -(-pb // 4), -(-ab // 4)))
     return tuple(out)
 
@@ -316,9 +301,9 @@ class CNNTrain:
             ("dataset_samples", 0),
             ("staging_buffers", 1),
         ):
-            set_(self, name, _whole(getattr(self, name), f"{w}.{name}", least))
+            set_(self, name, whole_number(getattr(self, name), f"{w}.{name}", least))
         if self.sample_bytes is not None:
-            set_(self, "sample_bytes", _whole(self.sample_bytes, f"{w}.sample_bytes", 1))
+            set_(self, "sample_bytes", whole_number(self.sample_bytes, f"{w}.sample_bytes", 1))
         elif not isinstance(self.model, str):
             raise VmsimError(f"{w}.sample_bytes is required with explicit layers")
         if self.dtype not in DTYPES:
@@ -456,7 +441,7 @@ class CNNTrain:
     def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
         """The whole stream, ``size`` accesses at a time (the last chunk shorter), made as it is
         consumed; the same seed gives the same stream."""
-        size = _whole(size, "chunk size", 1)
+        size = whole_number(size, "chunk size", 1)
         pages = np.empty(size, dtype=np.int64)
         writes = np.empty(size, dtype=np.uint8)
         fill = 0
