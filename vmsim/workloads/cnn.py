@@ -223,7 +223,11 @@ def _explicit_layers(layers: Sequence[Any]) -> tuple[Layer, ...]:
         where = f"cnn_train.model.layers[{j}]"
         if isinstance(spec, Layer):
             out.append(
-                Layer(str(spec.name), whole_number(spec.params, where + ".params", 0), whole_number(spec.act_elems, where + ".act_elems", 0))
+                Layer(
+                    str(spec.name),
+                    whole_number(spec.params, where + ".params", 0),
+                    whole_number(spec.act_elems, where + ".act_elems", 0),
+                )
             )
             continue
         if not isinstance(spec, Mapping):
