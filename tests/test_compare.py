@@ -58,3 +58,13 @@ def test_curve_command_matches_single_runs(tmp_path: Path, capsys) -> None:
     assert main(["curve", str(ROOT / "scenarios" / "belady_anomaly.yaml"), "-f", "3,4", "-p", "fifo", "--format", "json"]) == 0
     fifo = {p["frames"]: p["faults"] for p in json.loads(capsys.readouterr().out) if p["policy"] == "fifo"}
     assert fifo == {3: 9, 4: 10}
+
+
+def test_compare_stops_early_with_a_partial_run(tmp_path: Path) -> None:
+    from vmsim import compare as cmp
+    from vmsim.policies import parse_policy
+
+    trace = tmp_path / "t.pages"
+    trace.write_text("".join(f"{i % 7}\n" for i in range(500)))
+    runs, _ = cmp.compare(trace, [parse_policy("lru")], [2, 3], progress=lambda refs, faults: True)
+    assert len(runs) == 1 and runs[0]["partial"] is True and runs[0]["policy"] == "opt"

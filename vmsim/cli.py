@@ -306,22 +306,23 @@ def compare(
 
     if frames is None:
         raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
-    runs, anomalies = cmp.compare(source, parse_policies(policy), parse_frames(frames), page_size=page_size,
-                                  trace_format=trace_format, seed=seed, overrides=set_ or [])
+    with Progress(f"compare {source.name}") as progress:
+        runs, anomalies = cmp.compare(source, parse_policies(policy), parse_frames(frames), page_size=page_size,
+                                      trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress)
     if plot is not None:
         from vmsim.metrics.plots import plot_compare
 
         plot_compare({"runs": runs, "anomalies": [asdict(a) for a in anomalies]}, plot)
     if fmt is Format.json:
         typer.echo(json.dumps({"runs": runs, "anomalies": [asdict(a) for a in anomalies]}, indent=2))
-        return
-    if fmt is Format.csv:
+    elif fmt is Format.csv:
         typer.echo(render.runs_csv(runs).rstrip("\n"))
-        return
-    typer.echo(render.compare_table(runs))
-    for a in anomalies:
+    else:
+        typer.echo(render.compare_table(runs))
+    for a in anomalies if fmt is Format.table else ():
         typer.echo(f"Belady anomaly: {a.policy} faults {a.faults_from:,} with {a.frames_from} frames "
                    f"but {a.faults_to:,} with {a.frames_to}")
+    _interrupted(any(r.get("partial") for r in runs))
 
 
 @app.command()

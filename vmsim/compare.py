@@ -4,6 +4,7 @@ every Belady anomaly (more frames, more faults) found on the way."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,12 @@ def compare(
     trace_format: str | None = None,
     seed: int = 0,
     overrides: list[str] | None = None,
+    progress: Callable[[int, int], bool] | None = None,
 ) -> tuple[list[dict[str, Any]], list[Anomaly]]:
     """Run every (policy, frames) pair; add OPT as the reference when the input allows it (a
     trace always; a scenario under local replacement). Returns run objects (as `replay`'s JSON,
-    plus `cpu_utilization` for scenarios) and the anomalies."""
+    plus `cpu_utilization` for scenarios) and the anomalies. ``progress(references, faults)``
+    returning True stops after the current run, which is marked partial."""
     labels = [p.label for p in policies]
     runs: list[dict[str, Any]] = []
     if is_scenario(path):
@@ -53,7 +56,7 @@ def compare(
             for f in frames:
                 sc = load_scenario(path, [*(overrides or []), f"kernel.replacement.policy={spec.label}",
                                           f"machine.memory={f * ps}"])
-                r = simulate(sc)
+                r = simulate(sc, on_sample=progress)
                 g = r.global_dict()
                 runs.append({
                     "policy": spec.label, "frames": f, "scope": r.scope, "seed": r.seed,
@@ -61,7 +64,10 @@ def compare(
                     "evictions": r.evictions, "writebacks": r.writebacks,
                     "fault_rate": round(r.faults / r.references, 6) if r.references else 0.0,
                     "cpu_utilization": g["cpu_utilization"],
+                    **({"partial": True} if r.partial else {}),
                 })
+                if r.partial:
+                    return runs, anomalies(runs)
     else:
         from vmsim.workloads import open_trace
 
@@ -70,7 +76,10 @@ def compare(
             policies = [parse_policy("opt"), *policies]
         for spec in policies:
             for f in frames:
-                runs.append(replay(source, spec, f, seed=seed).to_dict())
+                run = replay(source, spec, f, seed=seed, on_chunk=progress)
+                runs.append(run.to_dict())
+                if run.partial:
+                    return runs, anomalies(runs)
     return runs, anomalies(runs)
 
 
