@@ -297,6 +297,7 @@ def compare(
     fmt: FormatOpt = Format.table,
     seed: SeedOpt = 0,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Faults per policy and frame count, OPT as the reference, and every Belady anomaly."""
     import json
@@ -306,7 +307,7 @@ def compare(
 
     if frames is None:
         raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
-    with Progress(f"compare {source.name}") as progress:
+    with Progress(f"compare {source.name}", enabled=False if quiet else None) as progress:
         runs, anomalies = cmp.compare(source, parse_policies(policy), parse_frames(frames), page_size=page_size,
                                       trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress)
     if plot is not None:
