@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from itertools import compress
 
-import numpy as np
 import simpy
 
 from vmsim.errors import VmsimError
@@ -58,9 +57,6 @@ class Proc:
     stream: Iterator
     pages: list[int] = field(default_factory=list)
     writes: list[int] | None = None
-    #: The chunk's arrays, for marking dirty pages a slice at a time.
-    page_array: np.ndarray | None = None
-    write_array: np.ndarray | None = None
     pos: int = 0
     references: int = 0
     state: State = State.NEW
@@ -87,7 +83,6 @@ class Proc:
             if len(chunk):
                 self.pages = chunk.pages.tolist()
                 self.writes = None if chunk.writes is None else chunk.writes.tolist()
-                self.page_array, self.write_array = chunk.pages, chunk.writes
                 self.pos = 0
                 return True
         return False
