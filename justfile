@@ -25,3 +25,5 @@ demo:
     vmsim refs "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1" --frames 3 --policy fifo,lru,opt
     vmsim refs "7 0 1 2 0 3 0 4" --frames 3 --policy lru --explain
     vmsim replay ../shared/traces/bzip2.lackey.gz --frames 64 --policy all
+    vmsim simulate scenarios/cnn_train.yaml
+    vmsim sweep scenarios/thrashing.yaml --vary processes.0.count=1..12
