@@ -72,6 +72,13 @@ def parse_frames(text: str) -> list[int]:
     return list(dict.fromkeys(out))
 
 
+def required_frames(text: str | None) -> list[int]:
+    """``--frames`` for the commands that have no default."""
+    if text is None:
+        raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
+    return parse_frames(text)
+
+
 def parse_policies(values: Sequence[str] | None) -> list[PolicySpec]:
     """Repeatable ``--policy``; commas separate several; ``all`` means every built-in."""
     names: list[str] = []
@@ -190,9 +197,7 @@ def replay_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Replay a trace file: lackey, pitt, rw, pid or pages format."""
-    if frames is None:
-        raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
-    counts = parse_frames(frames)
+    counts = required_frames(frames)
     specs = parse_policies(policy)
     source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
     steps = explain or profile is Profile.ostep
@@ -305,10 +310,8 @@ def compare(
 
     from vmsim import compare as cmp
 
-    if frames is None:
-        raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
     with Progress(f"compare {source.name}", enabled=False if quiet else None) as progress:
-        runs, anomalies = cmp.compare(source, parse_policies(policy), parse_frames(frames), page_size=page_size,
+        runs, anomalies = cmp.compare(source, parse_policies(policy), required_frames(frames), page_size=page_size,
                                       trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress)
     if plot is not None:
         from vmsim.metrics.plots import plot_compare
@@ -349,9 +352,7 @@ def curve(
     from vmsim import compare as cmp
     from vmsim.engine.curves import curve as lru_curve
 
-    if frames is None:
-        raise VmsimError("--frames is required: a range (1..64) or a list (16,64,256)")
-    counts = parse_frames(frames)
+    counts = required_frames(frames)
     specs = parse_policies(policy)
     if cmp.is_scenario(source):
         runs, _ = cmp.compare(source, specs, counts, seed=seed, overrides=set_ or [])
@@ -389,10 +390,8 @@ def record(
     """Run every input x policy x frames and write their counters to a golden file."""
     from vmsim import golden as g
 
-    if frames is None:
-        raise VmsimError("--frames is required: a number (64), a list (16,64,256) or a range (1..8)")
     names = [spec.label for spec in parse_policies(policy)]
-    doc = g.record(inputs, names, parse_frames(frames), page_size=page_size, trace_format=trace_format, seed=seed,
+    doc = g.record(inputs, names, required_frames(frames), page_size=page_size, trace_format=trace_format, seed=seed,
                    scope=scope.value)
     g.write_golden(golden, doc, overwrite=force)
     typer.echo(f"{golden}: {len(doc['runs'])} runs recorded")

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from vmsim.engine import replay
-from vmsim.errors import VmsimError
 from vmsim.policies import PolicySpec, parse_policy
 
 
@@ -95,8 +94,3 @@ def anomalies(runs: list[dict[str, Any]]) -> list[Anomaly]:
             if n2 > n1:
                 out.append(Anomaly(policy, f1, f2, n1, n2))
     return out
-
-
-def check_frames(frames: list[int]) -> None:
-    if not frames:
-        raise VmsimError("--frames is required: a number, a list (16,64,256) or a range (1..8)")

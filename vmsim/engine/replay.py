@@ -217,13 +217,7 @@ def _chunk_counts(chunk: Chunk) -> dict[int, int]:
 
 
 def _count_chunk(chunk: Chunk, references: dict[int, int], ensure: Callable[[int], None]) -> None:
-    if chunk.pids is None:
-        if len(chunk):
-            ensure(0)
-            references[0] += len(chunk)
-        return
-    uniq, counts = np.unique(chunk.pids, return_counts=True)
-    for pid, cnt in zip(uniq.tolist(), counts.tolist()):
+    for pid, cnt in _chunk_counts(chunk).items():
         ensure(pid)
         references[pid] += cnt
 

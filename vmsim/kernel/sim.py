@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from itertools import compress
@@ -283,11 +283,10 @@ class Kernel:
                         window *= 2
                 stop = pos + done
                 run = pages[pos:stop]
-                if done:
-                    self._hits(proc, run, None if writes is None else writes[pos:stop], ordered_hits, hit)
                 elapsed += done * cfg.memory_access_ns
                 if done:
-                    _touch(proc.last_ref, run, proc.vtime + elapsed)
+                    latest = self._hits(proc, run, None if writes is None else writes[pos:stop], ordered_hits, hit)
+                    _touch(proc.last_ref, latest, proc.vtime + elapsed)
             else:
                 tlb = proc.tlb
                 cap, t_hit, t_mem = cfg.tlb_entries, cfg.tlb_hit_ns, cfg.memory_access_ns
@@ -314,7 +313,7 @@ class Kernel:
                     i += 1
                 stop = fault if fault >= 0 else i
                 if stop > pos:
-                    _touch(proc.last_ref, pages[pos:stop], proc.vtime + elapsed)
+                    _touch(proc.last_ref, set(pages[pos:stop]), proc.vtime + elapsed)
             proc.references += stop - pos
             proc.pos = stop
             if fault >= 0:
@@ -325,11 +324,11 @@ class Kernel:
 
     def _hits(
         self, proc: Proc, run: list[int], writes: list[int] | None, ordered_hits: bool, hit: Callable[[int], None] | None
-    ) -> None:
+    ) -> list[int]:
         """What the MMU and the policy do for a run of hits, done once per distinct page: set the
         referenced bits, the dirty bits of written pages, and call the hit hook (per access, or
         once per page in last-access order for LRU and MRU). Nothing reads these inside the run:
-        evictions happen at faults, after it."""
+        evictions happen at faults, after it. Returns the run's distinct pages."""
         table = proc.table
         ref = self.frames.referenced
         if hit is not None and not ordered_hits:
@@ -348,6 +347,7 @@ class Kernel:
             dirty = self.frames.dirty
             for p in set(compress(run, writes)):
                 dirty[table[p]] = 1
+        return latest
 
     def _fault(self, proc: Proc) -> None:
         """The faulting access: map its page now, block the process for the device's I/O."""
@@ -637,10 +637,10 @@ class Kernel:
         )
 
 
-def _touch(last_ref: OrderedDict[int, int], pages: Sequence[int], vtime: int) -> None:
-    """Record that ``pages`` were referenced at ``vtime`` (moving them to the recent end)."""
+def _touch(last_ref: OrderedDict[int, int], pages: Iterable[int], vtime: int) -> None:
+    """Record that the distinct ``pages`` were referenced at ``vtime`` (moved to the recent end)."""
     move = last_ref.move_to_end
-    for p in set(pages):
+    for p in pages:
         last_ref[p] = vtime
         move(p)
 

@@ -9,6 +9,14 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 
+#: The counters every run and process reports, in their JSON order.
+COUNTERS = ("references", "hits", "faults", "cold_faults", "evictions", "writebacks")
+
+
+def _counters(record: Any) -> dict[str, int]:
+    return {name: getattr(record, name) for name in COUNTERS}
+
+
 def _version() -> str:
     from vmsim import __version__
 
@@ -32,15 +40,7 @@ class ProcessResult:
 
     def counters(self) -> dict[str, Any]:
         """The counters as JSON, in a fixed order."""
-        return {
-            "pid": self.pid,
-            "references": self.references,
-            "hits": self.hits,
-            "faults": self.faults,
-            "cold_faults": self.cold_faults,
-            "evictions": self.evictions,
-            "writebacks": self.writebacks,
-        }
+        return {"pid": self.pid, **_counters(self)}
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,7 @@ class RunResult:
             "frames": self.frames,
             "scope": self.scope,
             "seed": self.seed,
-            "references": self.references,
-            "hits": self.hits,
-            "faults": self.faults,
-            "cold_faults": self.cold_faults,
-            "evictions": self.evictions,
-            "writebacks": self.writebacks,
+            **_counters(self),
             "fault_rate": round(self.fault_rate, 6),
         }
         if self.partial:
