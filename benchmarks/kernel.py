@@ -93,7 +93,8 @@ def main() -> None:
     for _ in range(args.repeat):
         t, sim = timed(sim_cmd)
         sims.append(t)
-        t, rep = timed(rep_cmd)
+        t, doc = timed(rep_cmd)
+        rep = doc["runs"][0]
         reps.append(t)
     s, r = statistics.median(sims), statistics.median(reps)
     inproc = in_process(trace, frames, args.repeat)

@@ -207,7 +207,7 @@ class Case:
         self.times.append(seconds)
         self.rss_kb.append(rss)
         if self.table != "startup":
-            self.misses.add(int(json.loads(stdout)["faults"]) if self.json_faults else int(stdout.split()[-1]))
+            self.misses.add(int(json.loads(stdout)["runs"][0]["faults"]) if self.json_faults else int(stdout.split()[-1]))
 
     @property
     def median(self) -> float:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import vmsim
 from vmsim.cli import main, parse_frames
 
 SILBERSCHATZ = "7,0,1,2,0,3,0,4,2,3,0,3,2,1,2,0,1,7,0,1"
@@ -20,18 +21,22 @@ def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_refs_json_one_run_is_an_object(capsys) -> None:
+def test_refs_json_is_a_versioned_document(capsys) -> None:
     code, out, _ = cli(capsys, "refs", SILBERSCHATZ, "--frames", "3", "--policy", "fifo", "--format", "json")
     assert code == 0
-    d = json.loads(out)
+    doc = json.loads(out)
+    assert (doc["schema_version"], doc["command"], doc["config"]) == (2, "refs", {"references": SILBERSCHATZ})
+    assert doc["vmsim_version"] == vmsim.__version__
+    [d] = doc["runs"]
     for key in ("policy", "frames", "references", "hits", "faults", "evictions", "writebacks"):
         assert key in d
     assert (d["policy"], d["frames"], d["faults"], d["hits"], d["references"]) == ("fifo", 3, 15, 5, 20)
+    assert "partial" not in doc and "steps" not in d
 
 
-def test_refs_several_runs_are_a_list(capsys) -> None:
+def test_refs_several_runs(capsys) -> None:
     code, out, _ = cli(capsys, "refs", SILBERSCHATZ, "-f", "3,4", "-p", "fifo", "-p", "lru,opt", "--format", "json")
-    runs = json.loads(out)
+    runs = json.loads(out)["runs"]
     assert code == 0
     assert [(r["policy"], r["frames"]) for r in runs] == [
         ("fifo", 3), ("fifo", 4), ("lru", 3), ("lru", 4), ("opt", 3), ("opt", 4)
@@ -41,7 +46,7 @@ def test_refs_several_runs_are_a_list(capsys) -> None:
 
 def test_policy_all_and_parameters(capsys) -> None:
     code, out, _ = cli(capsys, "refs", SILBERSCHATZ, "-p", "all", "-p", "clock:ref_bit_on_load=false", "--format", "json")
-    names = [r["policy"] for r in json.loads(out)]
+    names = [r["policy"] for r in json.loads(out)["runs"]]
     assert code == 0
     assert names == ["clock", "fifo", "lru", "mru", "opt", "random", "clock:ref_bit_on_load=false"]
 
@@ -91,8 +96,10 @@ def test_replay_pid_trace_local_and_global(capsys, tmp_path: Path) -> None:
     trace.write_text("".join(f"l 0x{(i % 5) << 12:x} {i % 2}\n" for i in range(40)))
     for scope in ("global", "local"):
         code, out, _ = cli(capsys, "replay", str(trace), "-f", "4", "--scope", scope, "--format", "json")
-        d = json.loads(out)
+        doc = json.loads(out)
+        [d] = doc["runs"]
         assert code == 0
+        assert doc["config"]["format"] == "pid" and d["scope"] == scope
         assert [p["pid"] for p in d["processes"]] == [0, 1]
         assert sum(p["faults"] for p in d["processes"]) == d["faults"]
         assert d["references"] == 40

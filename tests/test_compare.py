@@ -26,7 +26,7 @@ def test_compare_trace_finds_beladys_anomaly(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "vs OPT" in out and "Belady anomaly: fifo faults 9 with 3 frames but 10 with 4" in out
     assert main(["compare", str(trace), "-f", "3", "-p", "lru", "--format", "csv"]) == 0
-    assert capsys.readouterr().out.startswith("policy,frames,scope")
+    assert capsys.readouterr().out.startswith("policy,frames,references,hits,faults")
 
 
 def test_compare_scenario_has_cpu_utilization(capsys) -> None:
@@ -52,7 +52,7 @@ def test_curve_command_matches_single_runs(tmp_path: Path, capsys) -> None:
     assert (got[("fifo", 3)], got[("lru", 3)], got[("opt", 3)]) == (15, 12, 9)
     for (policy, frames), faults in got.items():
         assert main(["replay", str(trace), "-f", str(frames), "-p", policy, "--format", "json"]) == 0
-        assert json.loads(capsys.readouterr().out)["faults"] == faults
+        assert json.loads(capsys.readouterr().out)["runs"][0]["faults"] == faults
     assert main(["curve", str(trace), "-f", "1..3", "-p", "lru"]) == 0
     assert "frames" in capsys.readouterr().out
     assert main(["curve", str(ROOT / "scenarios" / "belady_anomaly.yaml"), "-f", "3,4", "-p", "fifo", "--format", "json"]) == 0
@@ -66,5 +66,6 @@ def test_compare_stops_early_with_a_partial_run(tmp_path: Path) -> None:
 
     trace = tmp_path / "t.pages"
     trace.write_text("".join(f"{i % 7}\n" for i in range(500)))
-    runs, _ = cmp.compare(trace, [parse_policy("lru")], [2, 3], progress=lambda refs, faults: True)
-    assert len(runs) == 1 and runs[0]["partial"] is True and runs[0]["policy"] == "opt"
+    doc = cmp.compare(trace, [parse_policy("lru")], [2, 3], progress=lambda refs, faults: True)
+    assert doc.partial and len(doc.runs) == 1
+    assert doc.runs[0].partial is True and doc.runs[0].policy == "opt"

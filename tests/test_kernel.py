@@ -12,6 +12,7 @@ from vmsim.cli import main
 from vmsim.engine import replay
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
+from vmsim.metrics.schema import SimDoc, dump_json
 from vmsim.policies import parse_policy
 from vmsim.scenario.build import build, simulate
 from vmsim.scenario.loader import load_scenario, validate
@@ -33,8 +34,8 @@ def scenario(**processes) -> dict:
 
 
 def test_same_seed_same_bytes_and_seed_recorded() -> None:
-    a = json.dumps(simulate(validate(scenario(), "x")).to_dict())
-    b = json.dumps(simulate(validate(scenario(), "x")).to_dict())
+    a = dump_json(SimDoc.of(simulate(validate(scenario(), "x"))))
+    b = dump_json(SimDoc.of(simulate(validate(scenario(), "x"))))
     assert a == b
     d = json.loads(a)
     assert d["seed"] == 3 and d["scenario"] == "t"
@@ -44,7 +45,7 @@ def test_same_seed_same_bytes_and_seed_recorded() -> None:
     assert len(d["processes"]) == 2
     other = scenario()
     other["seed"] = 4
-    assert json.dumps(simulate(validate(other, "x")).to_dict()) != a
+    assert dump_json(SimDoc.of(simulate(validate(other, "x")))) != a
 
 
 @pytest.mark.parametrize("policy", ["lru", "fifo", "clock", "opt"])
@@ -200,7 +201,10 @@ def test_simulate_and_sweep_cli(capsys, tmp_path: Path) -> None:
     assert len(d["processes"]) == 3 and d["global"]["frames"] == 50
     assert main(["sweep", str(f), "--vary", "processes.0.count=1..2", "--vary", "kernel.replacement.policy=fifo,lru",
                  "--format", "json"]) == 0
-    runs = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["schema_version"], doc["command"], doc["scenario"], doc["config"]["seed"]) == (2, "sweep", "t", 3)
+    runs = doc["points"]
+    assert all(r["seed"] == 3 and len(r["processes"]) == r["params"]["processes.0.count"] for r in runs)
     assert [r["params"] for r in runs] == [
         {"processes.0.count": 1, "kernel.replacement.policy": "fifo"},
         {"processes.0.count": 1, "kernel.replacement.policy": "lru"},

@@ -20,7 +20,8 @@ import pytest
 from vmsim.cli import main
 from vmsim.errors import VmsimError
 from vmsim.metrics import plots
-from vmsim.metrics.report import detect_kind, html_report, write_report
+from vmsim.metrics.report import html_report, kind_of, write_report
+from vmsim.metrics.schema import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
 THRASHING = str(ROOT / "scenarios" / "thrashing.yaml")
@@ -51,8 +52,14 @@ def data() -> dict[str, Any]:
                           "--vary", "processes.0.count=1..3", "--format", "json", "--quiet"),
         "compare": run_json("compare", BELADY, "-f", "3,4", "-p", "fifo", "--format", "json"),
         "runs": refs,
-        "curve": [{k: r[k] for k in ("policy", "frames", "references", "faults", "writebacks")} for r in refs],
+        "curve": [{k: r[k] for k in ("policy", "frames", "references", "faults", "writebacks")} for r in refs["runs"]],
     }
+
+
+@pytest.fixture(scope="module")
+def docs(data: dict[str, Any]) -> dict[str, Any]:
+    """The same documents read back into the results model, as plots and reports take them."""
+    return {kind: load_results(d) for kind, d in data.items()}
 
 
 PLOTTERS: dict[str, Callable[[Any, Any], None]] = {
@@ -71,12 +78,12 @@ KINDS = list(PLOTTERS)
 
 @needs_mpl
 @pytest.mark.parametrize("kind", KINDS)
-def test_plot_writes_png_and_svg(kind: str, data: dict[str, Any], tmp_path: Path) -> None:
+def test_plot_writes_png_and_svg(kind: str, docs: dict[str, Any], tmp_path: Path) -> None:
     plot = PLOTTERS[kind]
     png, svg = tmp_path / "out.png", tmp_path / "out.svg"
-    assert plot(data[kind], png) is None
+    assert plot(docs[kind], png) is None
     assert png.read_bytes().startswith(PNG_SIGNATURE)
-    plot(data[kind], str(svg))  # a str path works too
+    plot(docs[kind], str(svg))  # a str path works too
     root = ET.fromstring(svg.read_bytes())
     assert root.tag == f"{SVG_NS}svg"
     assert any(el.tag in (f"{SVG_NS}path", f"{SVG_NS}line", f"{SVG_NS}polyline") for el in root.iter())
@@ -84,33 +91,33 @@ def test_plot_writes_png_and_svg(kind: str, data: dict[str, Any], tmp_path: Path
 
 @needs_mpl
 @pytest.mark.parametrize("kind", KINDS)
-def test_svg_is_byte_identical_across_calls(kind: str, data: dict[str, Any], tmp_path: Path) -> None:
+def test_svg_is_byte_identical_across_calls(kind: str, docs: dict[str, Any], tmp_path: Path) -> None:
     a, b = tmp_path / "a.svg", tmp_path / "b.svg"
-    PLOTTERS[kind](data[kind], a)
-    PLOTTERS[kind](data[kind], b)
+    PLOTTERS[kind](docs[kind], a)
+    PLOTTERS[kind](docs[kind], b)
     assert a.read_bytes() == b.read_bytes()
     assert b"<dc:date>" not in a.read_bytes()
 
 
 @pytest.mark.parametrize("name", ["plot.pdf", "plot", "plot.svg.txt"])
-def test_bad_suffix_is_an_error_naming_the_path(name: str, data: dict[str, Any], tmp_path: Path) -> None:
+def test_bad_suffix_is_an_error_naming_the_path(name: str, docs: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / name
     with pytest.raises(VmsimError, match=re.escape(str(path))):
-        plots.plot_curve(data["curve"], path)
+        plots.plot_curve(docs["curve"], path)
     assert not path.exists()
 
 
 @needs_mpl
-def test_uppercase_suffix_is_accepted(data: dict[str, Any], tmp_path: Path) -> None:
+def test_uppercase_suffix_is_accepted(docs: dict[str, Any], tmp_path: Path) -> None:
     path = tmp_path / "PLOT.SVG"
-    plots.plot_compare(data["compare"], path)
+    plots.plot_compare(docs["compare"], path)
     assert path.read_bytes().lstrip().startswith(b"<?xml")
 
 
 @needs_mpl
-def test_compare_marks_opt_and_anomalies(data: dict[str, Any]) -> None:
-    doc = data["compare"]
-    assert doc["anomalies"], "belady_anomaly.yaml should show FIFO's anomaly at 3 -> 4 frames"
+def test_compare_marks_opt_and_anomalies(docs: dict[str, Any]) -> None:
+    doc = docs["compare"]
+    assert doc.anomalies, "belady_anomaly.yaml should show FIFO's anomaly at 3 -> 4 frames"
     svg = plots.svg_text("compare", doc)
     assert "opt (floor)" in svg  # the legend entry, kept as a comment by matplotlib
     assert "Belady anomaly" in svg
@@ -119,36 +126,36 @@ def test_compare_marks_opt_and_anomalies(data: dict[str, Any]) -> None:
 
 @needs_mpl
 def test_sweep_with_two_varied_parameters(tmp_path: Path) -> None:
-    points = run_json("sweep", THRASHING, "--set", "processes.0.workload.references=1000",
-                      "--vary", "processes.0.count=1,2", "--vary", "kernel.replacement.policy=fifo,lru",
-                      "--format", "json", "--quiet")
-    svg = plots.svg_text("sweep", points)
+    doc = run_json("sweep", THRASHING, "--set", "processes.0.workload.references=1000",
+                   "--vary", "processes.0.count=1,2", "--vary", "kernel.replacement.policy=fifo,lru",
+                   "--format", "json", "--quiet")
+    svg = plots.svg_text("sweep", load_results(doc))
     assert "kernel.replacement.policy=fifo" in svg and "kernel.replacement.policy=lru" in svg
     assert "degree of multiprogramming" in svg
 
 
 @needs_mpl
 def test_sweep_with_a_non_numeric_parameter(data: dict[str, Any], tmp_path: Path) -> None:
-    points = copy.deepcopy(data["sweep"])
-    for p, policy in zip(points, ["fifo", "lru", "clock"]):
+    doc = copy.deepcopy(data["sweep"])
+    for p, policy in zip(doc["points"], ["fifo", "lru", "clock"]):
         p["params"] = {"kernel.replacement.policy": policy}
-    plots.plot_sweep(points, tmp_path / "s.png")
+    plots.plot_sweep(load_results(doc), tmp_path / "s.png")
     assert (tmp_path / "s.png").read_bytes().startswith(PNG_SIGNATURE)
 
 
 def test_nothing_to_plot_is_an_error(data: dict[str, Any], tmp_path: Path) -> None:
-    sim = {k: v for k, v in data["simulate"].items() if k != "samples"}
+    sim = load_results({k: v for k, v in data["simulate"].items() if k != "samples"})
     with pytest.raises(VmsimError, match="no samples"):
         plots.plot_simulation(sim, tmp_path / "x.png")
     with pytest.raises(VmsimError, match="nothing to plot"):
-        plots.plot_sweep([], tmp_path / "x.svg")
+        plots.plot_sweep(load_results({**data["sweep"], "points": []}), tmp_path / "x.svg")
 
 
-def test_missing_matplotlib_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, data: dict[str, Any], tmp_path: Path) -> None:
+def test_missing_matplotlib_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, docs: dict[str, Any], tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     for kind in KINDS:
         with pytest.raises(VmsimError, match=re.escape("plots need matplotlib: pip install 'vmsim[plot]'")):
-            PLOTTERS[kind](data[kind], tmp_path / "x.png")
+            PLOTTERS[kind](docs[kind], tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
 
 
@@ -200,9 +207,9 @@ def check_page(page: str) -> _Checker:
 
 @needs_mpl
 @pytest.mark.parametrize("kind", KINDS)
-def test_report_is_one_self_contained_page(kind: str, data: dict[str, Any]) -> None:
-    doc = data[kind]
-    assert detect_kind(doc) == kind
+def test_report_is_one_self_contained_page(kind: str, docs: dict[str, Any]) -> None:
+    doc = docs[kind]
+    assert kind_of(doc) == kind
     page = html_report(doc, title=f"report of {kind}")
     checker = check_page(page)
     assert {"table", "svg", "title", "h1"} <= checker.tags
@@ -210,9 +217,9 @@ def test_report_is_one_self_contained_page(kind: str, data: dict[str, Any]) -> N
     assert html_report(doc, title=f"report of {kind}") == page  # deterministic
 
 
-def test_report_of_a_simulation_has_the_scenario_and_counters(data: dict[str, Any]) -> None:
+def test_report_of_a_simulation_has_the_scenario_and_counters(data: dict[str, Any], docs: dict[str, Any]) -> None:
     sim = data["simulate"]
-    text = " ".join(check_page(html_report(sim)).text)
+    text = " ".join(check_page(html_report(docs["simulate"])).text)
     g = sim["global"]
     assert sim["scenario"] in text
     for value in (g["references"], g["faults"], g["hits"], g["context_switches"]):
@@ -222,54 +229,59 @@ def test_report_of_a_simulation_has_the_scenario_and_counters(data: dict[str, An
         assert f"{p['faults']:,}" in text
 
 
-def test_report_of_a_sweep_compare_and_curve_has_the_counters(data: dict[str, Any]) -> None:
-    text = " ".join(check_page(html_report(data["sweep"])).text)
+def test_report_of_a_sweep_compare_and_curve_has_the_counters(data: dict[str, Any], docs: dict[str, Any]) -> None:
+    text = " ".join(check_page(html_report(docs["sweep"])).text)
     assert "processes.0.count" in text
-    for p in data["sweep"]:
+    for p in data["sweep"]["points"]:
         assert f"{p['global']['faults']:,}" in text
-    text = " ".join(check_page(html_report(data["compare"])).text)
+    text = " ".join(check_page(html_report(docs["compare"])).text)
     assert "Belady anomalies" in text
     a = data["compare"]["anomalies"][0]
     assert a["policy"] in text and str(a["faults_to"]) in text
-    text = " ".join(check_page(html_report(data["curve"])).text)
+    text = " ".join(check_page(html_report(docs["curve"])).text)
     assert "miss ratio" in text and "0.5833" in text  # OPT, 3 frames: 7 faults of 12
 
 
-def test_report_of_one_refs_run(data: dict[str, Any]) -> None:
-    one = run_json("refs", "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1", "--frames", "3", "--policy", "fifo", "--format", "json")
-    assert isinstance(one, dict)
-    text = " ".join(check_page(html_report(one)).text)
+def test_report_of_one_refs_run_with_its_step_table() -> None:
+    one = run_json("refs", "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1", "--frames", "3", "--policy", "fifo", "--format", "json",
+                   "--explain")
+    checker = check_page(html_report(load_results(one)))
+    text = " ".join(checker.text)
     assert "fifo" in text and "15" in text
+    assert "Steps: fifo, 3 frames" in text and text.count("MISS") == 15 and "victim" in text
 
 
 def test_report_escapes_text(data: dict[str, Any]) -> None:
     sim = copy.deepcopy(data["simulate"])
     sim["scenario"] = "<script>alert(1)</script> & co"
     sim["processes"][0]["name"] = '"><b>x</b>'
-    page = html_report(sim, title="<i>t</i>")
+    page = html_report(load_results(sim), title="<i>t</i>")
     check_page(page)
     assert "<script>" not in page and "<b>x</b>" not in page and "<i>t</i>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
 
 
 def test_report_of_empty_results_and_unknown_documents() -> None:
-    check_page(html_report([]))
-    for bad in ({"x": 1}, [1, 2], "text", [{"params": {}}]):
+    check_page(html_report(load_results([])))
+    for bad in ({"x": 1}, "text", 3):
         with pytest.raises(VmsimError, match="not a vmsim results document"):
-            html_report(bad)
+            load_results(bad)
+    for bad in ([1, 2], [{"params": {}}]):
+        with pytest.raises(VmsimError, match="not a vmsim curve"):
+            load_results(bad)
 
 
-def test_report_without_matplotlib_has_tables_and_a_note(monkeypatch: pytest.MonkeyPatch, data: dict[str, Any]) -> None:
+def test_report_without_matplotlib_has_tables_and_a_note(monkeypatch: pytest.MonkeyPatch, docs: dict[str, Any]) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     for kind in KINDS:
-        page = html_report(data[kind])
+        page = html_report(docs[kind])
         checker = check_page(page)
         assert "table" in checker.tags and "svg" not in checker.tags
         assert "plots need matplotlib: pip install &#x27;vmsim[plot]&#x27;" in page
 
 
 def test_report_without_samples_notes_the_missing_plot(data: dict[str, Any]) -> None:
-    sim = {k: v for k, v in data["simulate"].items() if k != "samples"}
+    sim = load_results({k: v for k, v in data["simulate"].items() if k != "samples"})
     checker = check_page(html_report(sim))
     assert "svg" not in checker.tags and "table" in checker.tags
     assert "no samples" in " ".join(checker.text)

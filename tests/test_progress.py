@@ -12,10 +12,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
+from test_curves import Chunks
 
 from vmsim.engine import replay
+from vmsim.engine.curves import curve
 from vmsim.hw.access import Chunk
 from vmsim.metrics.progress import Progress
+from vmsim.metrics.schema import Run, SimDoc, dump_json
 from vmsim.policies import parse_policy
 from vmsim.scenario.build import simulate
 from vmsim.scenario.loader import load_scenario
@@ -54,7 +58,7 @@ def test_stopping_replay_gives_a_partial_but_consistent_result() -> None:
 
         r = replay(lambda: chunks, parse_policy(policy), 8, on_chunk=stop_after_two)
         whole2 = replay(lambda: chunks[:2], parse_policy(policy), 8) if policy != "opt" else None
-        assert r.partial and r.to_dict()["partial"] is True
+        assert r.partial and json.loads(dump_json(Run.of(r)))["partial"] is True
         assert r.references == 2000 and r.hits + r.faults == r.references
         if whole2 is not None:
             assert r.faults == whole2.faults
@@ -64,7 +68,8 @@ def test_stopping_simulate_marks_the_result_partial() -> None:
     sc = load_scenario(ROOT / "scenarios" / "thrashing.yaml", ["processes.0.count=8"])
     r = simulate(sc, on_sample=lambda refs, faults: True)
     full = simulate(sc)
-    assert r.partial and r.to_dict()["partial"] is True
+    assert r.partial and json.loads(dump_json(SimDoc.of(r)))["partial"] is True
+    assert "partial" not in json.loads(dump_json(SimDoc.of(full)))
     assert r.references < full.references
     assert r.simulated_time_s < full.simulated_time_s
 
@@ -79,6 +84,58 @@ def test_ctrl_c_prints_partial_results_and_exits_130() -> None:
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    d = json.loads(out)
-    assert d["partial"] is True and 0 < d["references"] < 10_844_607
+    doc = json.loads(out)
+    [d] = doc["runs"]
+    assert doc["partial"] is True and d["partial"] is True and 0 < d["references"] < 10_844_607
+    assert "Traceback" not in err and "partial" in err
+
+
+def _stop_after(n: int):
+    calls: list[int] = []
+
+    def progress(refs: int, faults: int | None) -> bool:
+        calls.append(refs)
+        return len(calls) > n
+
+    return progress
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_stopping_a_curve_keeps_the_finished_sizes(workers: int) -> None:
+    rng = np.random.default_rng(1)
+    chunks = [Chunk(rng.integers(0, 40, 500)) for _ in range(4)]
+    source = Chunks(chunks)
+    specs = [parse_policy("fifo")]
+    full = curve(source, specs, [2, 4, 8, 16], workers=workers)
+    part = curve(source, specs, [2, 4, 8, 16], workers=workers, progress=_stop_after(1 if workers > 1 else 5))
+    assert 0 < len(part) < len(full)
+    done = [p for p in part if not p.partial]
+    # Every point finished is exact; in-process, the run that was stopped is marked partial.
+    assert all(p == next(q for q in full if q.frames == p.frames) for p in done)
+    if workers == 1:
+        assert part[-1].partial and part[-1].references < 2000
+
+
+def test_stopping_the_lru_pass_gives_the_prefix_curve() -> None:
+    rng = np.random.default_rng(2)
+    chunks = [Chunk(rng.integers(0, 40, 500)) for _ in range(4)]
+    part = curve(Chunks(chunks), [parse_policy("lru"), parse_policy("fifo")], [2, 8], progress=_stop_after(1))
+    prefix = curve(Chunks(chunks[:2]), [parse_policy("lru")], [2, 8])
+    assert [p.policy for p in part] == ["lru", "lru"] and all(p.partial for p in part)
+    assert [(p.references, p.faults) for p in part] == [(p.references, p.faults) for p in prefix]
+
+
+def test_curve_cli_ctrl_c_prints_partial_points_and_exits_130() -> None:
+    trace = SHARED / "bzip2.lackey.gz"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vmsim", "curve", str(trace), "-f", "16,64", "-p", "fifo", "--workers", "1",
+         "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(2.0)
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    points = json.loads(out)
+    assert points and points[-1]["partial"] is True and 0 < points[-1]["references"] < 10_844_607
     assert "Traceback" not in err and "partial" in err

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +21,7 @@ from vmsim.errors import VmsimError
 from vmsim.metrics import render
 from vmsim.metrics.progress import Progress
 from vmsim.metrics.results import RunResult
+from vmsim.metrics.schema import RunsDoc, dump_json
 from vmsim.policies import PolicySpec, available, lookup, param_info, parse_policy
 from vmsim.workloads import FORMATS, open_trace, parse_refs
 
@@ -142,19 +142,19 @@ def _run_all(
     return runs
 
 
-def _emit(runs: list[RunResult], fmt: Format, profile: Profile | None, explain: bool) -> None:
+def _emit(doc: RunsDoc, fmt: Format, profile: Profile | None, explain: bool) -> None:
     if profile is Profile.ostep:
-        out = "\n\n".join(render.to_ostep(r) for r in runs)
+        out = "\n\n".join(render.to_ostep(r) for r in doc.runs)
     elif profile is Profile.pitt:
-        out = "\n\n".join(render.to_pitt(r) for r in runs)
+        out = "\n\n".join(render.to_pitt(r) for r in doc.runs)
     elif fmt is Format.json:
-        out = render.to_json(runs)
+        out = dump_json(doc)
     elif fmt is Format.csv:
-        out = render.to_csv(runs).rstrip("\n")
+        out = render.runs_csv(doc.runs).rstrip("\n")
     elif explain:
-        out = "\n\n".join(render.to_steps(r) for r in runs) + "\n\n" + render.to_table(runs)
+        out = "\n\n".join(render.steps_table(r) for r in doc.runs) + "\n\n" + render.runs_table(doc.runs)
     else:
-        out = render.to_table(runs)
+        out = render.runs_table(doc.runs)
     typer.echo(out)
 
 
@@ -174,8 +174,7 @@ def refs(
     counts = parse_frames(frames)
     steps = explain or profile is Profile.ostep or (fmt is Format.json and explain)
     runs = _run_all(lambda: [chunk], specs, counts, "global", seed, steps)
-    runs = [replace(r, config={"command": "refs", "references": references}) for r in runs]
-    _emit(runs, fmt, profile, explain)
+    _emit(RunsDoc.of("refs", {"references": references}, runs), fmt, profile, explain)
 
 
 @app.command(name="replay")
@@ -202,11 +201,11 @@ def replay_cmd(
     source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
     steps = explain or profile is Profile.ostep
     runs = _run_all(source, specs, counts, scope.value, seed, steps, trace.name, quiet)
-    echo = {"command": "replay", "trace": str(trace), "format": source.fmt, "page_size": page_size,
-            "instructions": not no_instructions, "limit": limit}
-    runs = [replace(r, config=echo) for r in runs]
-    _emit(runs, fmt, profile, explain)
-    _interrupted(any(r.partial for r in runs) or len(runs) < len(specs) * len(counts))
+    echo = {"trace": str(trace), "format": source.fmt, "page_size": page_size, "instructions": not no_instructions,
+            "limit": limit, "scope": scope.value, "seed": seed}
+    doc = RunsDoc.of("replay", echo, runs, partial=len(runs) < len(specs) * len(counts))
+    _emit(doc, fmt, profile, explain)
+    _interrupted(doc.partial)
 
 
 SetOpt = Annotated[
@@ -228,25 +227,21 @@ def simulate(
     plot: PlotOpt = None,
 ) -> None:
     """Run a YAML scenario on the SimPy kernel: processes, scheduler, paging device, load control."""
+    from vmsim.metrics.schema import SimDoc
     from vmsim.scenario.build import simulate as run_scenario
     from vmsim.scenario.loader import load_scenario
 
+    if fmt is Format.csv:
+        raise VmsimError("simulate prints table or json; use sweep --format csv for a table of runs")
     sc = load_scenario(scenario, set_ or [])
     with Progress(f"simulate {sc.name}", enabled=False if quiet else None) as progress:
-        result = run_scenario(sc, on_sample=progress)
+        doc = SimDoc.of(run_scenario(sc, on_sample=progress))
     if plot is not None:
         from vmsim.metrics.plots import plot_simulation
 
-        plot_simulation(result.to_dict(), plot)
-    if fmt is Format.json:
-        import json
-
-        typer.echo(json.dumps(result.to_dict(), indent=2))
-    elif fmt is Format.csv:
-        raise VmsimError("simulate prints table or json; use sweep --format csv for a table of runs")
-    else:
-        typer.echo(render.sim_table(result))
-    _interrupted(result.partial)
+        plot_simulation(doc, plot)
+    typer.echo(dump_json(doc) if fmt is Format.json else render.sim_table(doc))
+    _interrupted(doc.partial)
 
 
 @app.command()
@@ -262,33 +257,37 @@ def sweep(
     plot: PlotOpt = None,
 ) -> None:
     """Run a scenario over a grid of values: one run per combination, all validated first."""
+    from vmsim import __version__
+    from vmsim.metrics.schema import SCHEMA_VERSION, SweepDoc, SweepPoint
     from vmsim.scenario.build import simulate as run_scenario
-    from vmsim.scenario.loader import grid, load_grid
+    from vmsim.scenario.loader import grid, load_grid, load_scenario
 
     if not vary:
         raise VmsimError("sweep needs at least one --vary PATH=V1,V2,... (or PATH=A..B)")
-    points = grid(vary)
-    scenarios = load_grid(scenario, set_ or [], points)
-    rows = []
+    base = load_scenario(scenario, set_ or [])
+    params = grid(vary)
+    scenarios = load_grid(scenario, set_ or [], params)
+    points: list[SweepPoint] = []
     with Progress("sweep", enabled=False if quiet else None) as progress:
-        for i, (params, sc) in enumerate(zip(points, scenarios), 1):
-            progress.relabel(f"sweep {i}/{len(points)}")
-            rows.append((params, run_scenario(sc, on_sample=progress)))
+        for i, (p, sc) in enumerate(zip(params, scenarios), 1):
+            progress.relabel(f"sweep {i}/{len(params)}")
+            points.append(SweepPoint.of(p, run_scenario(sc, on_sample=progress)))
             if progress.stop:
                 break
+    doc = SweepDoc(schema_version=SCHEMA_VERSION, vmsim_version=__version__, command="sweep", scenario=base.name,
+                   config=base.model_dump(mode="json"), vary=list(vary),
+                   partial=len(points) < len(params) or any(p.partial for p in points), points=points)
     if plot is not None:
         from vmsim.metrics.plots import plot_sweep
 
-        plot_sweep([{"params": p, "global": r.global_dict()} for p, r in rows], plot)
+        plot_sweep(doc, plot)
     if fmt is Format.json:
-        import json
-
-        typer.echo(json.dumps([{"params": p, "global": r.global_dict()} for p, r in rows], indent=2))
+        typer.echo(dump_json(doc))
     elif fmt is Format.csv:
-        typer.echo(render.sweep_csv(rows).rstrip("\n"))
+        typer.echo(render.sweep_csv(doc).rstrip("\n"))
     else:
-        typer.echo(render.sweep_table(rows))
-    _interrupted(len(rows) < len(points) or any(r.partial for _, r in rows))
+        typer.echo(render.sweep_table(doc))
+    _interrupted(doc.partial)
 
 
 @app.command()
@@ -305,28 +304,25 @@ def compare(
     quiet: QuietOpt = False,
 ) -> None:
     """Faults per policy and frame count, OPT as the reference, and every Belady anomaly."""
-    import json
-    from dataclasses import asdict
-
     from vmsim import compare as cmp
 
     with Progress(f"compare {source.name}", enabled=False if quiet else None) as progress:
-        runs, anomalies = cmp.compare(source, parse_policies(policy), required_frames(frames), page_size=page_size,
-                                      trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress)
+        doc = cmp.compare(source, parse_policies(policy), required_frames(frames), page_size=page_size,
+                          trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress)
     if plot is not None:
         from vmsim.metrics.plots import plot_compare
 
-        plot_compare({"runs": runs, "anomalies": [asdict(a) for a in anomalies]}, plot)
+        plot_compare(doc, plot)
     if fmt is Format.json:
-        typer.echo(json.dumps({"runs": runs, "anomalies": [asdict(a) for a in anomalies]}, indent=2))
+        typer.echo(dump_json(doc))
     elif fmt is Format.csv:
-        typer.echo(render.runs_csv(runs).rstrip("\n"))
+        typer.echo(render.runs_csv(doc.runs).rstrip("\n"))
     else:
-        typer.echo(render.compare_table(runs))
-    for a in anomalies if fmt is Format.table else ():
+        typer.echo(render.compare_table(doc))
+    for a in doc.anomalies if fmt is Format.table else ():
         typer.echo(f"Belady anomaly: {a.policy} faults {a.faults_from:,} with {a.frames_from} frames "
                    f"but {a.faults_to:,} with {a.frames_to}")
-    _interrupted(any(r.get("partial") for r in runs))
+    _interrupted(doc.partial)
 
 
 @app.command()
@@ -343,36 +339,40 @@ def curve(
     fmt: FormatOpt = Format.table,
     seed: SeedOpt = 0,
     plot: PlotOpt = None,
+    quiet: QuietOpt = False,
 ) -> None:
     """Miss-ratio curves: faults at every frame count. LRU comes from one pass over the trace
     (stack distances); other policies run once per size, in parallel."""
-    import json
     import os
 
     from vmsim import compare as cmp
-    from vmsim.engine.curves import curve as lru_curve
+    from vmsim.engine.curves import curve as trace_curve
+    from vmsim.metrics.schema import CurvePoint
 
     counts = required_frames(frames)
     specs = parse_policies(policy)
-    if cmp.is_scenario(source):
-        runs, _ = cmp.compare(source, specs, counts, seed=seed, overrides=set_ or [])
-        points = [{"policy": r["policy"], "frames": r["frames"], "references": r["references"], "faults": r["faults"],
-                   "writebacks": r["writebacks"]} for r in runs]
-    else:
-        trace = open_trace(source, trace_format, page_size)
-        n = workers if workers is not None else (os.cpu_count() or 1)
-        points = [{"policy": p.policy, "frames": p.frames, "references": p.references, "faults": p.faults,
-                   "writebacks": p.writebacks} for p in lru_curve(trace, specs, counts, seed=seed, workers=n)]
+    with Progress(f"curve {source.name}", enabled=False if quiet else None) as progress:
+        if cmp.is_scenario(source):
+            doc = cmp.compare(source, specs, counts, seed=seed, overrides=set_ or [], progress=progress)
+            points = [CurvePoint(policy=r.policy, frames=r.frames, references=r.references, faults=r.faults,
+                                 writebacks=r.writebacks, partial=r.partial) for r in doc.runs]
+            expected = len(doc.config["policies"]) * len(counts)
+        else:
+            trace = open_trace(source, trace_format, page_size)
+            n = workers if workers is not None else (os.cpu_count() or 1)
+            points = trace_curve(trace, specs, counts, seed=seed, workers=n, progress=progress)
+            expected = len(specs) * len(counts)
     if plot is not None:
         from vmsim.metrics.plots import plot_curve
 
         plot_curve(points, plot)
     if fmt is Format.json:
-        typer.echo(json.dumps(points, indent=2))
+        typer.echo(dump_json(points))
     elif fmt is Format.csv:
-        typer.echo(render.runs_csv(points).rstrip("\n"))
+        typer.echo(render.curve_csv(points).rstrip("\n"))
     else:
         typer.echo(render.curve_table(points))
+    _interrupted(len(points) < expected or any(p.partial for p in points))
 
 
 @app.command()

@@ -37,6 +37,7 @@ from typing import Any
 from vmsim import __version__
 from vmsim.engine import replay
 from vmsim.errors import VmsimError
+from vmsim.metrics.schema import GlobalStats
 from vmsim.policies import parse_policy
 from vmsim.workloads import open_trace
 
@@ -97,16 +98,8 @@ def _scenario_counters(path: Path, policy: str, frames: int, seed: int | None) -
     if seed is not None:
         overrides.append(f"seed={seed}")
     sc = load_scenario(path, overrides)
-    r = simulate(sc)
-    counters: Counters = {
-        "references": r.references,
-        "hits": r.hits,
-        "faults": r.faults,
-        "writebacks": r.writebacks,
-        "cpu_utilization": round(r.cpu_utilization, 6),
-        "simulated_time_s": round(r.simulated_time_s, 9),
-    }
-    return counters, sc.seed
+    g = GlobalStats.of(simulate(sc))  # the results model's rounding, as simulate's JSON shows them
+    return {name: getattr(g, name) for name in SCENARIO_COUNTERS}, sc.seed
 
 
 # -- recording -------------------------------------------------------------------------------------

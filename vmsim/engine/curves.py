@@ -27,16 +27,18 @@ OPT and every other policy run ``replay`` once per size (in worker processes whe
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+import signal
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from vmsim.engine.replay import Source, replay
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
+from vmsim.metrics.results import RunResult
+from vmsim.metrics.schema import CurvePoint
 from vmsim.policies import PolicySpec, lookup
 
 __all__ = ["CurvePoint", "curve", "lru_distances"]
@@ -45,23 +47,7 @@ __all__ = ["CurvePoint", "curve", "lru_distances"]
 _DIRECT = 32
 
 
-@dataclass(frozen=True)
-class CurvePoint:
-    """One point of a curve: a policy (its spec's label) at one number of frames."""
-
-    policy: str
-    frames: int
-    references: int
-    faults: int
-    writebacks: int
-
-    @property
-    def hits(self) -> int:
-        return self.references - self.faults
-
-    @property
-    def miss_ratio(self) -> float:
-        return self.faults / self.references if self.references else 0.0
+Progress = Callable[[int, int | None], bool]
 
 
 def curve(
@@ -71,6 +57,7 @@ def curve(
     *,
     seed: int = 0,
     workers: int = 1,
+    progress: Progress | None = None,
 ) -> list[CurvePoint]:
     """Faults and write-backs of each policy at each number of frames (global scope).
 
@@ -78,6 +65,11 @@ def curve(
     (exactly ``replay``'s counts); other policies run ``replay`` per size, in ``workers`` processes
     when ``workers > 1`` and the source pickles (in this process otherwise). Results do not depend
     on ``workers``.
+
+    ``progress(references, faults)`` is called as the work goes on; when it returns True the curve
+    stops early: the LRU pass keeps the prefix read so far (its points marked partial), a run in
+    this process stops at its next chunk (marked partial), runs in workers in flight are dropped,
+    and sizes not reached are missing from the result.
     """
     for f in frames:
         if f <= 0:
@@ -86,25 +78,62 @@ def curve(
     results: dict[tuple[int, int], CurvePoint] = {}
     tasks: list[tuple[int, int]] = []
     lru_points: dict[int, tuple[int, int, int]] | None = None
+    stopped = False
     for i, spec in enumerate(policies):
         if spec.cls is lru:
             if lru_points is None:
-                lru_points = _lru_curve(source, sorted(set(frames)))
+                lru_points, stopped = _lru_curve(source, sorted(set(frames)), progress)
             for f in frames:
                 refs, faults, wb = lru_points[f]
-                results[i, f] = CurvePoint(spec.label, f, refs, faults, wb)
+                results[i, f] = CurvePoint(policy=spec.label, frames=f, references=refs, faults=faults,
+                                           writebacks=wb, partial=stopped)
         else:
             tasks.extend((i, f) for f in frames)
     tasks = list(dict.fromkeys(tasks))
-    jobs = [(source, policies[i], f, seed) for i, f in tasks]
-    if workers > 1 and len(jobs) > 1 and _picklable(source, policies):
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            done = list(pool.map(_run_one, jobs))
+    jobs = [(key, source, policies[key[0]], key[1], seed) for key in tasks]
+    if stopped:
+        jobs = []
+    elif workers > 1 and len(jobs) > 1 and _picklable(source, policies):
+        _run_in_pool(jobs, min(workers, len(jobs)), results, progress)
     else:
-        done = [_run_one(job) for job in jobs]
-    for key, point in zip(tasks, done):
-        results[key] = point
-    return [results[i, f] for i in range(len(policies)) for f in frames]
+        refs = faults = 0
+        for key, src, spec, f, sd in jobs:
+            r = replay(src, spec, f, seed=sd, on_chunk=None if progress is None else _offset(progress, refs, faults))
+            results[key] = _point(r)
+            refs, faults = refs + r.references, faults + r.faults
+            if r.partial:
+                break
+    return [results[i, f] for i in range(len(policies)) for f in frames if (i, f) in results]
+
+
+def _offset(progress: Progress, refs: int, faults: int) -> Progress:
+    """Progress of one run of many, reported as totals over the runs so far."""
+    return lambda r, f: progress(refs + r, faults + f)
+
+
+def _point(r: RunResult) -> CurvePoint:
+    return CurvePoint(policy=r.policy, frames=r.frames, references=r.references, faults=r.faults,
+                      writebacks=r.writebacks, partial=r.partial)
+
+
+Job = tuple[tuple[int, int], Source, PolicySpec, int, int]
+
+
+def _run_in_pool(jobs: list[Job], workers: int, results: dict[tuple[int, int], CurvePoint],
+                 progress: Progress | None) -> None:
+    """Run the jobs in worker processes, filling ``results`` as they finish. Workers ignore
+    SIGINT (the parent's Progress decides); leaving the pool terminates runs still in flight."""
+    refs = faults = 0
+    with multiprocessing.get_context().Pool(workers, initializer=_ignore_sigint) as pool:
+        for key, point in pool.imap_unordered(_run_one, jobs):
+            results[key] = point
+            refs, faults = refs + point.references, faults + point.faults
+            if progress is not None and progress(refs, faults):
+                break
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _picklable(*objs: object) -> bool:
@@ -115,10 +144,9 @@ def _picklable(*objs: object) -> bool:
     return True
 
 
-def _run_one(job: tuple[Source, PolicySpec, int, int]) -> CurvePoint:
-    source, spec, frames, seed = job
-    r = replay(source, spec, frames, seed=seed)
-    return CurvePoint(r.policy, r.frames, r.references, r.faults, r.writebacks)
+def _run_one(job: Job) -> tuple[tuple[int, int], CurvePoint]:
+    key, source, spec, frames, seed = job
+    return key, _point(replay(source, spec, frames, seed=seed))
 
 
 # --- LRU: stack distances ------------------------------------------------------------------------
@@ -214,9 +242,25 @@ def lru_distances(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dist, nxt
 
 
-def _lru_curve(source: Source, sizes: list[int]) -> dict[int, tuple[int, int, int]]:
-    """frames -> (references, faults, write-backs) of LRU, for every size at once."""
-    keys, writes, references = _keys(source())
+def _chunks(source: Source, progress: Progress | None, stop: list[bool]) -> Iterator[Chunk]:
+    """The source's chunks, reporting progress after each; stops (and sets ``stop[0]``) when
+    ``progress`` asks to."""
+    done = 0
+    for chunk in source():
+        yield chunk
+        done += len(chunk)
+        if progress is not None and progress(done, None):
+            stop[0] = True
+            return
+
+
+def _lru_curve(
+    source: Source, sizes: list[int], progress: Progress | None = None
+) -> tuple[dict[int, tuple[int, int, int]], bool]:
+    """frames -> (references, faults, write-backs) of LRU, for every size at once, and whether
+    ``progress`` stopped the pass early (the counts then cover the prefix read)."""
+    stop = [False]
+    keys, writes, references = _keys(_chunks(source, progress, stop))
     keys, writes = _fold(keys, writes)
     n = len(keys)
     dist, nxt = lru_distances(keys)
@@ -229,7 +273,7 @@ def _lru_curve(source: Source, sizes: list[int]) -> dict[int, tuple[int, int, in
     wbs = np.zeros(len(sizes), dtype=np.int64)
     if writes is not None and writes.any() and n:
         wbs = _lru_writebacks(keys, writes, dist, nxt, clipped)
-    return {f: (references, int(faults[i]), int(wbs[i])) for i, f in enumerate(sizes)}
+    return {f: (references, int(faults[i]), int(wbs[i])) for i, f in enumerate(sizes)}, stop[0]
 
 
 def _lru_writebacks(keys: np.ndarray, writes: np.ndarray, dist: np.ndarray, nxt: np.ndarray, sizes: np.ndarray) -> np.ndarray:

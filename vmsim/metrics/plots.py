@@ -1,7 +1,7 @@
 """Plots of the JSON results vmsim prints (see docs/results.schema.json), with matplotlib.
 
-Each ``plot_*`` function takes the plain data (dicts and lists, as ``--format json`` prints it)
-and a path ending in ``.png`` or ``.svg``. matplotlib is an optional extra (``vmsim[plot]``),
+Each ``plot_*`` function takes a results document (:mod:`vmsim.metrics.schema`, what
+``--format json`` prints) and a path ending in ``.png`` or ``.svg``. matplotlib is an optional extra (``vmsim[plot]``),
 imported on first use; figures are drawn without pyplot (no global state, no display needed) on
 the Agg canvas, under matplotlib's default style so a user's matplotlibrc does not change them.
 SVG output is deterministic: the same data gives the same bytes.
@@ -20,6 +20,8 @@ from vmsim.errors import VmsimError
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from vmsim.metrics.schema import Anomaly, CompareDoc, CurvePoint, Run, RunsDoc, SimDoc, SweepDoc
 
 __all__ = [
     "MISSING_MATPLOTLIB",
@@ -131,11 +133,11 @@ def _base_policy(label: str) -> str:
     return label.split(":", 1)[0].lower()
 
 
-def _by_policy(runs: Sequence[dict[str, Any]], value: Callable[[dict[str, Any]], float]) -> dict[str, list[tuple[int, float]]]:
+def _by_policy(runs: Sequence[Any], value: Callable[[Any], float]) -> dict[str, list[tuple[int, float]]]:
     """policy -> [(frames, value)] sorted by frames, policies in the order they first appear."""
     out: dict[str, list[tuple[int, float]]] = {}
     for r in runs:
-        out.setdefault(str(r["policy"]), []).append((int(r["frames"]), value(r)))
+        out.setdefault(r.policy, []).append((r.frames, value(r)))
     for points in out.values():
         points.sort()
     return out
@@ -163,21 +165,21 @@ def _policy_lines(ax: Axes, series: dict[str, list[tuple[int, float]]]) -> None:
 # Figures
 
 
-def _simulation_figure(sim: dict[str, Any], figure: type[Figure]) -> Figure:
-    samples = _require(sim.get("samples"), "the simulation has no samples")
-    names = [str(p.get("name", f"pid {p.get('pid', j)}")) for j, p in enumerate(sim.get("processes") or [])]
-    width = max(max(len(s.get("rss") or []), len(s.get("working_set") or [])) for s in samples)
+def _simulation_figure(sim: SimDoc, figure: type[Figure]) -> Figure:
+    samples = _require(sim.samples, "the simulation has no samples")
+    names = [p.name for p in sim.processes]
+    width = max(max(len(s.rss), len(s.working_set)) for s in samples)
     names += [f"process {j}" for j in range(len(names), width)]
-    t = [float(s["t_s"]) for s in samples]
+    t = [s.t_s for s in samples]
 
     fig = figure(figsize=(9, 9), layout="constrained")
     ax_faults, ax_rss, ax_ws = fig.subplots(3, 1, sharex=True)
-    ax_faults.plot(t, [s["faults"] for s in samples], color="tab:red", label="faults")
+    ax_faults.plot(t, [s.faults for s in samples], color="tab:red", label="faults")
     ax_faults.set_ylabel("faults per sample")
     ax_faults.grid(True, alpha=0.3)
     ax_cpu = ax_faults.twinx()
-    ax_cpu.plot(t, [100 * float(s.get("cpu_utilization", 0.0)) for s in samples], color="tab:blue",
-                linewidth=1, alpha=0.7, label="CPU utilization")
+    ax_cpu.plot(t, [100 * s.cpu_utilization for s in samples], color="tab:blue", linewidth=1, alpha=0.7,
+                label="CPU utilization")
     ax_cpu.set_ylabel("CPU utilization (%)")
     ax_cpu.set_ylim(0, 105)
     h1, l1 = ax_faults.get_legend_handles_labels()
@@ -186,18 +188,16 @@ def _simulation_figure(sim: dict[str, Any], figure: type[Figure]) -> Figure:
 
     for ax, key, label in ((ax_rss, "rss", "resident set (pages)"), (ax_ws, "working_set", "working set (pages)")):
         for j, name in enumerate(names):
-            ys = [(s.get(key) or [])[j] if j < len(s.get(key) or []) else float("nan") for s in samples]
+            ys = [getattr(s, key)[j] if j < len(getattr(s, key)) else float("nan") for s in samples]
             ax.plot(t, ys, linewidth=1.2, label=name)
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
     _legend(ax_rss, loc="upper left")
     ax_ws.set_xlabel("simulated time (s)")
 
-    g = sim.get("global") or {}
-    title = str(sim.get("scenario", "simulation"))
-    if g:
-        title += f": {g.get('policy', '?')} / {g.get('scope', '?')}, {g.get('frames', '?')} frames"
-    if (g.get("thrashing") or {}).get("detected"):
+    g = sim.global_
+    title = f"{sim.scenario}: {g.policy} / {g.scope}, {g.frames} frames"
+    if g.thrashing.detected:
         title += " (thrashing)"
     fig.suptitle(title)
     return fig
@@ -206,22 +206,22 @@ def _simulation_figure(sim: dict[str, Any], figure: type[Figure]) -> Figure:
 _DEGREE = re.compile(r"^processes\.\d+\.count$")
 
 
-def _sweep_figure(points: list[dict[str, Any]], figure: type[Figure]) -> Figure:
-    points = list(_require(points, "the sweep has no points"))
-    keys = list(points[0].get("params") or {})
+def _sweep_figure(doc: SweepDoc, figure: type[Figure]) -> Figure:
+    points = list(_require(doc.points, "the sweep has no points"))
+    keys = list(points[0].params)
     if not keys:
         raise VmsimError("nothing to plot: the sweep points have no varied parameters")
     xkey, rest = keys[0], keys[1:]
-    xs_all = [p["params"].get(xkey) for p in points]
+    xs_all = [p.params.get(xkey) for p in points]
     numeric = all(_is_number(x) for x in xs_all)
     categories = list(dict.fromkeys(map(str, xs_all)))
 
     groups: dict[str, list[tuple[Any, float]]] = {}
     for p in points:
-        label = ", ".join(f"{k}={p['params'].get(k)}" for k in rest)
-        x = p["params"].get(xkey)
+        label = ", ".join(f"{k}={p.params.get(k)}" for k in rest)
+        x = p.params.get(xkey)
         pos = x if numeric else categories.index(str(x))
-        groups.setdefault(label, []).append((pos, 100 * float(p["global"]["cpu_utilization"])))
+        groups.setdefault(label, []).append((pos, 100 * p.global_.cpu_utilization))
 
     fig = figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
@@ -244,16 +244,16 @@ def _sweep_figure(points: list[dict[str, Any]], figure: type[Figure]) -> Figure:
     return fig
 
 
-def _faults_figure(runs: list[dict[str, Any]], anomalies: list[dict[str, Any]], figure: type[Figure]) -> Figure:
+def _faults_figure(runs: Sequence[Run], anomalies: Sequence[Anomaly], figure: type[Figure]) -> Figure:
     runs = list(_require(runs, "there are no runs"))
     fig = figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
-    _policy_lines(ax, _by_policy(runs, lambda r: float(r["faults"])))
+    _policy_lines(ax, _by_policy(runs, lambda r: float(r.faults)))
     if anomalies:
-        ax.scatter([a["frames_to"] for a in anomalies], [a["faults_to"] for a in anomalies], s=120,
+        ax.scatter([a.frames_to for a in anomalies], [a.faults_to for a in anomalies], s=120,
                    facecolors="none", edgecolors="red", linewidths=2, zorder=4, label="Belady anomaly")
         for a in anomalies:
-            ax.annotate(f"{a['policy']}: {a['faults_from']}\u2192{a['faults_to']}", (a["frames_to"], a["faults_to"]),
+            ax.annotate(f"{a.policy}: {a.faults_from}\u2192{a.faults_to}", (a.frames_to, a.faults_to),
                         xytext=(6, 6), textcoords="offset points", fontsize="small", color="red")
     ax.set_ylabel("faults")
     ax.set_ylim(bottom=0)
@@ -262,23 +262,21 @@ def _faults_figure(runs: list[dict[str, Any]], anomalies: list[dict[str, Any]], 
     return fig
 
 
-def _compare_figure(doc: dict[str, Any], figure: type[Figure]) -> Figure:
-    return _faults_figure(doc.get("runs") or [], doc.get("anomalies") or [], figure)
+def _compare_figure(doc: CompareDoc, figure: type[Figure]) -> Figure:
+    return _faults_figure(doc.runs, doc.anomalies, figure)
 
 
-def _runs_figure(runs: list[dict[str, Any]], figure: type[Figure]) -> Figure:
-    from dataclasses import asdict
-
+def _runs_figure(doc: RunsDoc, figure: type[Figure]) -> Figure:
     from vmsim.compare import anomalies
 
-    return _faults_figure(runs, [asdict(a) for a in anomalies(runs)], figure)
+    return _faults_figure(doc.runs, anomalies(doc.runs), figure)
 
 
-def _curve_figure(points: list[dict[str, Any]], figure: type[Figure]) -> Figure:
+def _curve_figure(points: Sequence[CurvePoint], figure: type[Figure]) -> Figure:
     points = list(_require(points, "the curve has no points"))
     fig = figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
-    _policy_lines(ax, _by_policy(points, lambda p: p["faults"] / p["references"] if p["references"] else 0.0))
+    _policy_lines(ax, _by_policy(points, lambda p: p.miss_ratio))
     ax.set_ylabel("miss ratio (faults / references)")
     ax.set_ylim(0, 1.05)
     _legend(ax, loc="best")
@@ -290,30 +288,30 @@ def _curve_figure(points: list[dict[str, Any]], figure: type[Figure]) -> Figure:
 # Public API
 
 
-def plot_simulation(sim: dict[str, Any], path: str | Path) -> None:
+def plot_simulation(sim: SimDoc, path: str | Path) -> None:
     """`simulate --format json`: faults per sample (with CPU utilization), then resident set and
     working set over time, one line per process."""
     _save(_simulation_figure, sim, path)
 
 
-def plot_sweep(points: list[dict[str, Any]], path: str | Path) -> None:
+def plot_sweep(doc: SweepDoc, path: str | Path) -> None:
     """`sweep --format json`: CPU utilization against the first varied parameter, one line per
     value of the others."""
-    _save(_sweep_figure, points, path)
+    _save(_sweep_figure, doc, path)
 
 
-def plot_compare(doc: dict[str, Any], path: str | Path) -> None:
+def plot_compare(doc: CompareDoc, path: str | Path) -> None:
     """`compare --format json`: faults against frames per policy, OPT dashed as the floor, Belady
     anomalies circled."""
     _save(_compare_figure, doc, path)
 
 
-def plot_runs(runs: list[dict[str, Any]], path: str | Path) -> None:
-    """A list of run objects (`refs`/`replay --format json`): as plot_compare, anomalies found here."""
-    _save(_runs_figure, runs, path)
+def plot_runs(doc: RunsDoc, path: str | Path) -> None:
+    """`refs`/`replay --format json`: as plot_compare, anomalies found here."""
+    _save(_runs_figure, doc, path)
 
 
-def plot_curve(points: list[dict[str, Any]], path: str | Path) -> None:
-    """Curve points {policy, frames, faults, references}: miss ratio against frames per policy,
+def plot_curve(points: Sequence[CurvePoint], path: str | Path) -> None:
+    """Curve points: miss ratio against frames per policy,
     OPT dashed as the floor."""
     _save(_curve_figure, points, path)

@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 
 class Progress:
-    """Callable as ``progress(references, faults)``; returns True once the user asked to stop."""
+    """Callable as ``progress(references, faults)``; returns True once the user asked to stop.
+    ``faults`` may be None where they are not known yet (a curve's first pass)."""
 
     def __init__(self, label: str, *, enabled: bool | None = None, stream: TextIO | None = None,
                  delay: float = 2.0, interval: float = 0.25) -> None:
@@ -36,13 +37,14 @@ class Progress:
         self.label = label
         self._start = time.monotonic()
 
-    def __call__(self, references: int, faults: int) -> bool:
+    def __call__(self, references: int, faults: int | None) -> bool:
         if self.enabled:
             now = time.monotonic()
             if now - self._start >= self.delay and now - self._last >= self.interval:
                 self._last = now
                 rate = references / (now - self._start)
-                text = f"{self.label}: {references:,} references, {faults:,} faults, {rate / 1e6:.2f} M/s"
+                counted = "" if faults is None else f", {faults:,} faults"
+                text = f"{self.label}: {references:,} references{counted}, {rate / 1e6:.2f} M/s"
                 if self.stop:
                     text += " (stopping)"
                 self.stream.write("\r" + text.ljust(self._width))

@@ -1,32 +1,17 @@
-"""Renderings of run results: tables, JSON, CSV, step tables, and the OSTEP and Pitt formats."""
+"""Renderings of the results documents (:mod:`vmsim.metrics.schema`): tables, CSV, step tables,
+and the OSTEP and Pitt formats. JSON is :func:`vmsim.metrics.schema.dump_json`."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vmsim.metrics.results import RunResult, SimResult
+from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, SimDoc, SweepDoc
 
 COLUMNS = ("policy", "frames", "references", "hits", "faults", "fault_rate", "evictions", "writebacks")
-
-
-def to_json(runs: Sequence[RunResult]) -> str:
-    """One object for one run, a list for several. Keys in a fixed order; no timings."""
-    data = [r.to_dict() for r in runs]
-    return json.dumps(data[0] if len(data) == 1 else data, indent=2)
-
-
-def to_csv(runs: Sequence[RunResult]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow([*COLUMNS, "cold_faults", "scope", "seed"])
-    for r in runs:
-        d = r.to_dict()
-        w.writerow([*(d[c] for c in COLUMNS), d["cold_faults"], d["scope"], d["seed"]])
-    return buf.getvalue()
+_CSV_COLUMNS = (*COLUMNS, "cold_faults", "scope", "seed")
 
 
 def tabulate(*args: Any, **kwargs: Any) -> str:
@@ -36,20 +21,33 @@ def tabulate(*args: Any, **kwargs: Any) -> str:
     return _tabulate(*args, **kwargs)
 
 
-def to_table(runs: Sequence[RunResult]) -> str:
-    rows = []
-    for r in runs:
-        d = r.to_dict()
-        rows.append([d[c] if c != "fault_rate" else f"{100 * r.fault_rate:.2f}%" for c in COLUMNS])
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def runs_table(runs: Sequence[Run]) -> str:
+    rows = [[*(getattr(r, c) for c in COLUMNS[:5]), f"{100 * r.fault_rate:.2f}%", r.evictions, r.writebacks] for r in runs]
     headers = ["policy", "frames", "references", "hits", "faults", "fault rate", "evictions", "write-backs"]
     return tabulate(rows, headers=headers, intfmt=",")
+
+
+def runs_csv(runs: Sequence[Run]) -> str:
+    """One row per run; ``cpu_utilization`` is a column when any run has it (scenario compares)."""
+    cols = [*_CSV_COLUMNS, *(["cpu_utilization"] if any(r.cpu_utilization is not None for r in runs) else [])]
+    if any(r.partial for r in runs):
+        cols.append("partial")
+    return _csv(cols, ([getattr(r, c) for c in cols] for r in runs))
 
 
 def _page(pid: int, page: int, multi: bool) -> str:
     return f"{pid}:{page}" if multi else str(page)
 
 
-def to_steps(run: RunResult) -> str:
+def steps_table(run: Run) -> str:
     """The textbook table: one row per access with hit or miss, each frame's page, the victim."""
     assert run.steps is not None
     multi = len({s.pid for s in run.steps}) > 1
@@ -67,7 +65,7 @@ def to_steps(run: RunResult) -> str:
 _OSTEP_ENDS = {"fifo": ("FirstIn", "Lastin "), "lru": ("LRU", "MRU"), "mru": ("LRU", "MRU")}
 
 
-def to_ostep(run: RunResult) -> str:
+def to_ostep(run: Run) -> str:
     """OSTEP paging-policy.py ``-c`` style: memory shown oldest-loaded first, or LRU to MRU for
     recency policies, as that tool shows it."""
     assert run.steps is not None
@@ -100,7 +98,7 @@ def to_ostep(run: RunResult) -> str:
     return "\n".join(lines)
 
 
-def to_pitt(run: RunResult) -> str:
+def to_pitt(run: Run) -> str:
     """The Pitt CS1550 vmsim summary lines."""
     return "\n".join(
         [
@@ -113,31 +111,31 @@ def to_pitt(run: RunResult) -> str:
     )
 
 
-def sim_table(r: SimResult) -> str:
+def sim_table(doc: SimDoc) -> str:
     """The summary of a kernel simulation and one row per process."""
-    g = r.global_dict()
-    th = g["thrashing"]
-    verdict = f"yes, from {th['since_s']:.3f} s ({100 * th['fraction']:.0f}% of samples)" if th["detected"] else "no"
+    g = doc.global_
+    th = g.thrashing
+    verdict = f"yes, from {th.since_s:.3f} s ({100 * th.fraction:.0f}% of samples)" if th.detected else "no"
     summary = [
-        ["scenario", r.scenario],
-        ["policy / scope / frames", f"{r.policy} / {r.scope} / {r.frames:,}"],
-        ["references", f"{r.references:,}"],
-        ["faults", f"{r.faults:,} ({g['faults_per_1000_references']:.3f} per 1,000 references, {g['faults_per_second']:.1f}/s)"],
-        ["write-backs", f"{r.writebacks:,}"],
-        ["CPU utilization", f"{100 * r.cpu_utilization:.1f}%"],
-        ["paging device utilization", f"{100 * r.paging_device_utilization:.1f}%"],
-        ["simulated time", f"{r.simulated_time_s:.6f} s"],
+        ["scenario", doc.scenario],
+        ["policy / scope / frames", f"{g.policy} / {g.scope} / {g.frames:,}"],
+        ["references", f"{g.references:,}"],
+        ["faults", f"{g.faults:,} ({g.faults_per_1000_references:.3f} per 1,000 references, {g.faults_per_second:.1f}/s)"],
+        ["write-backs", f"{g.writebacks:,}"],
+        ["CPU utilization", f"{100 * g.cpu_utilization:.1f}%"],
+        ["paging device utilization", f"{100 * g.paging_device_utilization:.1f}%"],
+        ["simulated time", f"{g.simulated_time_s:.6f} s"],
         ["thrashing", verdict],
     ]
     rows = [
         [p.name, p.references, p.faults, p.writebacks, p.max_rss, f"{p.running_s:.4f}", f"{p.ready_s:.4f}",
          f"{p.blocked_s:.4f}", f"{p.suspended_s:.4f}", "-" if p.finish_s is None else f"{p.finish_s:.4f}"]
-        for p in r.processes
+        for p in doc.processes
     ]
     headers = ["process", "references", "faults", "write-backs", "max RSS", "running s", "ready s", "blocked s",
                "suspended s", "finished s"]
     out = tabulate(summary, tablefmt="plain") + "\n\n" + tabulate(rows, headers=headers, intfmt=",")
-    extra = [(p.name, p.workload) for p in r.processes if p.workload]
+    extra = [(p.name, p.workload) for p in doc.processes if p.workload]
     if extra:
         out += "\n\n" + "\n".join(f"{name}: " + ", ".join(f"{k} {v}" for k, v in w.items()) for name, w in extra)
     return out
@@ -146,54 +144,46 @@ def sim_table(r: SimResult) -> str:
 _SWEEP_KEYS = ("references", "faults", "writebacks", "cpu_utilization", "paging_device_utilization", "simulated_time_s")
 
 
-def sweep_table(rows: Sequence[tuple[dict, SimResult]]) -> str:
-    keys = list(rows[0][0]) if rows else []
-    out = []
-    for params, r in rows:
-        g = r.global_dict()
-        out.append([*(params[k] for k in keys), *(g[k] for k in _SWEEP_KEYS), "yes" if g["thrashing"]["detected"] else "no"])
-    return tabulate(out, headers=[*keys, *_SWEEP_KEYS, "thrashing"], intfmt=",")
+def _sweep_rows(doc: SweepDoc) -> tuple[list[str], list[list[Any]]]:
+    keys = list(doc.points[0].params) if doc.points else []
+    rows = [[*(p.params[k] for k in keys), *(getattr(p.global_, k) for k in _SWEEP_KEYS), p.global_.thrashing.detected]
+            for p in doc.points]
+    return [*keys, *_SWEEP_KEYS, "thrashing"], rows
 
 
-def sweep_csv(rows: Sequence[tuple[dict, SimResult]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    keys = list(rows[0][0]) if rows else []
-    w.writerow([*keys, *_SWEEP_KEYS, "thrashing"])
-    for params, r in rows:
-        g = r.global_dict()
-        w.writerow([*(params[k] for k in keys), *(g[k] for k in _SWEEP_KEYS), g["thrashing"]["detected"]])
-    return buf.getvalue()
+def sweep_table(doc: SweepDoc) -> str:
+    headers, rows = _sweep_rows(doc)
+    return tabulate([[*r[:-1], "yes" if r[-1] else "no"] for r in rows], headers=headers, intfmt=",")
 
 
-def compare_table(runs: Sequence[dict]) -> str:
+def sweep_csv(doc: SweepDoc) -> str:
+    return _csv(*_sweep_rows(doc))
+
+
+def compare_table(doc: CompareDoc) -> str:
     """One row per (policy, frames); OPT's faults at the same frames as the reference column."""
-    opt = {r["frames"]: r["faults"] for r in runs if r["policy"] == "opt"}
+    opt = {r.frames: r.faults for r in doc.runs if r.policy == "opt"}
     cols = ["policy", "frames", "references", "faults", "writebacks"]
-    if any("cpu_utilization" in r for r in runs):
+    if any(r.cpu_utilization is not None for r in doc.runs):
         cols.append("cpu_utilization")
     rows = []
-    for r in runs:
-        ref = opt.get(r["frames"])
-        extra = f"{r['faults'] / ref:.2f}x" if ref else ""
-        rows.append([*(r.get(c, "") for c in cols), extra])
+    for r in doc.runs:
+        ref = opt.get(r.frames)
+        rows.append([*(getattr(r, c) for c in cols), f"{r.faults / ref:.2f}x" if ref else ""])
     return tabulate(rows, headers=[*cols, "vs OPT"], intfmt=",")
 
 
-def runs_csv(runs: Sequence[dict]) -> str:
-    buf = io.StringIO()
-    cols = list(runs[0]) if runs else []
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(cols)
-    for r in runs:
-        w.writerow([r.get(c, "") for c in cols])
-    return buf.getvalue()
+_CURVE_COLUMNS = ("policy", "frames", "references", "faults", "writebacks")
 
 
-def curve_table(points: Sequence[dict]) -> str:
+def curve_table(points: Sequence[CurvePoint]) -> str:
     """Faults with one row per frame count and one column per policy."""
-    policies = list(dict.fromkeys(p["policy"] for p in points))
-    frames = sorted({p["frames"] for p in points})
-    faults = {(p["policy"], p["frames"]): p["faults"] for p in points}
+    policies = list(dict.fromkeys(p.policy for p in points))
+    frames = sorted({p.frames for p in points})
+    faults = {(p.policy, p.frames): p.faults for p in points}
     rows = [[f, *(faults.get((pol, f), "") for pol in policies)] for f in frames]
     return tabulate(rows, headers=["frames", *policies], intfmt=",")
+
+
+def curve_csv(points: Sequence[CurvePoint]) -> str:
+    return _csv(_CURVE_COLUMNS, ([getattr(p, c) for c in _CURVE_COLUMNS] for p in points))

@@ -1,4 +1,5 @@
-"""A self-contained HTML report of any JSON results document vmsim prints.
+"""A self-contained HTML report of any JSON results document vmsim prints, read back into the
+results model (:func:`vmsim.metrics.schema.load_results`).
 
 The page has no external CSS, scripts, fonts or images: tables of the counters and the matching
 plot inlined as SVG (see :mod:`vmsim.metrics.plots`). Without matplotlib the tables are still
@@ -15,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from vmsim.errors import VmsimError
+from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, RunsDoc, SimDoc, SweepDoc, load_results
 
-__all__ = ["detect_kind", "html_report", "write_report"]
+__all__ = ["html_report", "kind_of", "write_report"]
+
+Document = RunsDoc | CompareDoc | SimDoc | SweepDoc | list[CurvePoint]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:2em auto;max-width:70em;
@@ -41,41 +45,13 @@ _KIND_TITLES = {
 }
 
 
-# ---------------------------------------------------------------------------------------------
-# Detection
-
-
-def _is_run(d: Any) -> bool:
-    return isinstance(d, dict) and {"policy", "frames", "faults", "references"} <= d.keys() and (
-        "scope" in d or "fault_rate" in d or "hits" in d
-    )
-
-
-def _is_curve_point(d: Any) -> bool:
-    return isinstance(d, dict) and {"policy", "frames", "faults", "references"} <= d.keys()
-
-
-def detect_kind(results: Any) -> str:
-    """Which document this is: simulate, sweep, compare, runs, curve, or empty (an empty list)."""
-    if isinstance(results, dict):
-        if "global" in results and "processes" in results:
-            return "simulate"
-        if "runs" in results and "anomalies" in results:
-            return "compare"
-        if _is_run(results):
-            return "runs"
-    elif isinstance(results, list):
-        if not results:
-            return "empty"
-        if all(isinstance(p, dict) and "params" in p and "global" in p for p in results):
-            return "sweep"
-        if all(_is_run(r) for r in results):
-            return "runs"
-        if all(_is_curve_point(p) for p in results):
-            return "curve"
-    raise VmsimError(
-        "not a vmsim results document: expected the JSON of simulate, sweep, compare, refs, replay or a curve"
-    )
+def kind_of(doc: Document) -> str:
+    """The plot and section kind of a document: simulate, sweep, compare, runs, curve or empty."""
+    if isinstance(doc, list):
+        return "curve" if doc else "empty"
+    if isinstance(doc, RunsDoc):
+        return "runs" if doc.runs else "empty"
+    return doc.command
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,82 +108,91 @@ def _section(title: str, body: str) -> str:
 # Sections per kind
 
 
-_RUN_COLS = ("policy", "frames", "references", "hits", "faults", "cold_faults", "evictions", "writebacks", "fault_rate")
+_RUN_COLS = ("policy", "frames", "references", "hits", "faults", "cold_faults", "evictions", "writebacks")
 
 
-def _runs_tables(runs: list[dict[str, Any]]) -> list[str]:
-    opt = {r["frames"]: r["faults"] for r in runs if str(r["policy"]).split(":")[0] == "opt"}
-    cols = [c for c in _RUN_COLS if any(c in r for r in runs)]
-    has_cpu = any(r.get("cpu_utilization") is not None for r in runs)
+def _runs_tables(runs: list[Run]) -> list[str]:
+    opt = {r.frames: r.faults for r in runs if r.policy.split(":")[0] == "opt"}
+    has_cpu = any(r.cpu_utilization is not None for r in runs)
     rows = []
     for r in runs:
-        row: list[Any] = [r.get(c) for c in cols]
-        if "fault_rate" in cols:
-            row[cols.index("fault_rate")] = _pct(r.get("fault_rate"))
-        if has_cpu:
-            row.append(_pct(r.get("cpu_utilization")))
-        ref = opt.get(r["frames"])
-        row.append(f"{r['faults'] / ref:.2f}x" if ref else "-")
-        rows.append(row)
-    headers = [*(c.replace("_", " ") for c in cols), *(["CPU utilization"] if has_cpu else []), "vs OPT"]
+        ref = opt.get(r.frames)
+        rows.append([*(getattr(r, c) for c in _RUN_COLS), _pct(r.fault_rate),
+                     *([_pct(r.cpu_utilization)] if has_cpu else []), f"{r.faults / ref:.2f}x" if ref else "-"])
+    headers = [*(c.replace("_", " ") for c in _RUN_COLS), "fault rate", *(["CPU utilization"] if has_cpu else []),
+               "vs OPT"]
     out = [_section("Runs", _table(headers, rows))]
-    per_proc = [(r, p) for r in runs for p in (r.get("processes") or [])]
+    per_proc = [(r, p) for r in runs for p in (r.processes or [])]
     if per_proc:
-        pcols = ("pid", "references", "hits", "faults", "cold_faults", "evictions", "writebacks")
-        prow = [[r["policy"], r["frames"], *(p.get(c) for c in pcols)] for r, p in per_proc]
+        pcols = ("pid", *_RUN_COLS[2:])
+        prow = [[r.policy, r.frames, *(getattr(p, c) for c in pcols)] for r, p in per_proc]
         out.append(_section("Per process", _table(["policy", "frames", *(c.replace("_", " ") for c in pcols)], prow)))
-    if any(r.get("partial") for r in runs):
+    for r in runs:
+        if r.steps is not None:
+            out.append(_section(f"Steps: {r.policy}, {r.frames} frames", _steps_table(r)))
+    if any(r.partial for r in runs):
         out.insert(0, '<p class="warn">Partial results: the run was interrupted.</p>')
     return out
 
 
-def _anomaly_table(anomalies: list[dict[str, Any]]) -> str:
-    if not anomalies:
+def _steps_table(run: Run) -> str:
+    """The --explain table: one row per access, the page in each frame after it, the victim."""
+    assert run.steps is not None
+    multi = len({s.pid for s in run.steps}) > 1
+    rows = []
+    for i, s in enumerate(run.steps, 1):
+        ref = (f"{s.pid}:{s.page}" if multi else str(s.page)) + ("w" if s.write else "")
+        cells = ["" if p is None else str(p) for p in s.frames]
+        rows.append([str(i), ref, "hit" if s.hit else "MISS", *cells, "" if s.victim is None else str(s.victim)])
+    return _table(["#", "ref", "result", *(f"f{i}" for i in range(run.frames)), "victim"], rows, text_cols=0)
+
+
+def _anomaly_table(doc: CompareDoc | RunsDoc) -> str:
+    from vmsim.compare import anomalies
+
+    found = doc.anomalies if isinstance(doc, CompareDoc) else anomalies(doc.runs)
+    if not found:
         return "<p>No Belady anomaly: no policy faulted more with more frames.</p>"
-    rows = [[a.get("policy"), a.get("frames_from"), a.get("faults_from"), a.get("frames_to"), a.get("faults_to")]
-            for a in anomalies]
+    rows = [[a.policy, a.frames_from, a.faults_from, a.frames_to, a.faults_to] for a in found]
     return _table(["policy", "frames", "faults", "more frames", "more faults"], rows)
 
 
-def _simulate_sections(sim: dict[str, Any]) -> list[str]:
-    g = sim.get("global") or {}
-    th = g.get("thrashing") or {}
+def _simulate_sections(sim: SimDoc) -> list[str]:
+    g = sim.global_
+    th = g.thrashing
     verdict = "no"
-    if th.get("detected"):
-        since = th.get("since_s")
-        verdict = f"yes, from {since:.3f} s" if isinstance(since, int | float) else "yes"
-        verdict += f" ({100 * float(th.get('fraction', 0)):.0f}% of samples)"
+    if th.detected:
+        verdict = "yes" if th.since_s is None else f"yes, from {th.since_s:.3f} s"
+        verdict += f" ({100 * th.fraction:.0f}% of samples)"
     summary: list[tuple[str, Any]] = [
-        ("scenario", str(sim.get("scenario", "-"))),
-        ("seed", sim.get("seed")),
-        ("policy / scope / frames", f"{g.get('policy', '-')} / {g.get('scope', '-')} / {_fmt(g.get('frames'))}"),
-        ("references", g.get("references")),
-        ("hits", g.get("hits")),
-        ("faults", g.get("faults")),
-        ("cold faults", g.get("cold_faults")),
-        ("evictions", g.get("evictions")),
-        ("write-backs", g.get("writebacks")),
-        ("faults per 1,000 references", g.get("faults_per_1000_references")),
-        ("faults per second", g.get("faults_per_second")),
-        ("CPU utilization", _pct(g.get("cpu_utilization"))),
-        ("paging device utilization", _pct(g.get("paging_device_utilization"))),
-        ("simulated time (s)", g.get("simulated_time_s")),
-        ("context switches", g.get("context_switches")),
+        ("scenario", sim.scenario),
+        ("seed", sim.seed),
+        ("policy / scope / frames", f"{g.policy} / {g.scope} / {_fmt(g.frames)}"),
+        ("references", g.references),
+        ("hits", g.hits),
+        ("faults", g.faults),
+        ("cold faults", g.cold_faults),
+        ("evictions", g.evictions),
+        ("write-backs", g.writebacks),
+        ("faults per 1,000 references", g.faults_per_1000_references),
+        ("faults per second", g.faults_per_second),
+        ("CPU utilization", _pct(g.cpu_utilization)),
+        ("paging device utilization", _pct(g.paging_device_utilization)),
+        ("simulated time (s)", g.simulated_time_s),
+        ("context switches", g.context_switches),
         ("thrashing", verdict),
     ]
     out = []
-    if sim.get("partial"):
+    if sim.partial:
         out.append('<p class="warn">Partial results: the simulation was interrupted.</p>')
     out.append(_section("Summary", _kv_table(summary)))
-    procs = sim.get("processes") or []
     pcols = ("references", "hits", "faults", "cold_faults", "evictions", "writebacks", "max_rss", "running_s",
              "ready_s", "blocked_s", "suspended_s", "suspensions", "arrival_s", "finish_s")
-    rows = [[p.get("name", "-"), p.get("group", "-"), p.get("pid"), *(p.get(c) for c in pcols)] for p in procs]
+    rows = [[p.name, p.group, p.pid, *(getattr(p, c) for c in pcols)] for p in sim.processes]
     headers = ["process", "group", "pid", *(c.replace("_s", " s").replace("_", " ") for c in pcols)]
     out.append(_section("Processes", _table(headers, rows, text_cols=2)))
-    extra = [(str(p.get("name", "-")), p["workload"]) for p in procs if p.get("workload")]
-    if extra:
-        wrows = [[name, k, v] for name, w in extra for k, v in w.items()]
+    wrows = [[p.name, k, v] for p in sim.processes for k, v in (p.workload or {}).items()]
+    if wrows:
         out.append(_section("Workload counters", _table(["process", "counter", "value"], wrows, text_cols=2)))
     return out
 
@@ -216,47 +201,47 @@ _SWEEP_KEYS = ("references", "faults", "writebacks", "faults_per_1000_references
                "paging_device_utilization", "simulated_time_s", "context_switches")
 
 
-def _sweep_sections(points: list[dict[str, Any]]) -> list[str]:
-    keys = list(dict.fromkeys(k for p in points for k in (p.get("params") or {})))
+def _sweep_sections(doc: SweepDoc) -> list[str]:
+    keys = list(dict.fromkeys(k for p in doc.points for k in p.params))
     rows = []
-    for p in points:
-        g = p["global"]
-        vals = [_pct(g.get(k)) if k.endswith("utilization") else g.get(k) for k in _SWEEP_KEYS]
-        rows.append([*(p["params"].get(k) for k in keys), *vals, (g.get("thrashing") or {}).get("detected")])
+    for p in doc.points:
+        g = p.global_
+        vals = [_pct(getattr(g, k)) if k.endswith("utilization") else getattr(g, k) for k in _SWEEP_KEYS]
+        rows.append([*(p.params.get(k) for k in keys), *vals, g.thrashing.detected])
     headers = [*keys, *(k.replace("_", " ") for k in _SWEEP_KEYS), "thrashing"]
-    first = points[0]["global"]
-    fixed = f"policy {first.get('policy', '-')} / scope {first.get('scope', '-')}"
-    return [_section("Points", f"<p>{_e(fixed)}; one row per combination.</p>\n" + _table(headers, rows, text_cols=0))]
+    out = []
+    if doc.partial:
+        out.append('<p class="warn">Partial results: the sweep was interrupted.</p>')
+    fixed = f"scenario {doc.scenario}; varied: {', '.join(doc.vary)}"
+    if doc.points:
+        first = doc.points[0].global_
+        fixed += f"; policy {first.policy} / scope {first.scope}"
+    out.append(_section("Points", f"<p>{_e(fixed)}; one row per combination.</p>\n" + _table(headers, rows, text_cols=0)))
+    return out
 
 
-def _curve_sections(points: list[dict[str, Any]]) -> list[str]:
-    has_wb = any("writebacks" in p for p in points)
-    rows = []
-    for p in points:
-        ratio = p["faults"] / p["references"] if p["references"] else 0.0
-        row = [p["policy"], p["frames"], p["references"], p["faults"], f"{ratio:.4f}"]
-        rows.append([*row, p.get("writebacks")] if has_wb else row)
-    headers = ["policy", "frames", "references", "faults", "miss ratio", *(["write-backs"] if has_wb else [])]
-    return [_section("Points", _table(headers, rows))]
+def _curve_sections(points: list[CurvePoint]) -> list[str]:
+    rows = [[p.policy, p.frames, p.references, p.faults, f"{p.miss_ratio:.4f}", p.writebacks] for p in points]
+    headers = ["policy", "frames", "references", "faults", "miss ratio", "write-backs"]
+    out = [_section("Points", _table(headers, rows))]
+    if any(p.partial for p in points):
+        out.insert(0, '<p class="warn">Partial results: the curve was interrupted.</p>')
+    return out
 
 
-def _sections(kind: str, results: Any) -> list[str]:
-    if kind == "simulate":
-        return _simulate_sections(results)
-    if kind == "sweep":
-        return _sweep_sections(results)
-    if kind == "compare":
-        return [*_runs_tables(results["runs"]), _section("Belady anomalies", _anomaly_table(results["anomalies"]))]
-    if kind == "runs":
-        from dataclasses import asdict
-
-        from vmsim.compare import anomalies
-
-        found = [asdict(a) for a in anomalies(results)] if len({r["frames"] for r in results}) > 1 else []
-        tables = _runs_tables(results)
-        return [*tables, _section("Belady anomalies", _anomaly_table(found))] if found else tables
-    if kind == "curve":
-        return _curve_sections(results)
+def _sections(kind: str, doc: Document) -> list[str]:
+    if isinstance(doc, SimDoc):
+        return _simulate_sections(doc)
+    if isinstance(doc, SweepDoc):
+        return _sweep_sections(doc)
+    if isinstance(doc, CompareDoc):
+        return [*_runs_tables(doc.runs), _section("Belady anomalies", _anomaly_table(doc))]
+    if kind == "runs" and isinstance(doc, RunsDoc):
+        tables = _runs_tables(doc.runs)
+        several = len({r.frames for r in doc.runs}) > 1
+        return [*tables, _section("Belady anomalies", _anomaly_table(doc))] if several else tables
+    if kind == "curve" and isinstance(doc, list):
+        return _curve_sections(doc)
     return ["<p>The results are empty: nothing was run.</p>"]
 
 
@@ -267,7 +252,7 @@ def _sections(kind: str, results: Any) -> list[str]:
 _PROLOG = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
 
 
-def _plot(kind: str, results: Any) -> str:
+def _plot(kind: str, results: Document) -> str:
     """The plot as inline SVG in a <figure>, or a note saying why there is none."""
     from vmsim.metrics import plots
 
@@ -287,18 +272,16 @@ def _plot(kind: str, results: Any) -> str:
 # Public API
 
 
-def html_report(results: Any, title: str = "vmsim report") -> str:
+def html_report(doc: Document, title: str = "vmsim report") -> str:
     """One self-contained HTML page for a results document of simulate, sweep, compare, refs,
     replay or a curve: the counters as tables and the matching plot inlined as SVG."""
     from vmsim import __version__
 
-    kind = "runs" if isinstance(results, dict) and _is_run(results) else detect_kind(results)
-    if kind == "runs" and isinstance(results, dict):
-        results = [results]
+    kind = kind_of(doc)
     sub = _KIND_TITLES[kind]
-    if kind == "simulate" and results.get("scenario"):
-        sub += f": {results['scenario']}"
-    version = results.get("vmsim_version", __version__) if isinstance(results, dict) else __version__
+    if isinstance(doc, SimDoc | SweepDoc):
+        sub += f": {doc.scenario}"
+    version = __version__ if isinstance(doc, list) else doc.vmsim_version
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
@@ -311,8 +294,8 @@ def html_report(results: Any, title: str = "vmsim report") -> str:
         "<body>",
         f"<h1>{_e(title)}</h1>",
         f"<p>{_e(sub)}</p>",
-        _plot(kind, results),
-        *_sections(kind, results),
+        _plot(kind, doc),
+        *_sections(kind, doc),
         f"<footer>Written by vmsim {_e(version)}.</footer>",
         "</body>",
         "</html>",
@@ -338,7 +321,7 @@ def write_report(results_path: str | Path, out_path: str | Path, *, overwrite: b
     except json.JSONDecodeError as e:
         raise VmsimError(f"not valid JSON: {e.msg}", source=str(src), line=e.lineno) from e
     try:
-        page = html_report(results, title=title or f"vmsim report: {src.name}")
+        page = html_report(load_results(results, str(src)), title=title or f"vmsim report: {src.name}")
     except VmsimError as e:
         if e.source is None:
             raise VmsimError(str(e), source=str(src)) from e

@@ -1,26 +1,70 @@
-"""Pydantic models of the JSON results, for validation and for docs/results.schema.json.
+"""The results model: versioned pydantic documents of every result vmsim prints.
 
-The runs of `refs`, `replay` and `compare` share RunRecord; `simulate` prints a SimRecord; `sweep`
-prints a list of SweepRecord. The models describe what the renderers in this package write; a
-test validates real outputs against them and checks the schema file is current.
+The engines return plain immutable records (:mod:`vmsim.metrics.results`); each command turns them
+into one document here, once, and every rendering (tables, JSON, CSV, plots, the HTML report) is
+drawn from that document. Documents carry ``schema_version``, the vmsim version, the command and
+its configuration echo, so a results file says what produced it. ``vmsim report`` reads them back
+with :func:`load_results`. docs/results.schema.json is :func:`results_schema_text`.
+
+JSON is written by :func:`dump_json`: fields left at their default (``partial: false``, absent
+steps or processes) are omitted, every other field is always present, in the order declared here.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from vmsim.metrics.results import SCHEMA_VERSION
+from vmsim.errors import VmsimError
+from vmsim.metrics.results import RunResult, SimResult
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Anomaly",
+    "CompareDoc",
+    "CurvePoint",
+    "GlobalStats",
+    "ProcessCounters",
+    "ProcessStats",
+    "Results",
+    "Run",
+    "RunsDoc",
+    "Sample",
+    "SimDoc",
+    "Step",
+    "SweepDoc",
+    "SweepPoint",
+    "dump_json",
+    "load_results",
+    "results_schema",
+    "results_schema_text",
+]
+
+#: Version of the documents' shape; bumped when a key is added to, removed from or changes meaning
+#: in a document. 2: every document is an object with schema_version, vmsim_version and command.
+SCHEMA_VERSION = 2
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _version() -> str:
+    from vmsim import __version__
+
+    return __version__
 
 
-class ProcessCounters(_Record):
-    pid: int
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# Multiple bases: pydantic lays out the fields of the last base first, so ``class X(Counters, _Pid)``
+# puts ``pid`` before the counters.
+
+
+class Counters(Record):
+    """The counters every run and process reports. Cold faults are included in faults."""
+
     references: int
     hits: int
     faults: int
@@ -29,53 +73,145 @@ class ProcessCounters(_Record):
     writebacks: int
 
 
-class StepRecord(_Record):
+class _Pid(Record):
+    pid: int
+
+
+class ProcessCounters(Counters, _Pid):
+    """One process of a run. Evictions and write-backs are charged to the evicted page's owner."""
+
+
+class Step(Record):
+    """One access of a step-by-step run (``--explain``)."""
+
     pid: int
     page: int
     write: bool
     hit: bool
+    #: Page held by each frame after the access, by frame number (null = free).
     frames: list[int | None]
     victim: int | None
 
 
-class RunRecord(_Record):
-    """One replay run: one policy at one number of frames."""
-
+class _RunKey(Record):
     policy: str
     frames: int
     scope: str
     seed: int
-    references: int
-    hits: int
-    faults: int
-    cold_faults: int
-    evictions: int
-    writebacks: int
+
+
+class Run(Counters, _RunKey):
+    """One policy at one number of frames, on a trace, a reference string or a scenario."""
+
     fault_rate: float
-    partial: bool | None = None
-    vmsim_version: str | None = None
-    config: dict[str, Any] | None = None
-    processes: list[ProcessCounters] | None = None
-    steps: list[StepRecord] | None = None
+    #: Only for runs of a scenario on the kernel (compare).
     cpu_utilization: float | None = None
+    #: Stopped early (Ctrl-C): the counters cover what ran.
+    partial: bool = False
+    processes: list[ProcessCounters] | None = None
+    steps: list[Step] | None = None
+
+    @classmethod
+    def of(cls, r: RunResult) -> Run:
+        procs = [ProcessCounters(pid=p.pid, **_counters(p)) for p in r.processes] if len(r.processes) > 1 else None
+        steps = None
+        if r.steps is not None:
+            steps = [Step(pid=s.pid, page=s.page, write=s.write, hit=s.hit, frames=list(s.frames), victim=s.victim)
+                     for s in r.steps]
+        return cls(policy=r.policy, frames=r.frames, scope=r.scope, seed=r.seed, **_counters(r),
+                   fault_rate=_rate(r.faults, r.references), partial=r.partial, processes=procs, steps=steps)
+
+    @classmethod
+    def of_simulation(cls, policy: str, frames: int, r: SimResult) -> Run:
+        """A kernel run as a row of ``compare``: the global counters and CPU utilisation."""
+        return cls(policy=policy, frames=frames, scope=r.scope, seed=r.seed, **_counters(r),
+                   fault_rate=_rate(r.faults, r.references), cpu_utilization=round(r.cpu_utilization, 6),
+                   partial=r.partial)
 
 
-class Thrashing(_Record):
+def _counters(r: Any) -> dict[str, int]:
+    return {name: getattr(r, name) for name in Counters.model_fields}
+
+
+def _rate(faults: int, references: int) -> float:
+    return round(faults / references, 6) if references else 0.0
+
+
+class _Doc(Record):
+    schema_version: Literal[2]
+    vmsim_version: str
+
+
+class RunsDoc(_Doc):
+    """`vmsim refs` and `vmsim replay`: one run per (policy, frames)."""
+
+    command: Literal["refs", "replay"]
+    #: What ran: the reference string, or the trace with its format, page size and limit.
+    config: dict[str, Any]
+    partial: bool = False
+    runs: list[Run]
+
+    @classmethod
+    def of(cls, command: Literal["refs", "replay"], config: dict[str, Any], runs: Sequence[RunResult],
+           partial: bool = False) -> RunsDoc:
+        return cls(schema_version=SCHEMA_VERSION, vmsim_version=_version(), command=command, config=config,
+                   partial=partial or any(r.partial for r in runs), runs=[Run.of(r) for r in runs])
+
+
+class Anomaly(Record):
+    """A Belady anomaly: the same policy faults more with more frames."""
+
+    policy: str
+    frames_from: int
+    frames_to: int
+    faults_from: int
+    faults_to: int
+
+
+class CompareDoc(_Doc):
+    """`vmsim compare`: every policy at every frame count, OPT as the reference when the input
+    allows it, and the anomalies found."""
+
+    command: Literal["compare"]
+    config: dict[str, Any]
+    partial: bool = False
+    runs: list[Run]
+    anomalies: list[Anomaly]
+
+
+class CurvePoint(Record):
+    """One point of a miss-ratio curve (`vmsim curve --format json` prints a list of them)."""
+
+    policy: str
+    frames: int
+    references: int
+    faults: int
+    writebacks: int
+    partial: bool = False
+
+    @property
+    def miss_ratio(self) -> float:
+        return self.faults / self.references if self.references else 0.0
+
+
+class Thrashing(Record):
+    """At least 3 consecutive samples with CPU utilisation below 0.35 while the paging device is
+    busier than 0.85 and pages are being evicted."""
+
     detected: bool
     since_s: float | None
     fraction: float
 
 
-class GlobalRecord(_Record):
+class _Setup(Record):
     frames: int
     policy: str
     scope: str
-    references: int
-    hits: int
-    faults: int
-    cold_faults: int
-    evictions: int
-    writebacks: int
+
+
+class GlobalStats(Counters, _Setup):
+    """A kernel simulation as a whole."""
+
     faults_per_1000_references: float
     faults_per_second: float
     cpu_utilization: float
@@ -84,8 +220,25 @@ class GlobalRecord(_Record):
     context_switches: int
     thrashing: Thrashing
 
+    @classmethod
+    def of(cls, r: SimResult) -> GlobalStats:
+        per_s = r.faults / r.simulated_time_s if r.simulated_time_s else 0.0
+        th = r.thrashing
+        return cls(
+            frames=r.frames, policy=r.policy, scope=r.scope, **_counters(r),
+            faults_per_1000_references=round(1000 * r.faults / r.references, 6) if r.references else 0.0,
+            faults_per_second=round(per_s, 6),
+            cpu_utilization=round(r.cpu_utilization, 6),
+            paging_device_utilization=round(r.paging_device_utilization, 6),
+            simulated_time_s=round(r.simulated_time_s, 9),
+            context_switches=r.context_switches,
+            thrashing=Thrashing(detected=th.detected, since_s=th.since_s, fraction=round(th.fraction, 6)),
+        )
 
-class ProcessRecord(ProcessCounters):
+
+class ProcessStats(ProcessCounters):
+    """One process of a kernel simulation: its counters and its life in simulated seconds."""
+
     name: str
     group: str
     arrival_s: float
@@ -96,10 +249,23 @@ class ProcessRecord(ProcessCounters):
     suspended_s: float
     suspensions: int
     max_rss: int
+    #: What the workload itself reports (an LLM server's preemptions and tokens, say).
     workload: dict[str, Any] | None = None
 
+    @classmethod
+    def of_all(cls, r: SimResult) -> list[ProcessStats]:
+        return [
+            cls(pid=p.pid, **_counters(p), name=p.name, group=p.group, arrival_s=p.arrival_s, finish_s=p.finish_s,
+                running_s=round(p.running_s, 9), ready_s=round(p.ready_s, 9), blocked_s=round(p.blocked_s, 9),
+                suspended_s=round(p.suspended_s, 9), suspensions=p.suspensions, max_rss=p.max_rss,
+                workload=p.workload or None)
+            for p in r.processes
+        ]
 
-class SampleRecord(_Record):
+
+class Sample(Record):
+    """The system at one sampling time: utilisations over the last period, sizes per process."""
+
     t_s: float
     cpu_utilization: float
     paging_device_utilization: float
@@ -110,43 +276,110 @@ class SampleRecord(_Record):
     active: int
 
 
-class SimRecord(_Record):
-    """One kernel simulation (`vmsim simulate --format json`)."""
+class SimDoc(_Doc):
+    """`vmsim simulate`: one kernel simulation with its time series."""
 
-    schema_version: int = Field(SCHEMA_VERSION)
-    vmsim_version: str
+    command: Literal["simulate"]
     scenario: str
     seed: int
-    partial: bool | None = None
-    config: dict[str, Any] | None = None
-    global_: GlobalRecord = Field(alias="global")
-    processes: list[ProcessRecord]
-    samples: list[SampleRecord] | None = None
+    #: The validated scenario, as plain data.
+    config: dict[str, Any]
+    partial: bool = False
+    global_: GlobalStats = Field(alias="global")
+    processes: list[ProcessStats]
+    samples: list[Sample] | None = None
+
+    @classmethod
+    def of(cls, r: SimResult, series: bool = True) -> SimDoc:
+        samples = None
+        if series:
+            samples = [
+                Sample(t_s=s.t_s, cpu_utilization=round(s.cpu_utilization, 6),
+                       paging_device_utilization=round(s.paging_device_utilization, 6), faults=s.faults,
+                       evictions=s.evictions, rss=list(s.rss), working_set=list(s.working_set), active=s.active)
+                for s in r.samples
+            ]
+        return cls(schema_version=SCHEMA_VERSION, vmsim_version=_version(), command="simulate", scenario=r.scenario,
+                   seed=r.seed, config=r.config or {}, partial=r.partial, global_=GlobalStats.of(r),
+                   processes=ProcessStats.of_all(r), samples=samples)
 
 
-class SweepRecord(_Record):
-    """One point of `vmsim sweep --format json`."""
+class SweepPoint(Record):
+    """One combination of a sweep: the varied values, the seed used, and the run's counters."""
 
     params: dict[str, Any]
-    global_: GlobalRecord = Field(alias="global")
+    seed: int
+    partial: bool = False
+    global_: GlobalStats = Field(alias="global")
+    processes: list[ProcessStats]
+
+    @classmethod
+    def of(cls, params: Mapping[str, Any], r: SimResult) -> SweepPoint:
+        return cls(params=dict(params), seed=r.seed, partial=r.partial, global_=GlobalStats.of(r),
+                   processes=ProcessStats.of_all(r))
 
 
-class CompareRecord(_Record):
-    """`vmsim compare --format json`."""
+class SweepDoc(_Doc):
+    """`vmsim sweep`: one point per combination of the varied values."""
 
-    runs: list[RunRecord]
-    anomalies: list[dict[str, Any]]
+    command: Literal["sweep"]
+    scenario: str
+    #: The validated scenario before the varied values are applied.
+    config: dict[str, Any]
+    vary: list[str]
+    partial: bool = False
+    points: list[SweepPoint]
+
+
+#: Every results document, told apart by its ``command``.
+Results = Annotated[RunsDoc | CompareDoc | SimDoc | SweepDoc, Field(discriminator="command")]
+_RESULTS: TypeAdapter[Any] = TypeAdapter(Results)
+_CURVE: TypeAdapter[list[CurvePoint]] = TypeAdapter(list[CurvePoint])
+
+
+def dump_json(doc: BaseModel | Sequence[BaseModel]) -> str:
+    """The JSON of a document (or of a list of curve points): stable key order, no timings."""
+    if isinstance(doc, BaseModel):
+        data: Any = doc.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    else:
+        data = [d.model_dump(mode="json", by_alias=True, exclude_defaults=True) for d in doc]
+    return json.dumps(data, indent=2)
+
+
+def load_results(data: Any, source: str | None = None) -> RunsDoc | CompareDoc | SimDoc | SweepDoc | list[CurvePoint]:
+    """A parsed JSON results file as its document; a list is a curve. Anything else, or a document
+    of another schema version, is a one-line VmsimError."""
+    if isinstance(data, list):
+        try:
+            return _CURVE.validate_python(data)
+        except ValidationError as e:
+            raise VmsimError(f"not a vmsim curve: {_first_error(e)}", source=source) from None
+    if not isinstance(data, dict) or "command" not in data:
+        raise VmsimError("not a vmsim results document: expected the JSON of refs, replay, simulate, sweep, "
+                         "compare or curve", source=source)
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise VmsimError(f"results of schema version {version} (vmsim {data.get('vmsim_version', '?')}); this vmsim "
+                         f"reads version {SCHEMA_VERSION}: re-run the command with this vmsim", source=source)
+    try:
+        return _RESULTS.validate_python(data)
+    except ValidationError as e:
+        raise VmsimError(f"not a valid {data['command']!s} results document: {_first_error(e)}", source=source) from None
+
+
+def _first_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"{where}: {err['msg']}" if where else err["msg"]
 
 
 def results_schema() -> dict[str, Any]:
-    """The JSON Schema of every results document, keyed by the command that prints it."""
+    """The JSON Schema of every results document, and of a curve."""
     return {
         "title": "vmsim results",
         "schema_version": SCHEMA_VERSION,
-        "refs_replay_run": RunRecord.model_json_schema(by_alias=True),
-        "simulate": SimRecord.model_json_schema(by_alias=True),
-        "sweep_point": SweepRecord.model_json_schema(by_alias=True),
-        "compare": CompareRecord.model_json_schema(by_alias=True),
+        "documents": _RESULTS.json_schema(by_alias=True),
+        "curve": _CURVE.json_schema(by_alias=True),
     }
 
 
