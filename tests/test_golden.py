@@ -12,6 +12,8 @@ from vmsim import VmsimError, __version__
 from vmsim.golden import Diff, check, diff_table, load_golden, record, write_golden
 from vmsim.testing import assert_faults, check_golden
 
+pytest_plugins = ["pytester"]
+
 SILBERSCHATZ = "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1"
 BELADY = "1 2 3 4 1 2 5 1 2 3 4 5"
 
@@ -236,3 +238,23 @@ def test_assert_faults_on_a_trace(trace: Path, tmp_path: Path) -> None:
         assert_faults(trace, "lru", 8, faults + 1)
     with pytest.raises(VmsimError, match="no such file"):
         assert_faults(str(tmp_path / "missing.trace"), "lru", 8, 1)
+
+
+def test_the_vmsim_golden_fixture_in_a_users_suite(pytester: pytest.Pytester) -> None:
+    """A user's own suite: the plugin that installing vmsim registers provides vmsim_golden;
+    the golden file passes as recorded and fails once a counter is tampered with."""
+    course = pytester.path / "course"
+    course.mkdir()
+    (course / "t.pages").write_text("".join(f"{p}\n" for p in (1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5)))
+    doc = record([str(course / "t.pages")], ["fifo"], [3, 4])
+    write_golden(course / "golden.json", doc)
+    (course / "test_course.py").write_text(
+        "def test_fifo(vmsim_golden):\n"
+        "    assert vmsim_golden('golden.json').runs == 2\n"
+    )
+    pytester.runpytest_subprocess(str(course)).assert_outcomes(passed=1)
+    doc["runs"][1]["counters"]["faults"] = 9  # FIFO has Belady's 10 here
+    write_golden(course / "golden.json", doc, overwrite=True)
+    result = pytester.runpytest_subprocess(str(course))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*1 counter differs from the golden file*"])

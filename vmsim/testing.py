@@ -18,8 +18,13 @@ A golden file recorded once (``vmsim record golden.json TRACE... --policy ... --
 
 ``check_golden`` raises AssertionError with a table of every counter that differs, so pytest shows
 it as a test failure. Inputs stored in the golden file with relative paths are found relative to
-the current directory or else to the golden file's directory (see :mod:`vmsim.golden`). No pytest
-plugin or fixture is registered: import the functions.
+the current directory or else to the golden file's directory (see :mod:`vmsim.golden`).
+
+Installing vmsim also registers a pytest plugin with the ``vmsim_golden`` fixture, which checks a
+golden file given relative to the test file (:mod:`vmsim.pytest_plugin`)::
+
+    def test_golden(vmsim_golden):
+        vmsim_golden("golden.json")
 """
 
 from __future__ import annotations
