@@ -258,3 +258,14 @@ def test_the_vmsim_golden_fixture_in_a_users_suite(pytester: pytest.Pytester) ->
     result = pytester.runpytest_subprocess(str(course))
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*1 counter differs from the golden file*"])
+
+
+def test_a_stopped_run_stops_record_and_check(golden: Path, trace: Path) -> None:
+    """Ctrl-C (the progress callback saying stop) leaves no partial counters to record or compare."""
+    with pytest.raises(KeyboardInterrupt):
+        record([str(trace)], ["lru"], [3], progress=lambda refs, faults: True)
+    with pytest.raises(KeyboardInterrupt):
+        check(golden, progress=lambda refs, faults: True)
+    calls: list[int] = []
+    assert check(golden, progress=lambda refs, faults: calls.append(refs) is not None).ok
+    assert calls, "the progress callback sees every run"

@@ -386,23 +386,31 @@ def record(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default: 0 for traces, the scenario's own).")] = None,
     scope: ScopeArg = ScopeOpt.global_,
     force: Annotated[bool, typer.Option("--force", help="Overwrite GOLDEN if it exists.")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Run every input x policy x frames and write their counters to a golden file."""
     from vmsim import golden as g
 
     names = [spec.label for spec in parse_policies(policy)]
-    doc = g.record(inputs, names, required_frames(frames), page_size=page_size, trace_format=trace_format, seed=seed,
-                   scope=scope.value)
+    if golden.exists() and not force:  # before running anything
+        raise VmsimError("already exists; not overwriting it (use --force to replace it)", source=str(golden))
+    with Progress(f"record {golden.name}", enabled=False if quiet else None) as progress:
+        doc = g.record(inputs, names, required_frames(frames), page_size=page_size, trace_format=trace_format,
+                       seed=seed, scope=scope.value, progress=progress)
     g.write_golden(golden, doc, overwrite=force)
     typer.echo(f"{golden}: {len(doc['runs'])} runs recorded")
 
 
 @app.command()
-def check(golden: Annotated[Path, typer.Argument(help="A golden file written by vmsim record.")]) -> None:
+def check(
+    golden: Annotated[Path, typer.Argument(help="A golden file written by vmsim record.")],
+    quiet: QuietOpt = False,
+) -> None:
     """Re-run a golden file's runs: exit 0 when every counter matches, 1 with a table of diffs."""
     from vmsim import golden as g
 
-    result = g.check(golden)
+    with Progress(f"check {golden.name}", enabled=False if quiet else None) as progress:
+        result = g.check(golden, progress)
     typer.echo(g.diff_table(result))
     if not result.ok:
         raise typer.Exit(1)

@@ -29,7 +29,7 @@ scenario's own ``seed`` unless one is given; the seed used is recorded and pinne
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,16 +79,30 @@ def input_kind(path: str | Path) -> str:
 # -- running one configuration ---------------------------------------------------------------------
 
 
+Progress = Callable[[int, int], bool]
+
+
+def _whole(partial: bool) -> None:
+    """A run stopped early (Ctrl-C through the progress callback) has no counters to record or
+    compare: the whole command stops."""
+    if partial:
+        raise KeyboardInterrupt
+
+
 def _trace_counters(
-    path: Path, policy: str, frames: int, *, page_size: int, trace_format: str | None, seed: int, scope: str
+    path: Path, policy: str, frames: int, *, page_size: int, trace_format: str | None, seed: int, scope: str,
+    progress: Progress | None = None,
 ) -> tuple[Counters, str]:
     """Replay a trace; the counters and the trace format used (detected unless given)."""
     source = open_trace(path, trace_format, page_size)
-    r = replay(source, parse_policy(policy), frames, seed=seed, scope=scope)  # type: ignore[arg-type]
+    r = replay(source, parse_policy(policy), frames, seed=seed, scope=scope, on_chunk=progress)  # type: ignore[arg-type]
+    _whole(r.partial)
     return {name: getattr(r, name) for name in TRACE_COUNTERS}, source.fmt
 
 
-def _scenario_counters(path: Path, policy: str, frames: int, seed: int | None) -> tuple[Counters, int]:
+def _scenario_counters(
+    path: Path, policy: str, frames: int, seed: int | None, progress: Progress | None = None
+) -> tuple[Counters, int]:
     """Run a scenario at ``frames`` frames of its page size; the counters and the seed used."""
     from vmsim.scenario.build import simulate
     from vmsim.scenario.loader import load_scenario
@@ -98,7 +112,9 @@ def _scenario_counters(path: Path, policy: str, frames: int, seed: int | None) -
     if seed is not None:
         overrides.append(f"seed={seed}")
     sc = load_scenario(path, overrides)
-    g = GlobalStats.of(simulate(sc))  # the results model's rounding, as simulate's JSON shows them
+    r = simulate(sc, on_sample=progress)
+    _whole(r.partial)
+    g = GlobalStats.of(r)  # the results model's rounding, as simulate's JSON shows them
     return {name: getattr(g, name) for name in SCENARIO_COUNTERS}, sc.seed
 
 
@@ -114,12 +130,14 @@ def record(
     trace_format: str | None = None,
     seed: int | None = None,
     scope: str = "global",
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run every input x policy x frames combination and return the golden document.
 
     ``page_size``, ``trace_format`` and ``scope`` apply to traces (a scenario has its own).
     ``seed``: a trace run uses it (``None`` means 0); a scenario run overrides the scenario's
-    seed with it only when it is given.
+    seed with it only when it is given. ``progress(references, faults)`` is passed to each run;
+    when it returns True, KeyboardInterrupt stops the recording.
     """
     if not inputs:
         raise VmsimError("record needs at least one input (a trace or a scenario YAML)")
@@ -143,11 +161,12 @@ def record(
                 if kind == "trace":
                     s = 0 if seed is None else seed
                     counters, fmt = _trace_counters(
-                        path, label, f, page_size=page_size, trace_format=trace_format, seed=s, scope=scope
+                        path, label, f, page_size=page_size, trace_format=trace_format, seed=s, scope=scope,
+                        progress=progress,
                     )
                     run.update(seed=s, scope=scope, page_size=page_size, trace_format=fmt)
                 else:
-                    counters, s = _scenario_counters(path, label, f, seed)
+                    counters, s = _scenario_counters(path, label, f, seed, progress)
                     run["seed"] = s
                 run["counters"] = counters
                 runs.append(run)
@@ -266,7 +285,7 @@ def resolve_input(stored: str, golden: str | Path) -> Path:
     )
 
 
-def rerun(run: dict[str, Any], golden: str | Path = ".") -> Counters:
+def rerun(run: dict[str, Any], golden: str | Path = ".", progress: Progress | None = None) -> Counters:
     """Run one recorded configuration again and return its counters."""
     path = resolve_input(run["input"], golden)
     if run["kind"] == "trace":
@@ -278,18 +297,20 @@ def rerun(run: dict[str, Any], golden: str | Path = ".") -> Counters:
             trace_format=run.get("trace_format"),
             seed=run.get("seed") or 0,
             scope=run.get("scope", "global"),
+            progress=progress,
         )
     else:
-        counters, _ = _scenario_counters(path, run["policy"], run["frames"], run.get("seed"))
+        counters, _ = _scenario_counters(path, run["policy"], run["frames"], run.get("seed"), progress)
     return counters
 
 
-def check(path: str | Path) -> CheckResult:
-    """Re-run every run of the golden file at ``path`` and compare its counters exactly."""
+def check(path: str | Path, progress: Progress | None = None) -> CheckResult:
+    """Re-run every run of the golden file at ``path`` and compare its counters exactly
+    (``progress`` as in :func:`record`)."""
     doc = load_golden(path)
     diffs: list[Diff] = []
     for run in doc["runs"]:
-        got = rerun(run, path)
+        got = rerun(run, path, progress)
         for name, expected in run["counters"].items():
             value = got.get(name)
             if value is None or value != expected:
