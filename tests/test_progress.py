@@ -74,20 +74,26 @@ def test_stopping_simulate_marks_the_result_partial() -> None:
     assert r.simulated_time_s < full.simulated_time_s
 
 
-def test_ctrl_c_prints_partial_results_and_exits_130() -> None:
-    trace = SHARED / "bzip2.lackey.gz"
+def interrupted(*args: str) -> tuple[str, str]:
+    """Run vmsim on the bzip2 trace, press Ctrl-C after 2 s; stdout and stderr, after checking the
+    exit code is 130 and no traceback was printed."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vmsim", "replay", str(trace), "-f", "64", "-p", "clock", "--format", "json"],
+        [sys.executable, "-m", "vmsim", args[0], str(SHARED / "bzip2.lackey.gz"), *args[1:], "--format", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     time.sleep(2.0)
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
+    assert "Traceback" not in err and "partial" in err
+    return out, err
+
+
+def test_ctrl_c_prints_partial_results_and_exits_130() -> None:
+    out, _ = interrupted("replay", "-f", "64", "-p", "clock")
     doc = json.loads(out)
     [d] = doc["runs"]
     assert doc["partial"] is True and d["partial"] is True and 0 < d["references"] < 10_844_607
-    assert "Traceback" not in err and "partial" in err
 
 
 def _stop_after(n: int):
@@ -126,16 +132,6 @@ def test_stopping_the_lru_pass_gives_the_prefix_curve() -> None:
 
 
 def test_curve_cli_ctrl_c_prints_partial_points_and_exits_130() -> None:
-    trace = SHARED / "bzip2.lackey.gz"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vmsim", "curve", str(trace), "-f", "16,64", "-p", "fifo", "--workers", "1",
-         "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    time.sleep(2.0)
-    os.kill(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    out, _ = interrupted("curve", "-f", "16,64", "-p", "fifo", "--workers", "1")
     points = json.loads(out)
     assert points and points[-1]["partial"] is True and 0 < points[-1]["references"] < 10_844_607
-    assert "Traceback" not in err and "partial" in err
