@@ -46,7 +46,12 @@ class KernelConfig:
     device_read_ns: int = 5_000_000
     device_write_ns: int = 5_000_000
     device_channels: int = 1
+    #: One TLB per CPU when tlb_entries > 0; tlb_ways 0 is fully associative; tlb_tagged keeps
+    #: entries across context switches (ASIDs) instead of flushing.
     tlb_entries: int = 0
+    tlb_ways: int = 0
+    tlb_policy: str = "lru"
+    tlb_tagged: bool = False
     tlb_hit_ns: int = 10
     quantum_ns: int = 10_000_000
     allocation: str = "equal"

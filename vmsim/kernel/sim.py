@@ -23,10 +23,11 @@ import simpy
 
 from vmsim.errors import VmsimError
 from vmsim.hw.segments import AddressSpace, Segment
+from vmsim.hw.tlb import TLB
 from vmsim.kernel.config import KernelConfig, ProcessSpec
 from vmsim.kernel.future import iter_values, next_use
 from vmsim.kernel.paging import Pager
-from vmsim.metrics.results import ProcessStats, Sample, SimResult, Thrashing
+from vmsim.metrics.results import ProcessStats, Sample, SimResult, Thrashing, TLBStats
 
 NS = 1e-9
 
@@ -70,7 +71,8 @@ class Proc:
     #: oldest first, so the working set is a suffix and old entries drop off the front.
     last_ref: OrderedDict[int, int] = field(default_factory=OrderedDict)
     vtime: int = 0
-    tlb: OrderedDict[int, None] | None = None
+    tlb_hits: int = 0
+    tlb_misses: int = 0
     faults_at_check: int = 0
     vtime_at_check: int = 0
     #: (first page, end page, file-backed, sharers' page tables or None) of each segment.
@@ -107,6 +109,9 @@ class Kernel:
         self.switches = 0
         self.remaining = len(specs)
         self.samples: list[Sample] = []
+        #: One TLB per CPU (none without machine.tlb); the random policy draws from the run's rng.
+        self.tlbs = [TLB(cfg.tlb_entries, cfg.tlb_ways or cfg.tlb_entries, cfg.tlb_policy,  # type: ignore[arg-type]
+                         tagged=cfg.tlb_tagged, rng=rng) for _ in range(cfg.cpus if cfg.tlb_entries else 0)]
         self.on_sample: Callable[[int, int], bool] | None = None
         needs_future = cfg.policy.cls.needs_future
         if needs_future and cfg.scope != "local":
@@ -129,8 +134,6 @@ class Kernel:
                     sharers = self.sharers.setdefault(key, [])
                     sharers.append(proc.table)
                 proc.ranges.append((seg.start // ps, seg.end // ps, seg.file_backed, sharers))
-            if cfg.tlb_entries:
-                proc.tlb = OrderedDict()
             if needs_future:  # a second pass over the (deterministic) stream: local OPT is exact
                 self.pager.domains[pid].set_future(iter_values(next_use(list(spec.workload.chunks()))))
             self.procs.append(proc)
@@ -207,6 +210,8 @@ class Kernel:
     def _finish(self, proc: Proc) -> None:
         self._set(proc, State.DONE)
         self.pager.release_process(proc.pid, proc.table)
+        for tlb in self.tlbs:
+            tlb.invalidate_process(proc.pid)
         for *_, tables in proc.ranges:
             if tables is not None:
                 tables[:] = [t for t in tables if t is not proc.table]
@@ -217,8 +222,9 @@ class Kernel:
                 ev.succeed()
             self.idle.clear()
 
-    def _cpu(self) -> Iterator[simpy.Event]:
+    def _cpu(self, cpu: int) -> Iterator[simpy.Event]:
         env = self.env
+        tlb = self.tlbs[cpu] if self.tlbs else None
         while self.remaining:
             if not self.ready:
                 ev = env.event()
@@ -227,7 +233,9 @@ class Kernel:
                 continue
             proc = self.ready.popleft()
             self._set(proc, State.RUNNING)
-            elapsed, outcome = self._slice(proc)
+            if tlb is not None:
+                tlb.switch_to(proc.pid)
+            elapsed, outcome = self._slice(proc, tlb)
             if elapsed:
                 yield env.timeout(elapsed)
             self.cpu_busy += elapsed
@@ -243,7 +251,7 @@ class Kernel:
                 self.switches += 1
                 yield env.timeout(self.cfg.context_switch_ns)
 
-    def _slice(self, proc: Proc) -> tuple[int, str]:
+    def _slice(self, proc: Proc, tlb: TLB | None) -> tuple[int, str]:
         """Run ``proc``'s references for one quantum in a plain loop: (time used, outcome)."""
         cfg = self.cfg
         frames = self.frames
@@ -265,7 +273,7 @@ class Kernel:
             pages, writes, pos = proc.pages, proc.writes, proc.pos
             stop = len(pages)
             fault = -1
-            if proc.tlb is None:
+            if tlb is None:
                 end = min(stop, pos + max(1, (budget - elapsed) // cfg.memory_access_ns))
                 # Every access before the first absent page is a hit: find that page at C speed,
                 # in windows that double, so a run that faults early costs little.
@@ -288,8 +296,9 @@ class Kernel:
                     latest = self._hits(proc, run, None if writes is None else writes[pos:stop], ordered_hits, hit)
                     _touch(proc.last_ref, latest, proc.vtime + elapsed)
             else:
-                tlb = proc.tlb
-                cap, t_hit, t_mem = cfg.tlb_entries, cfg.tlb_hit_ns, cfg.memory_access_ns
+                access, asid = tlb.access, proc.pid
+                t_hit, t_mem = cfg.tlb_hit_ns, cfg.memory_access_ns
+                hits = 0
                 i = pos
                 while i < stop and elapsed < budget:
                     p = pages[i]
@@ -297,13 +306,10 @@ class Kernel:
                     if f is None:
                         fault = i
                         break
-                    if p in tlb:
-                        tlb.move_to_end(p)
+                    if access(asid, p):
+                        hits += 1
                         elapsed += t_hit
                     else:
-                        tlb[p] = None
-                        if len(tlb) > cap:
-                            tlb.popitem(last=False)
                         elapsed += t_mem
                     ref[f] = 1
                     if writes is not None and writes[i]:
@@ -312,6 +318,8 @@ class Kernel:
                         hit(f)
                     i += 1
                 stop = fault if fault >= 0 else i
+                proc.tlb_hits += hits
+                proc.tlb_misses += stop - pos - hits
                 if stop > pos:
                     _touch(proc.last_ref, set(pages[pos:stop]), proc.vtime + elapsed)
             proc.references += stop - pos
@@ -365,12 +373,12 @@ class Kernel:
         read = file_backed or not pager.last_cold
         dirty_victim = pager.last_dirty
         victim = pager.last_victim
-        if victim is not None and self.cfg.tlb_entries:
+        if victim is not None and self.tlbs:
             tables = pager.last_victim_tables
-            for t in tables if type(tables) is list else (tables,):  # TLB shootdown
-                tlb = self.procs[pager.table_pid[id(t)]].tlb
-                if tlb is not None:
-                    tlb.pop(victim[1], None)
+            for t in tables if type(tables) is list else (tables,):  # TLB shootdown on every CPU
+                owner = pager.table_pid[id(t)]
+                for tlb in self.tlbs:
+                    tlb.invalidate(owner, victim[1])
         proc.references += 1
         proc.pos += 1
         proc.last_ref[page] = proc.vtime
@@ -438,8 +446,8 @@ class Kernel:
         proc.suspensions += 1
         self._set(proc, State.SUSPENDED)
         dirty = self.pager.swap_out(proc.pid)
-        if proc.tlb is not None:
-            proc.tlb.clear()
+        for tlb in self.tlbs:
+            tlb.invalidate_process(proc.pid)
         if dirty:
             self.env.process(self._write_pages(dirty))
 
@@ -506,8 +514,9 @@ class Kernel:
                     spare += 1
                     if pager.resident[p.pid] > pager.quota[p.pid]:
                         page = pager.shrink(p.pid)
-                        if p.tlb is not None and page is not None:
-                            p.tlb.pop(page, None)
+                        if page is not None:
+                            for tlb in self.tlbs:
+                                tlb.invalidate(p.pid, page)
             suspended = [p for p in self.procs if p.state == State.SUSPENDED]
             if suspended and not high and (spare >= cfg.min_frames or not active):
                 first = min(suspended, key=lambda p: (p.since, p.pid))
@@ -574,8 +583,8 @@ class Kernel:
         env = self.env
         for proc in self.procs:
             env.process(self._arrive(proc))
-        for _ in range(self.cfg.cpus):
-            env.process(self._cpu())
+        for cpu in range(self.cfg.cpus):
+            env.process(self._cpu(cpu))
         env.process(self._sampler())
         if self.cfg.load_control == "working_set":
             env.process(self._working_set_control())
@@ -611,10 +620,18 @@ class Kernel:
                 suspensions=p.suspensions,
                 max_rss=p.max_rss,
                 workload=p.spec.workload.stats() if hasattr(p.spec.workload, "stats") else None,
+                tlb_hits=p.tlb_hits if self.tlbs else None,
+                tlb_misses=p.tlb_misses if self.tlbs else None,
             )
             for p in self.procs
         )
         cfg = self.cfg
+        tlb = None
+        if self.tlbs:
+            t = self.tlbs[0]
+            tlb = TLBStats(entries=t.entries, ways=t.ways, policy=t.policy, tagged=t.tagged, hit_ns=cfg.tlb_hit_ns,
+                           miss_ns=cfg.memory_access_ns, hits=sum(p.tlb_hits for p in self.procs),
+                           misses=sum(p.tlb_misses for p in self.procs), flushes=sum(x.flushes for x in self.tlbs))
         return SimResult(
             scenario=self.name,
             seed=self.seed,
@@ -634,6 +651,7 @@ class Kernel:
             processes=procs,
             samples=tuple(self.samples),
             partial=partial,
+            tlb=tlb,
         )
 
 

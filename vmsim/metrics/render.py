@@ -127,6 +127,12 @@ def sim_table(doc: SimDoc) -> str:
         ["simulated time", f"{g.simulated_time_s:.6f} s"],
         ["thrashing", verdict],
     ]
+    if g.tlb is not None:
+        t = g.tlb
+        shape = "fully associative" if t.ways == t.entries else f"{t.ways}-way"
+        tagged = "ASID-tagged" if t.asid else "flushed on switch"
+        summary.append(["TLB", f"{t.entries} entries, {shape}, {t.policy}, {tagged}: hit ratio {100 * t.hit_ratio:.2f}%, "
+                               f"effective access {t.effective_access_ns:.1f} ns, {t.flushes:,} flushes"])
     rows = [
         [p.name, p.references, p.faults, p.writebacks, p.max_rss, f"{p.running_s:.4f}", f"{p.ready_s:.4f}",
          f"{p.blocked_s:.4f}", f"{p.suspended_s:.4f}", "-" if p.finish_s is None else f"{p.finish_s:.4f}"]

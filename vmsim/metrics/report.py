@@ -182,6 +182,14 @@ def _simulate_sections(sim: SimDoc) -> list[str]:
         ("context switches", g.context_switches),
         ("thrashing", verdict),
     ]
+    if g.tlb is not None:
+        t = g.tlb
+        summary += [
+            ("TLB", f"{t.entries} entries, {t.ways}-way sets, {t.policy}, {'ASID-tagged' if t.asid else 'flushed on switch'}"),
+            ("TLB hit ratio", _pct(t.hit_ratio)),
+            ("effective access time (ns)", t.effective_access_ns),
+            ("TLB flushes", t.flushes),
+        ]
     out = []
     if sim.partial:
         out.append('<p class="warn">Partial results: the simulation was interrupted.</p>')

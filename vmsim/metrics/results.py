@@ -89,6 +89,9 @@ class ProcessStats(ProcessResult):
     max_rss: int
     #: What the workload itself reports (an LLM server's preemptions and tokens, say), if anything.
     workload: dict[str, Any] | None = None
+    #: TLB lookups of this process's references that hit and missed (None without a TLB).
+    tlb_hits: int | None = None
+    tlb_misses: int | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,33 @@ class Thrashing:
 
 
 @dataclass(frozen=True)
+class TLBStats:
+    """The TLBs of all CPUs together. Every reference that finds its page present looks the TLB
+    up once: a hit costs ``hit_ns``, a miss ``miss_ns`` (the page-table walk and the access)."""
+
+    entries: int
+    ways: int
+    policy: str
+    tagged: bool
+    hit_ns: int
+    miss_ns: int
+    hits: int
+    misses: int
+    flushes: int
+
+    @property
+    def hit_ratio(self) -> float:
+        n = self.hits + self.misses
+        return self.hits / n if n else 0.0
+
+    @property
+    def effective_access_ns(self) -> float:
+        """The mean time of a reference that does not fault: h * hit_ns + (1 - h) * miss_ns."""
+        n = self.hits + self.misses
+        return (self.hits * self.hit_ns + self.misses * self.miss_ns) / n if n else 0.0
+
+
+@dataclass(frozen=True)
 class SimResult:
     scenario: str
     seed: int
@@ -138,6 +168,8 @@ class SimResult:
     partial: bool = False
     #: The validated scenario the run came from, as plain data (the configuration echo).
     config: dict[str, Any] | None = None
+    #: The TLBs' counters, when the machine has a TLB.
+    tlb: TLBStats | None = None
 
     @property
     def hits(self) -> int:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from vmsim.errors import VmsimError
-from vmsim.metrics.results import RunResult, SimResult
+from vmsim.metrics.results import RunResult, SimResult, TLBStats
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -37,6 +37,7 @@ __all__ = [
     "Step",
     "SweepDoc",
     "SweepPoint",
+    "TLBRecord",
     "dump_json",
     "load_results",
     "results_schema",
@@ -203,6 +204,29 @@ class Thrashing(Record):
     fraction: float
 
 
+class TLBRecord(Record):
+    """The TLBs of all CPUs: their shape and counters; the effective access time is the mean time
+    of a reference that does not fault (hits cost hit_ns, misses miss_ns)."""
+
+    entries: int
+    ways: int
+    policy: str
+    asid: bool
+    hit_ns: int
+    miss_ns: int
+    hits: int
+    misses: int
+    flushes: int
+    hit_ratio: float
+    effective_access_ns: float
+
+    @classmethod
+    def of(cls, t: TLBStats) -> TLBRecord:
+        return cls(entries=t.entries, ways=t.ways, policy=t.policy, asid=t.tagged, hit_ns=t.hit_ns, miss_ns=t.miss_ns,
+                   hits=t.hits, misses=t.misses, flushes=t.flushes, hit_ratio=round(t.hit_ratio, 6),
+                   effective_access_ns=round(t.effective_access_ns, 6))
+
+
 class _Setup(Record):
     frames: int
     policy: str
@@ -219,6 +243,7 @@ class GlobalStats(Counters, _Setup):
     simulated_time_s: float
     context_switches: int
     thrashing: Thrashing
+    tlb: TLBRecord | None = None
 
     @classmethod
     def of(cls, r: SimResult) -> GlobalStats:
@@ -233,6 +258,7 @@ class GlobalStats(Counters, _Setup):
             simulated_time_s=round(r.simulated_time_s, 9),
             context_switches=r.context_switches,
             thrashing=Thrashing(detected=th.detected, since_s=th.since_s, fraction=round(th.fraction, 6)),
+            tlb=None if r.tlb is None else TLBRecord.of(r.tlb),
         )
 
 
@@ -251,6 +277,8 @@ class ProcessStats(ProcessCounters):
     max_rss: int
     #: What the workload itself reports (an LLM server's preemptions and tokens, say).
     workload: dict[str, Any] | None = None
+    tlb_hits: int | None = None
+    tlb_misses: int | None = None
 
     @classmethod
     def of_all(cls, r: SimResult) -> list[ProcessStats]:
@@ -258,7 +286,7 @@ class ProcessStats(ProcessCounters):
             cls(pid=p.pid, **_counters(p), name=p.name, group=p.group, arrival_s=p.arrival_s, finish_s=p.finish_s,
                 running_s=round(p.running_s, 9), ready_s=round(p.ready_s, 9), blocked_s=round(p.blocked_s, 9),
                 suspended_s=round(p.suspended_s, 9), suspensions=p.suspensions, max_rss=p.max_rss,
-                workload=p.workload or None)
+                workload=p.workload or None, tlb_hits=p.tlb_hits, tlb_misses=p.tlb_misses)
             for p in r.processes
         ]
 

@@ -53,10 +53,19 @@ class PagingDevice(Model):
 
 
 class TLB(Model):
-    """A per-process, fully associative LRU TLB; a hit costs ``hit_time`` instead of memory_access."""
+    """One TLB per CPU; a hit costs ``hit_time`` instead of memory_access (the page-table walk)."""
 
     entries: int = Field(64, ge=1)
+    ways: int | None = Field(None, ge=1, description="entries per set; default: fully associative (= entries)")
+    policy: Literal["lru", "fifo", "random"] = Field("lru", description="replacement within a set")
+    asid: bool = Field(False, description="tag entries with the process (ASID); false: flush on every context switch")
     hit_time: Duration = Field(10, ge=0)
+
+    @model_validator(mode="after")
+    def _ways_divide_entries(self) -> TLB:
+        if self.ways is not None and self.entries % self.ways:
+            raise ValueError(f"tlb.ways ({self.ways}) must divide tlb.entries ({self.entries})")
+        return self
 
 
 class Machine(Model):
