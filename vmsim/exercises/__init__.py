@@ -43,6 +43,9 @@ def make(kind: str, given: Mapping[str, object], seed: int = 0) -> Problem:
     for name in given:
         if name not in k.options:
             raise VmsimError(f"{name} is not an option of {k.name} exercises (they take {', '.join(k.options)})")
+    for explicit in ("--addresses", "--ops"):
+        if "--count" in given and explicit in given:
+            raise VmsimError(f"--count sets how many random items to draw; it cannot be combined with {explicit}")
     rng = random.Random(seed)
     params = k.build(Options(given), rng)
     answers, summary = k.solve(params, seed)

@@ -187,13 +187,11 @@ class Options:
                                  f"of {space} bytes ({space_option})")
         return out
 
-    def count(self, default: int, what: str, explicit: str) -> int:
-        """``--count``: how many random items to draw; meaningless when ``explicit`` was given."""
+    def count(self, default: int) -> int:
+        """``--count``: how many random addresses, accesses or operations to draw."""
         n = self.number("--count", positive=True)
         if n is None:
             return default
-        if self.has(explicit):
-            raise VmsimError(f"--count sets how many random {what} to draw; it cannot be combined with {explicit}")
         if n > 1000:
             raise VmsimError(f"--count must be at most 1000, got {n}")
         return n

@@ -137,7 +137,7 @@ def parse_ops(text: str) -> list[str]:
         else:
             if n >= allocs:
                 raise VmsimError(f"--ops: {tok!r} frees allocation {n}, but only {allocs} allocation"
-                                 f"{'s' if allocs != 1 else ''} (numbered from 0) come before it")
+                                 f"{' comes' if allocs == 1 else 's come'} before it (numbered from 0)")
             if n in freed:
                 raise VmsimError(f"--ops: {tok!r} frees allocation {n} a second time")
             freed.add(n)
@@ -188,7 +188,7 @@ def build(opts: Options, rng: random.Random) -> Params:
     if ops_text is not None:
         p["ops"] = parse_ops(ops_text)
     else:
-        p["ops"] = _random_ops(rng, p, opts.count(DEFAULT_COUNT, "operations", "--ops"))
+        p["ops"] = _random_ops(rng, p, opts.count(DEFAULT_COUNT))
     return p
 
 

@@ -83,7 +83,7 @@ def build(opts: Options, rng: random.Random) -> Params:
             table[vpn] = pfn
     addresses = opts.addresses("--addresses", asize, "--asize")
     if addresses is None:
-        n = opts.count(DEFAULT_COUNT, "addresses", "--addresses")
+        n = opts.count(DEFAULT_COUNT)
         valid = [(v * page, (v + 1) * page) for v in range(pages) if table[v] is not None]
         invalid = [(v * page, (v + 1) * page) for v in range(pages) if table[v] is None]
         addresses = pick_addresses(rng, n, valid, invalid)

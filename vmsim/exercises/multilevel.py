@@ -161,7 +161,7 @@ def build(opts: Options, rng: random.Random) -> Params:
     assert pdbr is not None
     addresses = opts.addresses("--addresses", ASIZE, f"{VA_BITS}-bit virtual addresses")
     if addresses is None:
-        n = opts.count(DEFAULT_COUNT, "addresses", "--addresses")
+        n = opts.count(DEFAULT_COUNT)
         addresses = _random_addresses(rng, n, memory, pdbr)
     return {"page_size": PAGE, "pages": PAGES, "va_bits": VA_BITS, "pdbr": pdbr, "addresses": addresses,
             "memory": [p.hex() for p in memory]}

@@ -46,7 +46,7 @@ def build(opts: Options, rng: random.Random) -> Params:
                          f"(--psize {psize})")
     addresses = opts.addresses("--addresses", asize, "--asize")
     if addresses is None:
-        n = opts.count(DEFAULT_COUNT, "addresses", "--addresses")
+        n = opts.count(DEFAULT_COUNT)
         addresses = pick_addresses(rng, n, [(0, limit)], [(limit, asize)])
     return {"asize": asize, "psize": psize, "base": base, "limit": limit, "addresses": addresses}
 

@@ -93,7 +93,7 @@ def build(opts: Options, rng: random.Random) -> Params:
                          f"segment 1 is [{base1 - limit1}, {base1}) (--base0/--limit0, --base1/--limit1)")
     addresses = opts.addresses("--addresses", asize, "--asize")
     if addresses is None:
-        n = opts.count(DEFAULT_COUNT, "addresses", "--addresses")
+        n = opts.count(DEFAULT_COUNT)
         addresses = pick_addresses(rng, n, [(0, limit0), (asize - limit1, asize)],
                                    [(limit0, half), (half, asize - limit1)])
     return {"asize": asize, "psize": psize, "base0": base0, "limit0": limit0, "base1": base1, "limit1": limit1,

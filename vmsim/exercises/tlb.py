@@ -73,7 +73,7 @@ def build(opts: Options, rng: random.Random) -> Params:
     miss = opts.real("--miss-penalty")
     addresses = opts.addresses("--addresses", asize, "--asize")
     if addresses is None:
-        n = opts.count(DEFAULT_COUNT, "accesses", "--addresses")
+        n = opts.count(DEFAULT_COUNT)
         addresses = _random_addresses(rng, n, asize, page)
     return {"asize": asize, "page_size": page, "entries": entries, "ways": ways, "sets": entries // ways,
             "policy": policy, "hit_time_ns": DEFAULT_HIT_NS if hit is None else hit,
