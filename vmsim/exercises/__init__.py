@@ -47,11 +47,14 @@ def make(kind: str, given: Mapping[str, object], seed: int = 0) -> Problem:
         if "--count" in given and explicit in given:
             raise VmsimError(f"--count sets how many random items to draw; it cannot be combined with {explicit}")
     rng = random.Random(seed)
+    untouched = rng.getstate()
     params = k.build(Options(given), rng)
+    drawn = rng.getstate() != untouched  # some parameter was drawn at random
     answers, summary = k.solve(params, seed)
+    title = f"{k.title} (seed {seed})" if drawn else k.title
     return Problem(kind=k.name, seed=seed, params=params, answers=answers, summary=summary,
-                   statement=k.statement(params, seed), solution=k.solution(params, answers, summary),
-                   command=shell_command(k.name, k.command(params, seed)))
+                   statement=title + "\n" + k.statement(params, seed), solution=k.solution(params, answers, summary),
+                   command=shell_command(k.name, k.command(params, seed)) if drawn else "")
 
 
 def write_memory(problem: Problem, path: Path, force: bool = False) -> None:

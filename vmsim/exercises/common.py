@@ -35,7 +35,7 @@ class Problem:
     statement: str
     #: The answers as text (what ``--solve`` adds).
     solution: str
-    #: The command that poses the same problem with every parameter explicit.
+    #: The command that poses the same problem with every parameter explicit ("" when they all were).
     command: str = ""
 
     def to_dict(self, solve: bool) -> dict[str, Any]:
@@ -64,6 +64,8 @@ class Kind:
     """An exercise kind: its options and the functions that build, solve and render it."""
 
     name: str
+    #: The first line of the statement.
+    title: str
     summary: str
     #: The options (as spelt on the command line) this kind accepts besides --seed/--solve/--format.
     options: tuple[str, ...]

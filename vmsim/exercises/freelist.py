@@ -238,7 +238,6 @@ def statement(p: Params, seed: int) -> str:
              "size-desc": "sorted by size, largest first", "front": "freed blocks go to the front",
              "back": "freed blocks go to the back"}
     lines = [
-        f"Free-list allocation (seed {seed})",
         f"  a heap of {p['size']} bytes at address {p['base']}: the free list starts as "
         f"{_blocks_text([(p['base'], p['size'])])}",
         f"  policy {p['policy']} fit; free list order: {p['order']} ({where[p['order']]}); coalescing "
@@ -281,6 +280,7 @@ def command(p: Params, seed: int) -> list[str]:
 
 KIND = Kind(
     name="freelist",
+    title="Free-list allocation",
     summary="first/best/worst fit over an ordered free list, with or without coalescing",
     options=("--size", "--base", "--policy", "--order", "--coalesce", "--align", "--ops", "--count"),
     build=build,

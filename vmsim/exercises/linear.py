@@ -106,7 +106,6 @@ def statement(p: Params, seed: int) -> str:
     page = p["page_size"]
     bits = page.bit_length() - 1
     lines = [
-        f"Linear page table (seed {seed})",
         f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}, pages of {human(page)}",
         f"  so a virtual address is a VPN of {(p['asize'] // page).bit_length() - 1} bits and an offset of {bits} bits",
         "",
@@ -141,6 +140,7 @@ def command(p: Params, seed: int) -> list[str]:
 
 KIND = Kind(
     name="linear",
+    title="Linear page table",
     summary="one-level page table: PA = PFN * page size + offset",
     options=("--asize", "--psize", "--page-size", "--page-table", "--addresses", "--count"),
     build=build,

@@ -178,7 +178,6 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 
 def statement(p: Params, seed: int) -> str:
     lines = [
-        f"Two-level page table (seed {seed})",
         f"  pages of {PAGE} bytes, {PAGES} physical pages, {VA_BITS}-bit virtual addresses: "
         "PDE index = bits 14..10, PTE index = bits 9..5, offset = bits 4..0",
         "  an entry is one byte: bit 7 = valid, bits 6..0 = frame number",
@@ -220,6 +219,7 @@ def command(p: Params, seed: int) -> list[str]:
 
 KIND = Kind(
     name="multilevel",
+    title="Two-level page table",
     summary="two-level page table, 32-byte pages, 128 physical pages, 15-bit addresses split 5/5/5",
     options=("--pdbr", "--memory", "--addresses", "--count", "--write-memory"),
     build=build,

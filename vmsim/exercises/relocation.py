@@ -62,7 +62,6 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 def statement(p: Params, seed: int) -> str:
     w = hex_width(p["asize"], p["psize"])
     lines = [
-        f"Base-and-bounds translation (seed {seed})",
         f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
         f"  base  {hx(p['base'], w)} (decimal {p['base']})",
         f"  limit {hx(p['limit'], w)} (decimal {p['limit']})",
@@ -94,6 +93,7 @@ def command(p: Params, seed: int) -> list[str]:
 
 KIND = Kind(
     name="relocation",
+    title="Base-and-bounds translation",
     summary="base and bounds: PA = base + VA when VA < limit",
     options=("--asize", "--psize", "--base", "--limit", "--addresses", "--count"),
     build=build,

@@ -121,7 +121,6 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 def statement(p: Params, seed: int) -> str:
     w = hex_width(p["asize"], p["psize"])
     lines = [
-        f"Segmentation with two segments (seed {seed})",
         f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
         "  segment 0 grows up from virtual address 0; segment 1 grows down from the top of the address space;",
         f"  the top bit of a virtual address (value {p['asize'] // 2}) picks the segment",
@@ -168,6 +167,7 @@ def command(p: Params, seed: int) -> list[str]:
 
 KIND = Kind(
     name="segmentation",
+    title="Segmentation with two segments",
     summary="two segments, seg 0 grows up from 0, seg 1 grows down from the top",
     options=("--asize", "--psize", "--base0", "--limit0", "--base1", "--limit1", "--addresses", "--count"),
     build=build,

@@ -125,7 +125,6 @@ def statement(p: Params, seed: int) -> str:
     w = hex_width(p["asize"])
     order = {"lru": "least recently used", "fifo": "first in, first out", "random": f"random (seed {seed})"}
     lines = [
-        f"TLB (seed {seed})",
         f"  {_geometry(p)}, replacement {p['policy']} ({order[p['policy']]}) within a set",
         f"  address space {human(p['asize'])}, pages of {human(p['page_size'])}; set = VPN mod {p['sets']}",
         f"  an access costs {p['hit_time_ns']:g} ns when its translation hits the TLB, {p['miss_penalty_ns']:g} ns more "
@@ -168,6 +167,7 @@ def command(p: Params, seed: int) -> list[str]:
 
 KIND = Kind(
     name="tlb",
+    title="TLB",
     summary="hits and misses of a set-associative TLB, and the effective access time",
     options=("--asize", "--page-size", "--entries", "--ways", "--policy", "--hit-time", "--miss-penalty",
              "--addresses", "--count"),
