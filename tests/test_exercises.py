@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shlex
 from pathlib import Path
 
@@ -492,3 +493,34 @@ def test_bad_input_is_one_line_and_exit_2(capsys, args: list[str], message: str)
     assert code == 2 and out == ""
     assert err.startswith("vmsim: error: ") and err.count("\n") == 1, err
     assert message in err, err
+
+
+# --------------------------------------------------------------------------- the documented examples
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "exercises.md"
+
+
+def doc_examples() -> list[tuple[str, str, str]]:
+    """``(fence, command, output)`` of every example in docs/exercises.md."""
+    out = []
+    for m in re.finditer(r"```(console|text)\n\$ (vmsim exercise [^\n]*)\n(.*?)```", DOC.read_text(), re.S):
+        out.append((m.group(1), m.group(2), m.group(3)))
+    return out
+
+
+def test_every_kind_has_a_documented_example() -> None:
+    assert sorted(shlex.split(cmd)[2] for _, cmd, _ in doc_examples()) == sorted(KINDS)
+
+
+@pytest.mark.parametrize(("fence", "command", "expected"), doc_examples(), ids=lambda v: str(v)[:40])
+def test_documented_examples_are_real_output(capsys, tmp_path: Path, fence: str, command: str, expected: str) -> None:
+    args = shlex.split(command)[1:]
+    if "mem.txt" in args:
+        args[args.index("mem.txt")] = str(hand_memory(tmp_path))
+    code, out, _ = cli(capsys, *args)
+    assert code == 0
+    if fence == "console":
+        assert out == expected
+    else:  # abridged: every run of lines between "..." lines appears in the output as it is
+        for part in expected.split("...\n"):
+            assert part in out
