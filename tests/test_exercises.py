@@ -366,6 +366,13 @@ def test_freelist_size_order_ties_and_splits(capsys) -> None:
     assert d["answers"][3]["addr"] == 15
 
 
+def test_freelist_accepts_the_ostep_op_syntax(capsys) -> None:
+    a = solved(capsys, "freelist", "--ops", "+10,+5,-0,+3")
+    b = solved(capsys, "freelist", "--ops", "a10,a5,f0,a3")
+    assert a["params"]["ops"] == ["a10", "a5", "f0", "a3"] and a["answers"] == b["answers"]
+    assert [x["addr"] for x in a["answers"]] == [0, 10, 0, 0]  # a3 reuses the freed (0,10) block: first fit
+
+
 def test_freelist_list_model_agrees_with_the_heap_allocator_in_address_order() -> None:
     """ListFreeList in address order and FitHeap (which serves --order address) give the same
     addresses and free lists on random sequences, for every policy, coalescing on and off."""
