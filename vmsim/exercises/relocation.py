@@ -1,0 +1,104 @@
+"""Base-and-bounds (dynamic relocation): a virtual address is valid when ``vaddr < limit``, and
+then ``paddr = base + vaddr`` (OSTEP chapter 15, "Address Translation")."""
+
+from __future__ import annotations
+
+import random
+
+from vmsim.errors import VmsimError
+from vmsim.exercises.common import (
+    Answers,
+    Kind,
+    Options,
+    Params,
+    Summary,
+    address_list,
+    hex_width,
+    human,
+    hx,
+    pick_addresses,
+    size_text,
+)
+
+DEFAULT_ASIZE = 1 << 10
+DEFAULT_PSIZE = 16 << 10
+DEFAULT_COUNT = 5
+
+
+def build(opts: Options, rng: random.Random) -> Params:
+    asize = opts.size("--asize") or DEFAULT_ASIZE
+    psize = opts.size("--psize") or DEFAULT_PSIZE
+    limit = opts.size("--limit", positive=False)
+    base = opts.size("--base", positive=False)
+    if limit is not None and limit > asize:
+        raise VmsimError(f"--limit {limit} is larger than the address space (--asize {asize})")
+    if limit is not None and limit > psize:
+        raise VmsimError(f"--limit {limit} is larger than physical memory (--psize {psize})")
+    if limit is None:
+        top = min(asize, psize if base is None else psize - base)
+        if top < 0:
+            raise VmsimError(f"--base {base} is outside physical memory (--psize {psize})")
+        limit = rng.randint(min(top, asize // 4), min(top, (asize * 3) // 4))
+    if base is None:
+        base = rng.randrange(psize - limit + 1)
+    if base + limit > psize:
+        raise VmsimError(f"--base {base} + --limit {limit} = {base + limit} does not fit in physical memory "
+                         f"(--psize {psize})")
+    addresses = opts.addresses("--addresses", asize, "--asize")
+    if addresses is None:
+        n = opts.count(DEFAULT_COUNT)
+        addresses = pick_addresses(rng, n, [(0, limit)], [(limit, asize)])
+    return {"asize": asize, "psize": psize, "base": base, "limit": limit, "addresses": addresses}
+
+
+def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
+    answers = []
+    for va in p["addresses"]:
+        valid = va < p["limit"]
+        answers.append({"vaddr": va, "valid": valid, "paddr": p["base"] + va if valid else None})
+    return answers, None
+
+
+def statement(p: Params, seed: int) -> str:
+    w = hex_width(p["asize"], p["psize"])
+    lines = [
+        f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
+        f"  base  {hx(p['base'], w)} (decimal {p['base']})",
+        f"  limit {hx(p['limit'], w)} (decimal {p['limit']})",
+        "",
+        "Translate each virtual address to a physical address, or say it is a segmentation violation:",
+    ]
+    for i, va in enumerate(p["addresses"]):
+        lines.append(f"  VA[{i}] {hx(va, w)} (decimal {va}) --> PA or segmentation violation?")
+    return "\n".join(lines)
+
+
+def solution(p: Params, answers: Answers, summary: Summary) -> str:
+    w = hex_width(p["asize"], p["psize"])
+    lines = ["Answers (valid when vaddr < limit; then PA = base + vaddr):"]
+    for i, a in enumerate(answers):
+        va = a["vaddr"]
+        if a["valid"]:
+            what = f"PA {hx(a['paddr'], w)} (decimal {a['paddr']} = {p['base']} + {va})"
+        else:
+            what = f"segmentation violation ({va} >= limit {p['limit']})"
+        lines.append(f"  VA[{i}] {hx(va, w)} (decimal {va}) --> {what}")
+    return "\n".join(lines)
+
+
+def command(p: Params, seed: int) -> list[str]:
+    return ["--asize", size_text(p["asize"]), "--psize", size_text(p["psize"]), "--base", str(p["base"]),
+            "--limit", str(p["limit"]), "--addresses", address_list(p["addresses"])]
+
+
+KIND = Kind(
+    name="relocation",
+    title="Base-and-bounds translation",
+    summary="base and bounds: PA = base + VA when VA < limit",
+    options=("--asize", "--psize", "--base", "--limit", "--addresses", "--count"),
+    build=build,
+    solve=solve,
+    statement=statement,
+    solution=solution,
+    command=command,
+)
