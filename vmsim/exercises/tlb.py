@@ -5,7 +5,8 @@ The TLB has ``entries`` entries in ``sets = entries / ways`` sets of ``ways`` en
 ``vpn mod sets``. On a miss in a full set the policy picks the victim within that set:
 ``lru`` the entry used longest ago, ``fifo`` the entry loaded longest ago, ``random`` one drawn
 uniformly (``randrange`` over the set in the order shown, from a ``random.Random(seed)`` started
-afresh for solving, so the same problem and seed give the same answers).
+afresh for solving, so the same problem and seed give the same answers). The answers come from
+the TLB the kernel simulates (:class:`vmsim.hw.tlb.TLB`).
 
 Effective access time: ``EAT = hit_time + miss_ratio * miss_penalty``, where ``hit_time`` is the
 cost of an access whose translation hits the TLB and ``miss_penalty`` what a miss adds (the page
@@ -31,6 +32,7 @@ from vmsim.exercises.common import (
     size_text,
 )
 from vmsim.hw import AddressSplit, check_page_size
+from vmsim.hw.tlb import TLB
 
 POLICIES = ("lru", "fifo", "random")
 DEFAULT_ASIZE = 64 << 10
@@ -81,28 +83,23 @@ def build(opts: Options, rng: random.Random) -> Params:
 
 
 def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
+    """Replay the addresses through the simulator's own TLB (vmsim.hw.tlb), one address space."""
     split = AddressSplit(p["page_size"])
-    nsets, ways, policy = p["sets"], p["ways"], p["policy"]
-    sets: list[list[int]] = [[] for _ in range(nsets)]
-    rng = random.Random(seed)
+    nsets = p["sets"]
+    rng = random.Random(seed) if p["policy"] == "random" else None
+    tlb = TLB(p["entries"], p["ways"], p["policy"], rng=rng)
+    tlb.switch_to(0)
     answers = []
     hits = 0
     for va in p["addresses"]:
         vpn = split.vpn(va)
         s = vpn % nsets
-        tlb_set = sets[s]
-        evicted = None
-        hit = vpn in tlb_set
-        if hit:
-            hits += 1
-            if policy == "lru":
-                tlb_set.remove(vpn)
-                tlb_set.append(vpn)
-        else:
-            if len(tlb_set) == ways:
-                evicted = tlb_set.pop(rng.randrange(ways) if policy == "random" else 0)
-            tlb_set.append(vpn)
-        answers.append({"vaddr": va, "vpn": vpn, "set": s, "hit": hit, "evicted": evicted, "set_after": list(tlb_set)})
+        before = list(tlb.sets[s])
+        hit = tlb.access(0, vpn)
+        after = list(tlb.sets[s])
+        hits += hit
+        evicted = next((v for v in before if v not in after), None)
+        answers.append({"vaddr": va, "vpn": vpn, "set": s, "hit": hit, "evicted": evicted, "set_after": after})
     n = len(answers)
     misses = n - hits
     eat = p["hit_time_ns"] + misses / n * p["miss_penalty_ns"]
