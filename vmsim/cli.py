@@ -244,6 +244,24 @@ def simulate(
     _interrupted(doc.partial)
 
 
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="Parallel worker processes (default: all cores); 1 runs here.")
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT, or 'local' for a local one "
+                 "(needs vmsim[cluster])."),
+]
+
+
+def _workers(n: int | None) -> int:
+    from vmsim.parallel import default_workers
+
+    if n is not None and n < 1:
+        raise VmsimError(f"--workers must be at least 1, got {n}")
+    return default_workers() if n is None else n
+
+
 @app.command()
 def sweep(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
@@ -253,30 +271,31 @@ def sweep(
     ] = None,
     set_: SetOpt = None,
     fmt: SimFormatOpt = Format.table,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Also write a tidy table, one row per run, as runs finish: FILE.csv or FILE.parquet."),
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip the runs already in --out (same configuration).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
     quiet: QuietOpt = False,
     plot: PlotOpt = None,
 ) -> None:
     """Run a scenario over a grid of values: one run per combination, all validated first."""
-    from vmsim import __version__
-    from vmsim.metrics.schema import SCHEMA_VERSION, SweepDoc, SweepPoint
-    from vmsim.scenario.build import simulate as run_scenario
-    from vmsim.scenario.loader import grid, load_grid, load_scenario
+    from vmsim import sweep as sw
 
     if not vary:
         raise VmsimError("sweep needs at least one --vary PATH=V1,V2,... (or PATH=A..B)")
-    base = load_scenario(scenario, set_ or [])
-    params = grid(vary)
-    scenarios = load_grid(scenario, set_ or [], params)
-    points: list[SweepPoint] = []
+    if (resume or force) and out is None:
+        raise VmsimError("--resume and --force apply to --out FILE")
     with Progress("sweep", enabled=False if quiet else None) as progress:
-        for i, (p, sc) in enumerate(zip(params, scenarios), 1):
-            progress.relabel(f"sweep {i}/{len(params)}")
-            points.append(SweepPoint.of(p, run_scenario(sc, on_sample=progress)))
-            if progress.stop:
-                break
-    doc = SweepDoc(schema_version=SCHEMA_VERSION, vmsim_version=__version__, command="sweep", scenario=base.name,
-                   config=base.model_dump(mode="json"), vary=list(vary),
-                   partial=len(points) < len(params) or any(p.partial for p in points), points=points)
+        outcome = sw.sweep(scenario, vary, set_ or [], workers=_workers(workers), scheduler=scheduler, out=out,
+                           resume=resume, force=force, progress=progress, label=progress.relabel)
+    doc = outcome.doc
+    if outcome.skipped:
+        typer.echo(f"vmsim: {outcome.skipped} of {outcome.skipped + len(doc.points)} runs were already in {out}; "
+                   "the output below shows the others", err=True)
     if plot is not None:
         from vmsim.metrics.plots import plot_sweep
 
@@ -300,6 +319,8 @@ def compare(
     set_: SetOpt = None,
     fmt: FormatOpt = Format.table,
     seed: SeedOpt = 0,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     plot: PlotOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
@@ -308,7 +329,8 @@ def compare(
 
     with Progress(f"compare {source.name}", enabled=False if quiet else None) as progress:
         doc = cmp.compare(source, parse_policies(policy), required_frames(frames), page_size=page_size,
-                          trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress)
+                          trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress,
+                          workers=_workers(workers), scheduler=scheduler)
     if plot is not None:
         from vmsim.metrics.plots import plot_compare
 
@@ -332,9 +354,8 @@ def curve(
     policy: PolicyOpt = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Page size in bytes for a trace.")] = 4096,
     trace_format: Annotated[str | None, typer.Option("--trace-format", help="Force the trace format.")] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", help="Parallel processes for the non-LRU policies (default: all cores).")
-    ] = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
     set_: SetOpt = None,
     fmt: FormatOpt = Format.table,
     seed: SeedOpt = 0,
@@ -343,24 +364,23 @@ def curve(
 ) -> None:
     """Miss-ratio curves: faults at every frame count. LRU comes from one pass over the trace
     (stack distances); other policies run once per size, in parallel."""
-    import os
-
     from vmsim import compare as cmp
     from vmsim.engine.curves import curve as trace_curve
     from vmsim.metrics.schema import CurvePoint
 
     counts = required_frames(frames)
     specs = parse_policies(policy)
+    n = _workers(workers)
     with Progress(f"curve {source.name}", enabled=False if quiet else None) as progress:
         if cmp.is_scenario(source):
-            doc = cmp.compare(source, specs, counts, seed=seed, overrides=set_ or [], progress=progress)
+            doc = cmp.compare(source, specs, counts, seed=seed, overrides=set_ or [], progress=progress, workers=n,
+                              scheduler=scheduler)
             points = [CurvePoint(policy=r.policy, frames=r.frames, references=r.references, faults=r.faults,
                                  writebacks=r.writebacks, partial=r.partial) for r in doc.runs]
             expected = len(doc.config["policies"]) * len(counts)
         else:
             trace = open_trace(source, trace_format, page_size)
-            n = workers if workers is not None else (os.cpu_count() or 1)
-            points = trace_curve(trace, specs, counts, seed=seed, workers=n, progress=progress)
+            points = trace_curve(trace, specs, counts, seed=seed, workers=n, scheduler=scheduler, progress=progress)
             expected = len(specs) * len(counts)
     if plot is not None:
         from vmsim.metrics.plots import plot_curve

@@ -10,6 +10,7 @@ from typing import Any
 
 from vmsim.engine import replay
 from vmsim.metrics.schema import SCHEMA_VERSION, Anomaly, CompareDoc, Run
+from vmsim.parallel import run_jobs
 from vmsim.policies import PolicySpec, parse_policy
 
 
@@ -27,18 +28,23 @@ def compare(
     seed: int = 0,
     overrides: list[str] | None = None,
     progress: Callable[[int, int], bool] | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
 ) -> CompareDoc:
     """Run every (policy, frames) pair; add OPT as the reference when the input allows it (a
     trace always; a scenario under local replacement). Scenario runs carry CPU utilisation.
-    ``progress(references, faults)`` returning True stops the current run, which is marked
-    partial, and skips the rest."""
+
+    With one worker and no scheduler the runs are made here in order, and ``progress(references,
+    faults)`` returning True stops the current run, marked partial, and skips the rest. Otherwise
+    they run in parallel (:func:`vmsim.parallel.run_jobs`), ``progress`` gets the totals as each
+    run finishes, and stopping keeps the runs finished. The runs are listed in the same order and
+    with the same counters whatever the number of workers."""
     from vmsim import __version__
 
     labels = [p.label for p in policies]
-    runs: list[Run] = []
     config: dict[str, Any] = {"input": str(path), "policies": labels, "frames": frames}
+    jobs: list[Any]
     if is_scenario(path):
-        from vmsim.scenario.build import simulate
         from vmsim.scenario.loader import load_scenario
 
         base = load_scenario(path, overrides or [])
@@ -46,11 +52,11 @@ def compare(
         config.update(kind="scenario", overrides=overrides or [], scenario=base.model_dump(mode="json"))
         if "opt" not in labels and base.kernel.replacement.scope == "local":
             policies = [parse_policy("opt"), *policies]
-
-        def run_one(spec: PolicySpec, f: int) -> Run:
-            sc = load_scenario(path, [*(overrides or []), f"kernel.replacement.policy={spec.label}",
-                                      f"machine.memory={f * ps}"])
-            return Run.of_simulation(spec.label, f, simulate(sc, on_sample=progress))
+        # Jobs carry the validated scenario as plain data (it pickles; the worker validates it again).
+        jobs = [(spec.label, f, load_scenario(path, [*(overrides or []), f"kernel.replacement.policy={spec.label}",
+                                                    f"machine.memory={f * ps}"]).model_dump(mode="json"))
+                for spec, f in itertools.product(policies, frames)]
+        run_one: Callable[..., Run] = _simulate_job
     else:
         from vmsim.workloads import open_trace
 
@@ -58,16 +64,41 @@ def compare(
         config.update(kind="trace", format=source.fmt, page_size=page_size, seed=seed)
         if "opt" not in labels:
             policies = [parse_policy("opt"), *policies]
+        jobs = [(source, spec, f, seed) for spec, f in itertools.product(policies, frames)]
+        run_one = _replay_job
 
-        def run_one(spec: PolicySpec, f: int) -> Run:
-            return Run.of(replay(source, spec, f, seed=seed, on_chunk=progress))
+    runs: list[Run] = []
+    if workers == 1 and scheduler is None:
+        for job in jobs:
+            runs.append(run_one(job, progress))
+            if runs[-1].partial:
+                break
+    else:
+        totals = [0, 0]
 
-    for spec, f in itertools.product(policies, frames):
-        runs.append(run_one(spec, f))
-        if runs[-1].partial:
-            break
+        def finished(_: int, run: Run) -> bool:
+            totals[0] += run.references
+            totals[1] += run.faults
+            return progress is not None and progress(totals[0], totals[1])
+
+        done = run_jobs(run_one, jobs, workers=workers, scheduler=scheduler, on_result=finished)
+        runs = [done[i] for i in range(len(jobs)) if i in done]
     return CompareDoc(schema_version=SCHEMA_VERSION, vmsim_version=__version__, command="compare", config=config,
-                      partial=any(r.partial for r in runs), runs=runs, anomalies=anomalies(runs))
+                      partial=len(runs) < len(jobs) or any(r.partial for r in runs), runs=runs,
+                      anomalies=anomalies(runs))
+
+
+def _simulate_job(job: tuple[str, int, dict[str, Any]], on_sample: Callable[[int, int], bool] | None = None) -> Run:
+    from vmsim.scenario.build import simulate
+    from vmsim.scenario.models import Scenario
+
+    label, f, data = job
+    return Run.of_simulation(label, f, simulate(Scenario.model_validate(data), on_sample=on_sample))
+
+
+def _replay_job(job: tuple[Any, PolicySpec, int, int], on_chunk: Callable[[int, int], bool] | None = None) -> Run:
+    source, spec, f, seed = job
+    return Run.of(replay(source, spec, f, seed=seed, on_chunk=on_chunk))
 
 
 def anomalies(runs: Sequence[Run]) -> list[Anomaly]:

@@ -27,9 +27,7 @@ OPT and every other policy run ``replay`` once per size (in worker processes whe
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
-import signal
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -39,6 +37,7 @@ from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.metrics.results import RunResult
 from vmsim.metrics.schema import CurvePoint
+from vmsim.parallel import run_jobs
 from vmsim.policies import PolicySpec, lookup
 
 __all__ = ["CurvePoint", "curve", "lru_distances"]
@@ -57,14 +56,15 @@ def curve(
     *,
     seed: int = 0,
     workers: int = 1,
+    scheduler: str | None = None,
     progress: Progress | None = None,
 ) -> list[CurvePoint]:
     """Faults and write-backs of each policy at each number of frames (global scope).
 
     Points come in input order, policies then frames. LRU is computed in one pass for all sizes
     (exactly ``replay``'s counts); other policies run ``replay`` per size, in ``workers`` processes
-    when ``workers > 1`` and the source pickles (in this process otherwise). Results do not depend
-    on ``workers``.
+    when ``workers > 1`` or on a Dask ``scheduler`` (see :func:`vmsim.parallel.run_jobs`) when the
+    source pickles, in this process otherwise. Results do not depend on ``workers``.
 
     ``progress(references, faults)`` is called as the work goes on; when it returns True the curve
     stops early: the LRU pass keeps the prefix read so far (its points marked partial), a run in
@@ -90,14 +90,22 @@ def curve(
         else:
             tasks.extend((i, f) for f in frames)
     tasks = list(dict.fromkeys(tasks))
-    jobs = [(key, source, policies[key[0]], key[1], seed) for key in tasks]
+    jobs = [(source, policies[i], f, seed) for i, f in tasks]
     if stopped:
-        jobs = []
-    elif workers > 1 and len(jobs) > 1 and _picklable(source, policies):
-        _run_in_pool(jobs, min(workers, len(jobs)), results, progress)
+        pass
+    elif (workers > 1 or scheduler is not None) and len(jobs) > 1 and _picklable(source, policies):
+        totals = [0, 0]
+
+        def finished(_: int, point: CurvePoint) -> bool:
+            totals[0] += point.references
+            totals[1] += point.faults
+            return progress is not None and progress(totals[0], totals[1])
+
+        for j, point in run_jobs(_run_one, jobs, workers=workers, scheduler=scheduler, on_result=finished).items():
+            results[tasks[j]] = point
     else:
         refs = faults = 0
-        for key, src, spec, f, sd in jobs:
+        for key, (src, spec, f, sd) in zip(tasks, jobs):
             r = replay(src, spec, f, seed=sd, on_chunk=None if progress is None else _offset(progress, refs, faults))
             results[key] = _point(r)
             refs, faults = refs + r.references, faults + r.faults
@@ -116,26 +124,6 @@ def _point(r: RunResult) -> CurvePoint:
                       writebacks=r.writebacks, partial=r.partial)
 
 
-Job = tuple[tuple[int, int], Source, PolicySpec, int, int]
-
-
-def _run_in_pool(jobs: list[Job], workers: int, results: dict[tuple[int, int], CurvePoint],
-                 progress: Progress | None) -> None:
-    """Run the jobs in worker processes, filling ``results`` as they finish. Workers ignore
-    SIGINT (the parent's Progress decides); leaving the pool terminates runs still in flight."""
-    refs = faults = 0
-    with multiprocessing.get_context().Pool(workers, initializer=_ignore_sigint) as pool:
-        for key, point in pool.imap_unordered(_run_one, jobs):
-            results[key] = point
-            refs, faults = refs + point.references, faults + point.faults
-            if progress is not None and progress(refs, faults):
-                break
-
-
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _picklable(*objs: object) -> bool:
     try:
         pickle.dumps(objs)
@@ -144,9 +132,9 @@ def _picklable(*objs: object) -> bool:
     return True
 
 
-def _run_one(job: Job) -> tuple[tuple[int, int], CurvePoint]:
-    key, source, spec, frames, seed = job
-    return key, _point(replay(source, spec, frames, seed=seed))
+def _run_one(job: tuple[Source, PolicySpec, int, int]) -> CurvePoint:
+    source, spec, frames, seed = job
+    return _point(replay(source, spec, frames, seed=seed))
 
 
 # --- LRU: stack distances ------------------------------------------------------------------------

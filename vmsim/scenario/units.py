@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, PlainSerializer
 
 _SIZE = {
     "": 1, "b": 1,
@@ -51,4 +51,5 @@ def parse_duration(value: object) -> int:
 
 
 Size = Annotated[int, BeforeValidator(parse_size)]
-Duration = Annotated[int, BeforeValidator(parse_duration)]
+#: Whole nanoseconds; written as ``"<n>ns"`` in JSON, so a configuration echo reads back the same.
+Duration = Annotated[int, BeforeValidator(parse_duration), PlainSerializer(lambda v: f"{v}ns", return_type=str, when_used="json")]
