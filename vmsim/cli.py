@@ -483,6 +483,21 @@ def policies_cmd() -> None:
     typer.echo(tabulate(rows, headers=["policy", "aliases", "parameters", "description", "from"]))
 
 
+@app.command(name="new-policy")
+def new_policy(
+    name: Annotated[str, typer.Argument(help="The new policy's name: lower-case letters, digits and _ (e.g. my_lfu).")],
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write NAME.py and test_NAME.py.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the files if they exist.")] = False,
+) -> None:
+    """Write a documented skeleton policy NAME.py (a working FIFO to change) and its tests test_NAME.py."""
+    from vmsim.policies._skeleton import class_name, write_skeleton
+
+    policy, tests = write_skeleton(name, directory, overwrite=force)
+    typer.echo(f"{policy}: written\n{tests}: written")
+    typer.echo(f"try: vmsim --policy-file {policy}:{class_name(name)} refs \"1 2 3 4 1 2 5 1 2 3 4 5\" -f 3 -p {name} --explain")
+    typer.echo(f"test: python -m pytest {tests}")
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"vmsim {__version__}")
