@@ -74,7 +74,21 @@ def load_policy_file(ref: str) -> type[Policy]:
         hint = "" if text.endswith(".py") else " (--policy-file takes FILE.py:Class)"
         raise VmsimError(("is a directory, not a Python file" if path.is_dir() else "no such file") + hint, source=where)
     resolved = path.resolve()
+    fresh = _module_name(resolved) not in sys.modules
+    saved = dict(REGISTRY), dict(ALIASES), dict(ORIGINS)
     module = _import_file(resolved, where)
+    try:
+        return _register_from(module, text, cls_name, resolved, where)
+    except VmsimError:
+        if fresh:  # a file that was rejected is forgotten, so a fixed one is imported again
+            del sys.modules[module.__name__]
+            for d, s in zip((REGISTRY, ALIASES, ORIGINS), saved):
+                d.clear()
+                d.update(s)  # type: ignore[attr-defined]
+        raise
+
+
+def _register_from(module: ModuleType, text: str, cls_name: str, resolved: Path, where: str) -> type[Policy]:
     if cls_name:
         cls = getattr(module, cls_name, None)
         if cls is None:
@@ -87,8 +101,7 @@ def load_policy_file(ref: str) -> type[Policy]:
             raise VmsimError(f"name the class as {text}:Class (Policy subclasses defined here: {listed})", source=where)
         cls_name = found[0]
         cls = getattr(module, cls_name)
-    _register(cls, cls_name, Origin("file", f"{resolved}:{cls_name}", f"file {text}"), where)
-    return cls
+    return _register(cls, cls_name, Origin("file", f"{resolved}:{cls_name}", f"file {text}"), where)
 
 
 def _defined_policies(module: ModuleType) -> list[str]:
