@@ -22,7 +22,16 @@ from vmsim.metrics import render
 from vmsim.metrics.progress import Progress
 from vmsim.metrics.results import RunResult
 from vmsim.metrics.schema import RunsDoc, dump_json
-from vmsim.policies import PolicySpec, available, lookup, param_info, parse_policy
+from vmsim.policies import (
+    PolicySpec,
+    available,
+    load_entry_points,
+    load_policy_file,
+    lookup,
+    origin_of,
+    param_info,
+    parse_policy,
+)
 from vmsim.workloads import FORMATS, open_trace, parse_refs
 
 app = typer.Typer(
@@ -80,7 +89,7 @@ def required_frames(text: str | None) -> list[int]:
 
 
 def parse_policies(values: Sequence[str] | None) -> list[PolicySpec]:
-    """Repeatable ``--policy``; commas separate several; ``all`` means every built-in."""
+    """Repeatable ``--policy``; commas separate several; ``all`` means every registered policy."""
     names: list[str] = []
     for v in values or ["lru"]:
         names.extend(x.strip() for x in v.split(",") if x.strip())
@@ -99,7 +108,8 @@ PolicyOpt = Annotated[
         "--policy",
         "-p",
         help="Replacement policy, repeatable or comma-separated; NAME:key=value sets a parameter "
-        "(clock:ref_bit_on_load=false); 'all' runs every built-in. Default: lru.",
+        "(clock:ref_bit_on_load=false); 'all' runs every registered policy (built-ins and plug-ins). "
+        "Default: lru. Your own policy: --policy-file FILE.py:Class (before or after the command).",
     ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output format.")]
@@ -490,15 +500,30 @@ def schema(
 
 @app.command(name="policies")
 def policies_cmd() -> None:
-    """List the replacement policies with their aliases and parameters."""
+    """List the replacement policies with their aliases, parameters and where they come from."""
     rows = []
     for name in available():
         cls = lookup(name)
         params = ", ".join(f"{k}={str(d).lower() if isinstance(d, bool) else d}" for k, (_, d) in param_info(cls).items())
-        rows.append([name, ", ".join(cls.aliases), params or "-", cls.summary])
+        rows.append([name, ", ".join(cls.aliases), params or "-", cls.summary or "-", origin_of(name)])
     from tabulate import tabulate
 
-    typer.echo(tabulate(rows, headers=["policy", "aliases", "parameters", "description"]))
+    typer.echo(tabulate(rows, headers=["policy", "aliases", "parameters", "description", "from"]))
+
+
+@app.command(name="new-policy")
+def new_policy(
+    name: Annotated[str, typer.Argument(help="The new policy's name: lower-case letters, digits and _ (e.g. my_lfu).")],
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write NAME.py and test_NAME.py.")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the files if they exist.")] = False,
+) -> None:
+    """Write a documented skeleton policy NAME.py (a working FIFO to change) and its tests test_NAME.py."""
+    from vmsim.policies._skeleton import class_name, write_skeleton
+
+    policy, tests = write_skeleton(name, directory, overwrite=force)
+    typer.echo(f"{policy}: written\n{tests}: written")
+    typer.echo(f"try: vmsim --policy-file {policy}:{class_name(name)} refs \"1 2 3 4 1 2 5 1 2 3 4 5\" -f 3 -p {name} --explain")
+    typer.echo(f"test: python -m pytest {tests}")
 
 
 
@@ -570,16 +595,64 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+#: Commands that never use a policy, so they do not load installed plug-ins (entry points).
+_NO_POLICIES = frozenset({"report", "new-policy", "exercise"})
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    policy_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy-file", metavar="FILE.py:CLASS",
+            help="Load a replacement policy class from a Python file for this run (repeatable); it is "
+            "registered like a built-in. Also accepted after the command name.",
+        ),
+    ] = None,
+    no_entry_points: Annotated[
+        bool,
+        typer.Option("--no-entry-points", help="Do not load the policies of installed packages (entry points vmsim.policies)."),
+    ] = False,
 ) -> None:
-    """vmsim: a virtual-memory simulator."""
+    """vmsim: a virtual-memory simulator.
+
+    Plug-in policies are loaded here, before the command runs, and only here: installed packages'
+    entry points (group vmsim.policies) for every command that uses policies, and each
+    --policy-file. A scenario file never loads code.
+    """
+    if not no_entry_points and ctx.invoked_subcommand not in _NO_POLICIES:
+        load_entry_points()
+    for ref in policy_file or []:
+        load_policy_file(ref)
+
+
+def _hoist_root_options(args: list[str]) -> list[str]:
+    """Move ``--policy-file`` and ``--no-entry-points`` given after the command name in front of
+    it, where the root reads them. Asking for help never loads installed plug-ins."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest.extend(args[i:])
+            break
+        if a == "--policy-file" and i + 1 < len(args):
+            front += args[i : i + 2]
+            i += 2
+            continue
+        (front if a.startswith("--policy-file=") or a == "--no-entry-points" else rest).append(a)
+        i += 1
+    if "--help" in rest and "--no-entry-points" not in front:
+        front.append("--no-entry-points")
+    return front + rest
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: bad input is one line on stderr and exit code 2, never a traceback."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = _hoist_root_options(list(sys.argv[1:] if argv is None else argv))
     try:
         result = app(args=args, prog_name="vmsim", standalone_mode=False)
     except VmsimError as e:

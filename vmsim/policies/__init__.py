@@ -1,7 +1,10 @@
 """Replacement policies: one file each, found and registered by importing this package.
 
 Adding a policy means adding one module here that decorates its class with ``@register``; this
-file imports every module of the package, so nothing else needs to change.
+file imports every module of the package (except ``base`` and private ``_`` modules), so nothing
+else needs to change. Plug-ins (a class in a file of your own, or an installed package's entry
+point) are registered the same way, explicitly, by :func:`load_policy_file` and
+:func:`load_entry_points` (see :mod:`vmsim.policies._plugins`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,23 @@ from vmsim.errors import VmsimError
 from vmsim.policies.base import ALIASES, REGISTRY, Policy, register
 
 for _mod in pkgutil.iter_modules(__path__):
-    if _mod.name != "base":
+    if _mod.name != "base" and not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
 
-__all__ = ["Policy", "PolicySpec", "available", "lookup", "param_info", "parse_policy", "register"]
+from vmsim.policies._plugins import ORIGINS, load_entry_points, load_policy_file, origin_of  # noqa: E402
+
+__all__ = [
+    "Policy",
+    "PolicySpec",
+    "available",
+    "load_entry_points",
+    "load_policy_file",
+    "lookup",
+    "origin_of",
+    "param_info",
+    "parse_policy",
+    "register",
+]
 
 
 def available() -> list[str]:
@@ -79,6 +95,20 @@ class PolicySpec:
 
     def build(self, frames: Any, rng: Any) -> Policy:
         return self.cls(frames, rng, **self.params)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A plug-in's class is pickled as where it came from, so a worker process that did not
+        # inherit the registry (spawn, forkserver) loads it again.
+        origin = ORIGINS.get(self.cls.name.lower())
+        if origin is None:
+            return (PolicySpec, (self.cls, self.params))
+        return (_restore_spec, (self.cls.name.lower(), origin, self.params))
+
+
+def _restore_spec(name: str, origin: Any, params: dict[str, Any]) -> PolicySpec:
+    from vmsim.policies._plugins import restore
+
+    return PolicySpec(restore(name, origin), params)
 
 
 def _fmt(v: Any) -> str:

@@ -11,10 +11,13 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    SerializeAsAny,
+    ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     create_model,
     field_validator,
     model_validator,
@@ -22,7 +25,7 @@ from pydantic import (
 
 from vmsim.errors import VmsimError
 from vmsim.hw.address import check_page_size
-from vmsim.policies import PolicySpec, available, lookup, param_info, parse_policy
+from vmsim.policies import PolicySpec, available, lookup, origin_of, param_info, parse_policy
 from vmsim.scenario.units import Duration, Size
 from vmsim.workloads.refstring import parse_refs
 
@@ -103,19 +106,20 @@ class Scheduler(Model):
     quantum: Duration = Field(10_000_000, gt=0)
 
 
+def _policy_model(name: str) -> type[BaseModel]:
+    """The model of one registered policy: ``kind`` plus its parameters with their defaults."""
+    cls = lookup(name)
+    fields: dict[str, Any] = {"kind": (Literal[name], ...)}  # type: ignore[valid-type]
+    for pname, (ptype, default) in param_info(cls).items():
+        fields[pname] = (ptype, default)
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{cls.__name__}Policy", __base__=Model, __doc__=cls.summary, **fields
+    )
+
+
 def _policy_models() -> tuple[type[BaseModel], ...]:
-    """One model per registered policy: ``kind`` plus its parameters with their defaults."""
-    out = []
-    for name in available():
-        cls = lookup(name)
-        fields: dict[str, Any] = {"kind": (Literal[name], ...)}  # type: ignore[valid-type]
-        for pname, (ptype, default) in param_info(cls).items():
-            fields[pname] = (ptype, default)
-        model = create_model(  # type: ignore[call-overload]
-            f"{cls.__name__}Policy", __base__=Model, __doc__=cls.summary, **fields
-        )
-        out.append(model)
-    return tuple(out)
+    """One model per built-in policy (plug-ins are validated by ``_plugin_policy``)."""
+    return tuple(_policy_model(name) for name in available() if origin_of(name) == "built-in")
 
 
 def _policy_input(value: Any) -> Any:
@@ -136,10 +140,35 @@ def _policy_input(value: Any) -> Any:
 
 
 PolicyModels = _policy_models()
+_BUILTIN_KINDS = frozenset(m.model_fields["kind"].annotation.__args__[0] for m in PolicyModels)  # type: ignore[union-attr]
+_PLUGIN_MODELS: dict[type, type[BaseModel]] = {}
+
+
+def _plugin_policy(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Built-in policies go through the tagged union (its errors name the key); a plug-in that is
+    registered for this run is validated by a model made for it here. Nothing is ever loaded: a
+    name that is not registered is an unknown policy (``_policy_input`` says so)."""
+    value = _policy_input(value)
+    kind = value.get("kind") if isinstance(value, dict) else None
+    if kind is None or kind in _BUILTIN_KINDS:
+        return handler(value)
+    cls = lookup(kind)
+    model = _PLUGIN_MODELS.get(cls)
+    if model is None:
+        model = _PLUGIN_MODELS[cls] = _policy_model(kind)
+    try:
+        return model.model_validate(value)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ValueError(f"policy {kind}: {where + ': ' if where else ''}{err['msg']}") from None
+
+
+# Serialized as what it is (a plug-in's model is not a member of the union).
 PolicyChoice = Annotated[
-    Union[PolicyModels],  # type: ignore[valid-type]  # noqa: UP007
+    SerializeAsAny[Union[PolicyModels]],  # type: ignore[valid-type]  # noqa: UP007
     Field(discriminator="kind"),
-    BeforeValidator(_policy_input),
+    WrapValidator(_plugin_policy),
 ]
 
 
