@@ -94,6 +94,16 @@ class Scheduler(Model):
     quantum: Duration = Field(10_000_000, gt=0)
 
 
+def _check_ranges(model: BaseModel) -> BaseModel:
+    """The policy's own range checks on its parameters (``Policy.validate``)."""
+    data = model.model_dump()
+    try:
+        lookup(data.pop("kind")).validate(**data)
+    except VmsimError as e:
+        raise ValueError(str(e)) from None
+    return model
+
+
 def _policy_models() -> tuple[type[BaseModel], ...]:
     """One model per registered policy: ``kind`` plus its parameters with their defaults."""
     out = []
@@ -103,7 +113,11 @@ def _policy_models() -> tuple[type[BaseModel], ...]:
         for pname, (ptype, default) in param_info(cls).items():
             fields[pname] = (ptype, default)
         model = create_model(  # type: ignore[call-overload]
-            f"{cls.__name__}Policy", __base__=Model, __doc__=cls.summary, **fields
+            f"{cls.__name__}Policy",
+            __base__=Model,
+            __doc__=cls.summary,
+            __validators__={"_ranges": model_validator(mode="after")(_check_ranges)},
+            **fields,
         )
         out.append(model)
     return tuple(out)
