@@ -196,6 +196,13 @@ def test_aging_keeps_a_page_referenced_since_the_last_tick() -> None:
     assert victims(run("1 2 3 4", "aging:period=2:bits=2", 3, steps=True))[-1] == 1
 
 
+def test_nfu_ranks_a_page_referenced_since_the_last_tick_as_newest() -> None:
+    """``2 1 1 1 2 3`` in 2 frames, a tick every 2 accesses. Tick 1: 2 = 1, 1 = 1 (both sampled
+    at 2). 1 1: tick 2: 1 = 2 (sampled at 4), 2 = 1. 2 hits: its bit is set. 3 faults: 1 has 2 + 0,
+    2 has 1 + 1: a tie, and 2's reference since the tick is newer than 1's sampled at 4: victim 1."""
+    assert victims(run("2 1 1 1 2 3", "nfu:period=2", 2, steps=True))[-1] == 1
+
+
 def test_lfu_by_hand() -> None:
     """``1 2 3 1 2 3 4 1 2`` in 3 frames: at 4 every count is 2; the tie goes to the least
     recently used, 1. At 1 the counts are 2: 2, 3: 2, 4: 1: victim 4. 2 hits. 5 faults."""
@@ -306,6 +313,9 @@ def test_pff_by_hand() -> None:
     res = run("1 2 3 1 1 1 4 5", "pff:threshold=2", 10, steps=True)
     assert (res.faults, res.evictions) == (5, 1)
     assert sorted(p for p in res.steps[-1].frames if p is not None) == [1, 3, 4, 5]
+    # The interval must exceed the threshold: 7 - 3 = 4 releases with threshold 3, not with 4.
+    assert run("1 2 3 1 1 1 4 5", "pff:threshold=3", 10).evictions == 1
+    assert run("1 2 3 1 1 1 4 5", "pff:threshold=4", 10).evictions == 0
 
 
 def test_pff_in_a_full_pool() -> None:
