@@ -129,6 +129,18 @@ def replay(
     counted = cls.needs_future
 
     record: list[Step] | None = [] if steps else None
+
+    def run_chunk(chunk: Chunk) -> None:
+        if record is not None:
+            _run_steps(chunk, pager, tables, record)
+        elif chunk.pids is None and scope == "global" and cls.table_order is not None:
+            _run_ordered(chunk, pager, tables[0], cls.table_order)  # type: ignore[arg-type]
+        elif chunk.pids is None and scope == "global" and not cls.releases_on_fault:
+            _run_single(chunk, pager, tables[0], cls.needs_hit)
+        else:
+            _run_multi(chunk, pager, tables, cls.needs_hit)
+
+    ticker = _Ticker(pager, spec.params["period"], fold) if cls.periodic else None
     partial = False
     done_refs = 0
     for chunk in chunks:
@@ -140,16 +152,12 @@ def replay(
         if not counted:
             _count_chunk(chunk, references, ensure)
         done_refs += len(chunk)
+        if ticker is not None:
+            ticker.run(chunk, run_chunk)
+            continue
         if fold and not cls.needs_future:
             chunk = _fold_repeats(chunk)
-        if record is not None:
-            _run_steps(chunk, pager, tables, record)
-        elif chunk.pids is None and scope == "global" and cls.table_order is not None:
-            _run_ordered(chunk, pager, tables[0], cls.table_order)  # type: ignore[arg-type]
-        elif chunk.pids is None and scope == "global":
-            _run_single(chunk, pager, tables[0], cls.needs_hit)
-        else:
-            _run_multi(chunk, pager, tables, cls.needs_hit)
+        run_chunk(chunk)
     if partial and counted:  # references were counted up front: recount what actually ran
         references = {pid: 0 for pid in references}
         for counts in held_refs[: _chunks_done(held, done_refs)]:
@@ -181,6 +189,38 @@ def replay(
         steps=tuple(record) if record is not None else None,
         partial=partial,
     )
+
+
+class _Ticker:
+    """Periodic ticks by reference counts: every ``period`` accesses of the stream (all processes,
+    counted before folding repeats) each domain's ``tick(now)`` runs, ``now`` being the accesses so
+    far, and the frames it gives up are freed. Chunks are cut at tick boundaries and each piece is
+    folded on its own, so a run of repeats that spans a tick (which may clear referenced bits) is
+    not folded across it."""
+
+    def __init__(self, pager: Pager, period: int, fold: bool) -> None:
+        self.pager = pager
+        self.period = period
+        self.fold = fold
+        self.now = 0
+        self.next = period
+
+    def run(self, chunk: Chunk, run_chunk: Callable[[Chunk], None]) -> None:
+        pages, writes, pids = chunk
+        i, n = 0, len(pages)
+        while i < n:
+            j = min(n, i + self.next - self.now)
+            piece = Chunk(pages[i:j], None if writes is None else writes[i:j], None if pids is None else pids[i:j])
+            run_chunk(_fold_repeats(piece) if self.fold else piece)
+            self.now += j - i
+            i = j
+            if self.now == self.next:
+                self.next += self.period
+                seen: set[int] = set()
+                for domain in self.pager.domains.values():
+                    if id(domain) not in seen:
+                        seen.add(id(domain))
+                        self.pager.give_up(domain.tick(self.now))
 
 
 def _chunks_done(chunks: list[Chunk], accesses: int) -> int:

@@ -54,6 +54,9 @@ class Pager:
         self.last_dirty = False
         #: The page table(s) the victim was unmapped from (for TLB shootdowns).
         self.last_victim_tables: object = None
+        #: (page tables, page, dirty) of the pages the latest fault's policy gave up
+        #: (``releases_on_fault``).
+        self.last_released: list[tuple[object, int, bool]] = []
         #: id(page-table dict) -> pid, to hand a shared page to another sharer.
         self.table_pid: dict[int, int] = {}
 
@@ -92,6 +95,8 @@ class Pager:
             seen.add(vpn)
             self.cold[pid] += 1
         domain = self.domains[pid]
+        if domain.releases_on_fault:
+            self.last_released = self.give_up(domain.release())
         frame = None
         if self.scope == "global" or self.resident[pid] < self.quota[pid]:
             frame = frames.allocate()
@@ -142,6 +147,16 @@ class Pager:
         self.resident[owner] -= 1
         frames.release(frame)
         return dirty
+
+    def give_up(self, released: list[int]) -> list[tuple[object, int, bool]]:
+        """Evict and free the frames a policy gave up on its own (it has already forgotten them):
+        counted as evictions, and as write-backs when dirty. Returns (page tables, page, dirty) of
+        each, for TLB shootdowns and the paging device."""
+        out: list[tuple[object, int, bool]] = []
+        for f in released:
+            tables, page = self.frames.table[f], self.frames.page[f]
+            out.append((tables, page, self._evict(f)))
+        return out
 
     def swap_out(self, pid: int) -> int:
         """Free the frames of ``pid`` (a suspended process); return how many were dirty. Pages of

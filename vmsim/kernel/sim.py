@@ -374,11 +374,9 @@ class Kernel:
         dirty_victim = pager.last_dirty
         victim = pager.last_victim
         if victim is not None and self.tlbs:
-            tables = pager.last_victim_tables
-            for t in tables if type(tables) is list else (tables,):  # TLB shootdown on every CPU
-                owner = pager.table_pid[id(t)]
-                for tlb in self.tlbs:
-                    tlb.invalidate(owner, victim[1])
+            self._shootdown(pager.last_victim_tables, victim[1])
+        if pager.spec.cls.releases_on_fault:
+            self._released(pager.last_released)
         proc.references += 1
         proc.pos += 1
         proc.last_ref[page] = proc.vtime
@@ -387,6 +385,39 @@ class Kernel:
         proc.max_rss = max(proc.max_rss, rss)
         self._set(proc, State.BLOCKED)
         self.env.process(self._page_in(proc, dirty_victim, read))
+
+    def _shootdown(self, tables: object, page: int) -> None:
+        """Drop ``page`` from every CPU's TLB, for every process whose page table ``tables`` is (or
+        lists): a shared page is unmapped from all its sharers."""
+        for t in tables if type(tables) is list else (tables,):
+            owner = self.pager.table_pid[id(t)]
+            for tlb in self.tlbs:
+                tlb.invalidate(owner, page)
+
+    def _ticker(self) -> Iterator[simpy.Event]:
+        """Periodic policies, ticked from the kernel's clock: every ``period`` x memory_access of
+        simulated time each domain's ``tick(now)`` runs with ``now = env.now // memory_access``, and
+        the frames it gives up are freed (the dirty ones written back by the paging device)."""
+        unit = self.cfg.memory_access_ns
+        step = self.cfg.policy.params["period"] * unit
+        pager = self.pager
+        domains = list({id(d): d for d in pager.domains.values()}.values())
+        while True:
+            yield self.env.timeout(step)
+            if not self.remaining:
+                return
+            now = int(self.env.now) // unit
+            for domain in domains:
+                self._released(pager.give_up(domain.tick(now)))
+
+    def _released(self, released: list[tuple[object, int, bool]]) -> None:
+        """Pages a policy gave up: out of the TLBs; the dirty ones are written to the device."""
+        if self.tlbs:
+            for tables, page, _ in released:
+                self._shootdown(tables, page)
+        dirty = sum(d for *_, d in released)
+        if dirty:
+            self.env.process(self._write_pages(dirty))
 
     def _page_in(self, proc: Proc, write_back: bool, read: bool = True) -> Iterator[simpy.Event]:
         env = self.env
@@ -586,6 +617,8 @@ class Kernel:
         for cpu in range(self.cfg.cpus):
             env.process(self._cpu(cpu))
         env.process(self._sampler())
+        if self.cfg.policy.cls.periodic:
+            env.process(self._ticker())
         if self.cfg.load_control == "working_set":
             env.process(self._working_set_control())
         elif self.cfg.load_control == "pff":

@@ -130,4 +130,5 @@ def parse_policy(text: str) -> PolicySpec:
             valid = ", ".join(info) or "none"
             raise VmsimError(f"policy {cls.name}: unknown parameter {key!r}; valid parameters: {valid}")
         params[key] = _convert(cls.name, key, raw, info[key][0])
+    cls.validate(**params)
     return PolicySpec(cls, params)

@@ -9,6 +9,23 @@ template (libCacheSim's): look the page up; on a miss take a free frame or ask `
 Hooks are called only when a policy asks for them: ``hit()`` only when ``needs_hit`` is true, so
 FIFO and Clock cost nothing on a hit (the MMU still sets the referenced and dirty bits in the
 FrameTable, which any policy may read).
+
+Time, for the policies that need it, comes in one of two ways:
+
+- **Periodic ticks** (``periodic``: NRU, aging, NFU, WSClock, working set). The policy takes a
+  ``period`` parameter and the driver calls ``tick(now)`` every ``period`` units of virtual time,
+  ``now`` being that time (the tick's number times the period). The replay engine counts the
+  accesses of the stream (every process, before folding repeats): a tick follows the
+  ``period``-th, ``2 * period``-th, ... access. The kernel ticks from its own clock: a SimPy
+  daemon every ``period * timing.memory_access`` of simulated time, with
+  ``now = env.now // memory_access``. So one unit is one reference in replay and the time of one
+  memory access in ``simulate``. A tick may return frames the policy gives up (the working set's
+  pages that left the window); the driver frees them through the Pager, counted as evictions.
+- **Counting references** in ``hit()`` and ``insert()`` (``needs_hit`` and no ``repeat_is_noop``,
+  so every access reaches the policy: PFF, LFU, MFU).
+
+A policy that gives up frames at a fault (``releases_on_fault``: PFF) returns them from
+``release()``, which the Pager calls before it looks for a free frame.
 """
 
 from __future__ import annotations
@@ -17,6 +34,7 @@ import random
 from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
 
+from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
 
 REGISTRY: dict[str, type[Policy]] = {}
@@ -45,6 +63,10 @@ class Policy:
     #: to the end, victim last). The replay engine then runs a fused loop over that ordered page
     #: table and hands the order back with ``adopt()`` at the end of each chunk.
     table_order: ClassVar[str | None] = None
+    #: Wants ``tick(now)`` every ``period`` (a constructor parameter) units of virtual time.
+    periodic: ClassVar[bool] = False
+    #: Gives up frames at a fault: the Pager calls ``release()`` before it places the page.
+    releases_on_fault: ClassVar[bool] = False
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         self.frames = frames
@@ -54,6 +76,26 @@ class Policy:
     def folds_repeats(cls, **params: Any) -> bool:
         """Whether ``repeat_is_noop`` holds with these parameters (override where it depends)."""
         return cls.repeat_is_noop
+
+    @classmethod
+    def validate(cls, **params: Any) -> None:
+        """Raise VmsimError naming the parameter if a value is out of range (override per policy)."""
+
+    @classmethod
+    def require(cls, ok: bool, param: str, rule: str, value: Any) -> None:
+        """For ``validate``: fail with one line naming the policy, the parameter and its rule."""
+        if not ok:
+            raise VmsimError(f"policy {cls.name}: parameter {param} must be {rule}, got {value!r}")
+
+    def tick(self, now: int) -> list[int]:
+        """For ``periodic`` policies: the periodic work at virtual time ``now``. Returns the frames
+        the policy gives up (it has already forgotten them); usually none."""
+        return []
+
+    def release(self) -> list[int]:
+        """For ``releases_on_fault`` policies: at a fault, before the page is placed, the frames
+        the policy gives up (it has already forgotten them)."""
+        return []
 
     def insert(self, frame: int) -> None:
         """A page has just been loaded into ``frame`` (referenced bit set, dirty if written)."""
@@ -84,6 +126,17 @@ class Policy:
 
     def __len__(self) -> int:
         return len(self.order())
+
+
+def clear_referenced(frames: FrameTable, members: Iterable[int], count: int) -> None:
+    """Clear the referenced bits of a domain's ``count`` frames ``members``. When the domain holds
+    every frame in use (global scope), all bits are cleared at once: free frames have theirs clear."""
+    ref = frames.referenced
+    if count == frames.n - frames.free_count:
+        ref[:] = bytes(frames.n)
+    else:
+        for f in members:
+            ref[f] = 0
 
 
 def register(cls: P) -> P:

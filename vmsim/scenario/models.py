@@ -106,14 +106,29 @@ class Scheduler(Model):
     quantum: Duration = Field(10_000_000, gt=0)
 
 
+def _check_ranges(model: BaseModel) -> BaseModel:
+    """The policy's own range checks on its parameters (``Policy.validate``)."""
+    data = model.model_dump()
+    try:
+        lookup(data.pop("kind")).validate(**data)
+    except VmsimError as e:
+        raise ValueError(str(e)) from None
+    return model
+
+
 def _policy_model(name: str) -> type[BaseModel]:
-    """The model of one registered policy: ``kind`` plus its parameters with their defaults."""
+    """The model of one registered policy: ``kind`` plus its parameters with their defaults, and
+    the policy's own range checks."""
     cls = lookup(name)
     fields: dict[str, Any] = {"kind": (Literal[name], ...)}  # type: ignore[valid-type]
     for pname, (ptype, default) in param_info(cls).items():
         fields[pname] = (ptype, default)
     return create_model(  # type: ignore[call-overload, no-any-return]
-        f"{cls.__name__}Policy", __base__=Model, __doc__=cls.summary, **fields
+        f"{cls.__name__}Policy",
+        __base__=Model,
+        __doc__=cls.summary,
+        __validators__={"_ranges": model_validator(mode="after")(_check_ranges)},
+        **fields,
     )
 
 

@@ -1,0 +1,73 @@
+"""Aging: an n-bit shift register per page, fed by the referenced bit at every tick."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from vmsim.hw.frames import FrameTable
+from vmsim.policies.base import Policy, clear_referenced, register
+
+
+@register
+class Aging(Policy):
+    """Aging (Tanenbaum, Modern Operating Systems, 3.4.7): each page has a ``bits``-bit counter,
+    zero at load. Every tick shifts each counter right by one and puts the page's referenced bit
+    into the top bit, then clears the referenced bits. The victim has the smallest
+    (referenced bit, counter): the bit set since the last tick counts as the newest, most
+    significant one, so a page referenced since the last tick goes after every page that was not.
+    Ties (equal bit and counter) go to the page loaded longest ago.
+
+    ``period``: references between ticks (replay), or that many memory-access times of simulated
+    time (simulate). Cost: nothing per hit; O(n) per fault (the minimum is a scan, as in the
+    textbook) and O(n) per tick (every counter shifts).
+    """
+
+    name = "aging"
+    aliases = ("shift-register",)
+    summary = "smallest n-bit counter (shifted right each period, referenced bit on top) goes first"
+    repeat_is_noop = True
+    periodic = True
+
+    def __init__(self, frames: FrameTable, rng: random.Random, period: int = 1000, bits: int = 8) -> None:
+        super().__init__(frames, rng)
+        self.validate(period=period, bits=bits)
+        self.period = period
+        self.bits = bits
+        self._top = 1 << (bits - 1)
+        self._count = [0] * frames.n
+        # Frames in load order (dict order), so min() meets the oldest of equal keys first.
+        self._members: dict[int, None] = {}
+
+    @classmethod
+    def validate(cls, **params: Any) -> None:
+        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))
+        cls.require(1 <= params.get("bits", 8) <= 64, "bits", "between 1 and 64", params.get("bits"))
+
+    def insert(self, frame: int) -> None:
+        self._count[frame] = 0
+        self._members[frame] = None
+
+    def tick(self, now: int) -> list[int]:
+        ref, count, top = self.frames.referenced, self._count, self._top
+        for f in self._members:
+            count[f] = (count[f] >> 1) | (top if ref[f] else 0)
+        clear_referenced(self.frames, self._members, len(self._members))
+        return []
+
+    def _key(self, frame: int) -> int:
+        return (self.frames.referenced[frame] << self.bits) | self._count[frame]
+
+    def victim(self) -> int:
+        f = min(self._members, key=self._key)
+        del self._members[f]
+        return f
+
+    def remove(self, frame: int) -> None:
+        del self._members[frame]
+
+    def order(self) -> list[int]:
+        return sorted(self._members, key=self._key)
+
+    def __len__(self) -> int:
+        return len(self._members)

@@ -1,0 +1,86 @@
+"""Working set: keep the pages referenced in the last tau of virtual time, sampled by ticks."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from vmsim.hw.frames import FrameTable
+from vmsim.policies.base import Policy, clear_referenced, register
+
+
+@register
+class WorkingSet(Policy):
+    """Denning's working-set policy ("The working set model for program behavior", CACM 1968),
+    with the window sampled by referenced bits at every tick, as a replacement-and-allocation
+    policy: the domain holds W(t, tau) and gives the other frames back.
+
+    At every tick (time ``now``) each page whose referenced bit is set gets ``now`` as its time of
+    last use and the bit is cleared; then every page whose last use is ``now - tau`` or older has
+    left the window and is released (its frame freed; counted as an eviction, and a write-back if
+    dirty). A page loaded since the last tick has its bit set, so it is never released before it has
+    been sampled. With ``period=1`` this is Denning's W(t, tau) exactly: after the t-th access the
+    domain holds the pages referenced among the last tau accesses.
+
+    The working set may not fit: at a fault with no free frame the victim is the page not
+    referenced since the last tick with the oldest last use; if all were referenced, the page
+    with the oldest last use; ties go to the page loaded longest ago. (With ``period=1`` and a tau
+    longer than the stream, that is exactly LRU.)
+
+    Cost: nothing per hit; O(n) per tick (the sampling); O(n) per fault when memory is full (the
+    scan), O(1) otherwise.
+    """
+
+    name = "ws"
+    aliases = ("working-set",)
+    summary = "Denning's working set: release pages unreferenced for tau (sampled every period)"
+    repeat_is_noop = True
+    periodic = True
+
+    def __init__(self, frames: FrameTable, rng: random.Random, period: int = 1000, tau: int = 10000) -> None:
+        super().__init__(frames, rng)
+        self.validate(period=period, tau=tau)
+        self.period = period
+        self.tau = tau
+        self._used = [0] * frames.n
+        self._members: dict[int, None] = {}  # load order
+        self._now = 0
+
+    @classmethod
+    def validate(cls, **params: Any) -> None:
+        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))
+        cls.require(params.get("tau", 1) >= 1, "tau", "at least 1", params.get("tau"))
+
+    def insert(self, frame: int) -> None:
+        self._used[frame] = self._now
+        self._members[frame] = None
+
+    def tick(self, now: int) -> list[int]:
+        self._now = now
+        ref, used, members = self.frames.referenced, self._used, self._members
+        for f in members:
+            if ref[f]:
+                used[f] = now
+        clear_referenced(self.frames, members, len(members))
+        cutoff = now - self.tau
+        gone = [f for f in members if used[f] <= cutoff]
+        for f in gone:
+            del members[f]
+        return gone
+
+    def _key(self, frame: int) -> tuple[int, int]:
+        return (self.frames.referenced[frame], self._used[frame])
+
+    def victim(self) -> int:
+        f = min(self._members, key=self._key)
+        del self._members[f]
+        return f
+
+    def remove(self, frame: int) -> None:
+        del self._members[frame]
+
+    def order(self) -> list[int]:
+        return sorted(self._members, key=self._key)
+
+    def __len__(self) -> int:
+        return len(self._members)
