@@ -53,6 +53,7 @@ class ClockPro(Policy):
         self._n = [0, 0, 0]  # hot, cold, test
         self._cap = frames.n
         self.m_c = max(1, int(cold_ratio * frames.n))
+        self._evicted = False
 
     # --- the circular list ---------------------------------------------------------------------
 
@@ -133,9 +134,11 @@ class ClockPro(Policy):
         n, status, nxt = self._n, self._status, self._nxt
         size = n[_HOT] + n[_COLD]
         if size != self._cap:
+            # Before the first eviction m_c has not adapted yet: size it from the real capacity.
+            self.m_c = min(self.m_c, size) if self._evicted else max(1, int(self.cold_ratio * size))
             self._cap = size
-            self.m_c = min(self.m_c, size)
             self._balance()
+        self._evicted = True
         while n[_COLD] == 0:
             self._hot_step()
         ref = self.frames.referenced

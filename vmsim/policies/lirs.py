@@ -66,6 +66,7 @@ class LIRS(Policy):
 
     def _demote(self) -> None:
         """The bottom LIR page of S becomes a resident HIR page at the end of Q."""
+        self._prune()  # with no LIR frames at all (1 frame) HIR pages may sit at the bottom
         bottom = self._s.popitem(last=False)[0]
         self._lir.discard(bottom)
         self._q[self._frame[bottom]] = None
