@@ -9,6 +9,7 @@ import pytest
 
 from vmsim.cli import main
 from vmsim.errors import VmsimError
+from vmsim.policies import available
 from vmsim.scenario.build import simulate
 from vmsim.scenario.loader import load_scenario, validate
 
@@ -43,7 +44,7 @@ def test_policy_forms(given: object, kind: str, params: dict) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (base("nope"), "unknown policy 'nope'; valid policies: clock, fifo, lru, mru, opt, random"),
+        (base("nope"), f"unknown policy 'nope'; valid policies: {', '.join(available())}"),
         (base({"kind": "clock", "ref_bit_onload": True}), "unknown key 'ref_bit_onload'; did you mean 'ref_bit_on_load'?"),
         (base(workload={"kind": "zipf", "pagez": 10}), "unknown key 'pagez'; did you mean 'pages'?"),
         (base(workload={"kind": "zipff", "pages": 10}), "unknown kind 'zipff'; valid kinds:"),
