@@ -16,7 +16,7 @@ import pytest
 
 from vmsim.cli import main
 from vmsim.engine.curves import _picklable, curve
-from vmsim.policies import base, load_policy_file, lookup, parse_policy
+from vmsim.policies import available, base, load_policy_file, lookup, parse_policy
 from vmsim.policies._plugins import ORIGINS
 from vmsim.workloads import open_trace
 
@@ -215,7 +215,7 @@ def test_a_scenario_naming_an_unregistered_policy_loads_no_code(tmp_path: Path) 
         assert r.returncode == 2, r.stderr
         assert r.stderr.splitlines() == [
             f"vmsim: error: {scenario}:5: kernel.replacement.policy: unknown policy 'mine'; "
-            "valid policies: clock, fifo, lru, mru, opt, random"
+            f"valid policies: {', '.join(available())}"
         ]
         assert not marker.exists()
     # given on the command line, the same scenario runs the plug-in (so the marker does work)

@@ -130,7 +130,7 @@ def test_replay_runs_each_on_a_trace(capsys: pytest.CaptureFixture[str]) -> None
     for name in CLASSIC:
         args += ["-p", name]
     assert main(args) == 0
-    runs = json.loads(capsys.readouterr().out)
+    runs = json.loads(capsys.readouterr().out)["runs"]
     assert [r["policy"] for r in runs] == CLASSIC
     assert all(r["references"] == 20000 and r["faults"] >= r["cold_faults"] for r in runs)
 

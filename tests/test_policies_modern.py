@@ -23,7 +23,7 @@ from vmsim.hw.access import Chunk
 from vmsim.hw.frames import FrameTable
 from vmsim.hw.segments import AddressSpace
 from vmsim.kernel.paging import Pager
-from vmsim.metrics.render import to_json
+from vmsim.metrics.schema import Run, dump_json
 from vmsim.policies import lookup, parse_policy
 
 MODERN = ["arc", "2q", "lirs", "clockpro", "s3fifo", "sieve", "lruk", "lruk:k=3"]
@@ -312,7 +312,7 @@ def test_laws(policy: str, frames: int) -> None:
     distinct = len(set(chunk.pages.tolist()))
     assert a.faults >= a.cold_faults == distinct
     assert a.writebacks <= a.evictions == a.faults - min(frames, distinct)
-    assert to_json([a]) == to_json([b])
+    assert dump_json(Run.of(a)) == dump_json(Run.of(b))
 
 
 @pytest.mark.parametrize("with_writes", [True, False])

@@ -21,6 +21,7 @@ from vmsim.policies import available, parse_policy
 #: Every built-in policy, Clock in both variants.
 POLICIES = ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "opt", "mru", "random"]
 POLICIES += ["arc", "2q", "lirs", "clockpro", "s3fifo", "sieve", "lruk"]  # the modern research policies
+POLICIES += ["second-chance", "esc", "nru", "aging", "nfu", "lfu", "mfu", "wsclock", "ws", "pff"]  # the classic ones
 #: Policies where repeating an access changes the state (a hit counter, a visited bit cleared at
 #: load, a second reference): doubling a string is not neutral for them.
 REPEAT_COUNTS = {"arc", "lirs", "clockpro", "s3fifo", "sieve", "lruk"}
