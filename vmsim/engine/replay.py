@@ -135,7 +135,7 @@ def replay(
             _run_steps(chunk, pager, tables, record)
         elif chunk.pids is None and scope == "global" and cls.table_order is not None:
             _run_ordered(chunk, pager, tables[0], cls.table_order)  # type: ignore[arg-type]
-        elif chunk.pids is None and scope == "global" and not cls.releases_on_fault:
+        elif chunk.pids is None and scope == "global" and not (cls.releases_on_fault or cls.wants_incoming):
             _run_single(chunk, pager, tables[0], cls.needs_hit)
         else:
             _run_multi(chunk, pager, tables, cls.needs_hit)

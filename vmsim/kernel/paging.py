@@ -105,6 +105,8 @@ class Pager:
                 # Local scope with no page of its own to give up (its frames are still held by a
                 # process being swapped out): take the victim of the process holding the most.
                 domain = self.domains[max(self.resident, key=lambda q: (self.resident[q], -q))]
+            elif domain.wants_incoming:
+                domain.incoming(pid, vpn)
             frame = domain.victim()
             domain = self.domains[pid]
             owner = frames.owner[frame]

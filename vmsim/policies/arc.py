@@ -24,16 +24,16 @@ class ARC(Policy):
     into B2. ``c`` is the number of frames the domain holds when it evicts.
 
     The paper adapts ``p`` *before* choosing the victim, so the choice depends on the page being
-    loaded. vmsim's fault path asks for the victim before it names that page, so by default the
-    adaptation happens at ``insert()``, one decision late, and the B2 tie is read as "not in
-    B2": see "Intended differences" in docs/policies.md. A caller that knows the page first can
-    call ``incoming()`` before ``victim()``; ARC is then exactly the paper's (and libCacheSim's).
+    loaded: ARC sets ``wants_incoming`` and the Pager calls ``incoming()`` before ``victim()``.
+    Without it (a driver that does not call it) the adaptation happens at ``insert()``, one
+    decision late, and the B2 tie is read as "not in B2".
     """
 
     name = "arc"
     aliases = ("adaptive-replacement-cache",)
     summary = "ARC: recency list T1 and frequency list T2, sized by ghost hits in B1/B2"
     needs_hit = True
+    wants_incoming = True
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)

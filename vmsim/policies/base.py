@@ -25,7 +25,9 @@ Time, for the policies that need it, comes in one of two ways:
   so every access reaches the policy: PFF, LFU, MFU).
 
 A policy that gives up frames at a fault (``releases_on_fault``: PFF) returns them from
-``release()``, which the Pager calls before it looks for a free frame.
+``release()``, which the Pager calls before it looks for a free frame. A policy whose victim
+depends on the page coming in (``wants_incoming``: ARC) is told it by ``incoming()`` just before
+``victim()``; the replay engine runs such policies through the Pager's fault path.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class Policy:
     periodic: ClassVar[bool] = False
     #: Gives up frames at a fault: the Pager calls ``release()`` before it places the page.
     releases_on_fault: ClassVar[bool] = False
+    #: Chooses its victim knowing the page the fault loads: the Pager calls ``incoming()`` first.
+    wants_incoming: ClassVar[bool] = False
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         self.frames = frames
@@ -96,6 +100,10 @@ class Policy:
         """For ``releases_on_fault`` policies: at a fault, before the page is placed, the frames
         the policy gives up (it has already forgotten them)."""
         return []
+
+    def incoming(self, owner: int, page: int) -> None:
+        """For ``wants_incoming`` policies: the page (of process ``owner``) that the coming fault
+        loads into this domain, told just before ``victim()``."""
 
     def insert(self, frame: int) -> None:
         """A page has just been loaded into ``frame`` (referenced bit set, dirty if written)."""
