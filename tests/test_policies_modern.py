@@ -276,12 +276,7 @@ def test_fast_path_equals_step_path_and_chunking(policy: str, with_writes: bool)
     assert (stepped.faults, stepped.writebacks, stepped.evictions) == (whole.faults, whole.writebacks, whole.evictions)
 
 
-#: Under local scope a domain learns its capacity (its quota) at its first eviction; S3-FIFO and
-#: LIRS size their queues while memory fills, from the whole memory, so they are not "alone".
-LOCAL_ALONE = [p for p in MODERN if p not in ("s3fifo", "lirs")]
-
-
-@pytest.mark.parametrize("policy", LOCAL_ALONE)
+@pytest.mark.parametrize("policy", MODERN)
 def test_local_scope_equals_each_process_alone(policy: str) -> None:
     s = stream(5, pids=2)
     spec = parse_policy(policy)

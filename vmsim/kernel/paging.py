@@ -60,6 +60,11 @@ class Pager:
         #: id(page-table dict) -> pid, to hand a shared page to another sharer.
         self.table_pid: dict[int, int] = {}
 
+    def set_quota(self, pid: int, quota: int) -> None:
+        """Under local scope: ``pid`` may hold ``quota`` frames; its policy is told."""
+        self.quota[pid] = quota
+        self.domains[pid].set_capacity(quota)
+
     def add_process(self, pid: int, space: AddressSpace, quota: int | None = None) -> None:
         """Register a process. Under local scope it needs a quota of at least one frame."""
         if pid in self.spaces:
@@ -68,7 +73,7 @@ class Pager:
             if quota is None or quota < 1:
                 raise VmsimError(f"process {pid}: local replacement needs a quota of at least 1 frame")
             self.domains[pid] = self.spec.build(self.frames, self.rng)
-            self.quota[pid] = quota
+            self.set_quota(pid, quota)
         else:
             assert self._global is not None
             self.domains[pid] = self._global

@@ -531,7 +531,7 @@ class Kernel:
                 if rate > cfg.pff_upper:
                     high = True
                     if local and spare > 0:
-                        pager.quota[p.pid] += 1
+                        pager.set_quota(p.pid, pager.quota[p.pid] + 1)
                         spare -= 1
                     elif spare <= 0 and len(self._active()) > 1:
                         others = [q for q in self._active() if q is not p and q.state != State.RUNNING]
@@ -541,7 +541,7 @@ class Kernel:
                             if local and victim.state == State.SUSPENDED:
                                 spare += pager.quota[victim.pid]
                 elif local and rate < cfg.pff_lower and pager.quota[p.pid] > cfg.min_frames:
-                    pager.quota[p.pid] -= 1
+                    pager.set_quota(p.pid, pager.quota[p.pid] - 1)
                     spare += 1
                     if pager.resident[p.pid] > pager.quota[p.pid]:
                         page = pager.shrink(p.pid)
@@ -552,7 +552,7 @@ class Kernel:
             if suspended and not high and (spare >= cfg.min_frames or not active):
                 first = min(suspended, key=lambda p: (p.since, p.pid))
                 if local:
-                    pager.quota[first.pid] = max(cfg.min_frames, min(spare, pager.quota[first.pid]))
+                    pager.set_quota(first.pid, max(cfg.min_frames, min(spare, pager.quota[first.pid])))
                 self._resume(first)
 
     # ------------------------------------------------------------------ metrics

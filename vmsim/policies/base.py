@@ -101,6 +101,11 @@ class Policy:
         the policy gives up (it has already forgotten them)."""
         return []
 
+    def set_capacity(self, frames: int) -> None:
+        """The number of frames this domain may hold: its quota under local scope (called when the
+        process is added and whenever the quota changes); every frame under global scope, where
+        it is never called. Policies that size queues from their capacity override this."""
+
     def incoming(self, owner: int, page: int) -> None:
         """For ``wants_incoming`` policies: the page (of process ``owner``) that the coming fault
         loads into this domain, told just before ``victim()``."""

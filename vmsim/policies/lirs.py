@@ -50,6 +50,9 @@ class LIRS(Policy):
         self._cap = -1
         self._resize(frames.n)
 
+    def set_capacity(self, frames: int) -> None:
+        self._resize(frames)
+
     def _resize(self, c: int) -> None:
         self._cap = c
         hirs = max(1, int(self.hir_ratio * c))

@@ -55,6 +55,9 @@ class S3FIFO(Policy):
         self._cap = -1
         self._resize(frames.n)
 
+    def set_capacity(self, frames: int) -> None:
+        self._resize(frames)
+
     def _resize(self, c: int) -> None:
         self._cap = c
         self._small_cap = int(c * self.small_ratio)
