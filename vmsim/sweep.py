@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,12 @@ __all__ = ["SweepOutcome", "sweep", "tidy_row"]
 Progress = Callable[[int, int], bool]
 
 
+@dataclass(frozen=True)
 class SweepOutcome:
     """What a sweep did: the document of the runs made now, and how many the table already had."""
 
-    def __init__(self, doc: SweepDoc, skipped: int) -> None:
-        self.doc = doc
-        self.skipped = skipped
+    doc: SweepDoc
+    skipped: int
 
 
 def tidy_row(index: int, key: str, params: dict[str, Any], point: SweepPoint) -> dict[str, Any]:
