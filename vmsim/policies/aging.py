@@ -6,11 +6,12 @@ import random
 from typing import Any
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, clear_referenced, register
+from vmsim.policies._scan import KeyScan
+from vmsim.policies.base import clear_referenced, register
 
 
 @register
-class Aging(Policy):
+class Aging(KeyScan):
     """Aging (Tanenbaum, Modern Operating Systems, 3.4.7): each page has a ``bits``-bit counter,
     zero at load. Every tick shifts each counter right by one and puts the page's referenced bit
     into the top bit, then clears the referenced bits. The victim has the smallest
@@ -37,7 +38,6 @@ class Aging(Policy):
         self._top = 1 << (bits - 1)
         self._count = [0] * frames.n
         # Frames in load order (dict order), so min() meets the oldest of equal keys first.
-        self._members: dict[int, None] = {}
 
     @classmethod
     def validate(cls, **params: Any) -> None:
@@ -57,17 +57,3 @@ class Aging(Policy):
 
     def _key(self, frame: int) -> int:
         return (self.frames.referenced[frame] << self.bits) | self._count[frame]
-
-    def victim(self) -> int:
-        f = min(self._members, key=self._key)
-        del self._members[f]
-        return f
-
-    def remove(self, frame: int) -> None:
-        del self._members[frame]
-
-    def order(self) -> list[int]:
-        return sorted(self._members, key=self._key)
-
-    def __len__(self) -> int:
-        return len(self._members)

@@ -6,11 +6,12 @@ import random
 from typing import Any
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, clear_referenced, register
+from vmsim.policies._scan import KeyScan
+from vmsim.policies.base import clear_referenced, register
 
 
 @register
-class NFU(Policy):
+class NFU(KeyScan):
     """Not frequently used (Tanenbaum, Modern Operating Systems, 3.4.7): each page has a counter,
     zero at load; every tick adds the page's referenced bit to it and clears the bit. The victim has
     the smallest count, the referenced bit set since the last tick counting as one more (the count a
@@ -35,7 +36,6 @@ class NFU(Policy):
         self.period = period
         self._count = [0] * frames.n
         self._last = [0] * frames.n  # time of the tick that last found the referenced bit set
-        self._members: dict[int, None] = {}  # load order
         self._now = 0
 
     @classmethod
@@ -60,17 +60,3 @@ class NFU(Policy):
     def _key(self, frame: int) -> tuple[int, int]:
         r = self.frames.referenced[frame]
         return (self._count[frame] + r, (1 << 62) if r else self._last[frame])
-
-    def victim(self) -> int:
-        f = min(self._members, key=self._key)
-        del self._members[f]
-        return f
-
-    def remove(self, frame: int) -> None:
-        del self._members[frame]
-
-    def order(self) -> list[int]:
-        return sorted(self._members, key=self._key)
-
-    def __len__(self) -> int:
-        return len(self._members)

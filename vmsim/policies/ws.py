@@ -6,11 +6,12 @@ import random
 from typing import Any
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, clear_referenced, register
+from vmsim.policies._scan import KeyScan
+from vmsim.policies.base import clear_referenced, register
 
 
 @register
-class WorkingSet(Policy):
+class WorkingSet(KeyScan):
     """Denning's working-set policy ("The working set model for program behavior", CACM 1968),
     with the window sampled by referenced bits at every tick, as a replacement-and-allocation
     policy: the domain holds W(t, tau) and gives the other frames back.
@@ -43,7 +44,6 @@ class WorkingSet(Policy):
         self.period = period
         self.tau = tau
         self._used = [0] * frames.n
-        self._members: dict[int, None] = {}  # load order
         self._now = 0
 
     @classmethod
@@ -70,17 +70,3 @@ class WorkingSet(Policy):
 
     def _key(self, frame: int) -> tuple[int, int]:
         return (self.frames.referenced[frame], self._used[frame])
-
-    def victim(self) -> int:
-        f = min(self._members, key=self._key)
-        del self._members[f]
-        return f
-
-    def remove(self, frame: int) -> None:
-        del self._members[frame]
-
-    def order(self) -> list[int]:
-        return sorted(self._members, key=self._key)
-
-    def __len__(self) -> int:
-        return len(self._members)
