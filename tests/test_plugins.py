@@ -404,3 +404,35 @@ def test_curve_with_spawned_workers_reloads_the_plugin(tmp_path: Path) -> None:
     assert counts[:2] == counts[2:]
     importers = marker.read_text().split()
     assert pid in importers and len(set(importers)) > 1  # a worker imported the plug-in too
+
+
+def test_scenario_sweeps_and_compares_with_spawned_workers_reload_the_plugin(tmp_path: Path) -> None:
+    """A plug-in named in a scenario run reaches workers that did not inherit the registry: the
+    job carries the policy's spec, and unpickling it loads the plug-in before the scenario is
+    validated there."""
+    path, marker = write_plugin(tmp_path)
+    scenario = tmp_path / "plugged.yaml"
+    scenario.write_text(SCENARIO)
+    code = textwrap.dedent(f"""
+        import multiprocessing, os
+        from pathlib import Path
+        from vmsim.compare import compare
+        from vmsim.policies import load_policy_file, parse_policy
+        from vmsim.sweep import sweep
+        if __name__ == "__main__":
+            multiprocessing.set_start_method("spawn")
+            load_policy_file({f"{path}:Mine"!r})
+            doc = sweep({str(scenario)!r}, ["kernel.replacement.policy=mine,fifo"], workers=2).doc
+            cmp = compare(Path({str(scenario)!r}), [parse_policy("mine"), parse_policy("fifo")], [3, 4], workers=2)
+            print(os.getpid(), *[p.global_.faults for p in doc.points], *[r.faults for r in cmp.runs])
+    """)
+    script = tmp_path / "spawn_sweep.py"
+    script.write_text(code)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 0, r.stderr
+    pid, *counts = r.stdout.split()
+    assert counts[0] == counts[1]  # the plug-in is a FIFO: the same faults as fifo
+    assert len(counts) >= 6
+    importers = marker.read_text().split()
+    assert pid in importers and len(set(importers)) > 1  # a worker imported the plug-in too

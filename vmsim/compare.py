@@ -52,9 +52,10 @@ def compare(
         config.update(kind="scenario", overrides=overrides or [], scenario=base.model_dump(mode="json"))
         if "opt" not in labels and base.kernel.replacement.scope == "local":
             policies = [parse_policy("opt"), *policies]
-        # Jobs carry the validated scenario as plain data (it pickles; the worker validates it again).
-        jobs = [(spec.label, f, load_scenario(path, [*(overrides or []), f"kernel.replacement.policy={spec.label}",
-                                                    f"machine.memory={f * ps}"]).model_dump(mode="json"))
+        # Jobs carry the validated scenario as plain data (it pickles; the worker validates it again)
+        # and the policy's spec (unpickling it loads a plug-in in a worker that lacks it).
+        jobs = [(spec, f, load_scenario(path, [*(overrides or []), f"kernel.replacement.policy={spec.label}",
+                                              f"machine.memory={f * ps}"]).model_dump(mode="json"))
                 for spec, f in itertools.product(policies, frames)]
         run_one: Callable[..., Run] = _simulate_job
     else:
@@ -88,12 +89,12 @@ def compare(
                       anomalies=anomalies(runs))
 
 
-def _simulate_job(job: tuple[str, int, dict[str, Any]], on_sample: Callable[[int, int], bool] | None = None) -> Run:
+def _simulate_job(job: tuple[PolicySpec, int, dict[str, Any]], on_sample: Callable[[int, int], bool] | None = None) -> Run:
     from vmsim.scenario.build import simulate
     from vmsim.scenario.models import Scenario
 
-    label, f, data = job
-    return Run.of_simulation(label, f, simulate(Scenario.model_validate(data), on_sample=on_sample))
+    spec, f, data = job
+    return Run.of_simulation(spec.label, f, simulate(Scenario.model_validate(data), on_sample=on_sample))
 
 
 def _replay_job(job: tuple[Any, PolicySpec, int, int], on_chunk: Callable[[int, int], bool] | None = None) -> Run:

@@ -14,9 +14,10 @@ from vmsim import __version__
 from vmsim.metrics.schema import SCHEMA_VERSION, SweepDoc, SweepPoint
 from vmsim.metrics.tidy import TidyTable, config_key
 from vmsim.parallel import run_jobs
+from vmsim.policies import PolicySpec
 from vmsim.scenario.build import simulate
 from vmsim.scenario.loader import grid, load_grid, load_scenario
-from vmsim.scenario.models import Scenario
+from vmsim.scenario.models import Scenario, policy_spec
 
 __all__ = ["SweepOutcome", "sweep", "tidy_row"]
 
@@ -48,9 +49,11 @@ def tidy_row(index: int, key: str, params: dict[str, Any], point: SweepPoint) ->
     return row
 
 
-def _run_point(job: tuple[dict[str, Any], dict[str, Any]]) -> SweepPoint:
-    """One run in a worker: the scenario travels as plain data (it pickles) and is validated again."""
-    params, data = job
+def _run_point(job: tuple[dict[str, Any], dict[str, Any], PolicySpec]) -> SweepPoint:
+    """One run in a worker: the scenario travels as plain data (it pickles) and is validated again.
+    Its policy travels as a PolicySpec too: unpickling one loads a plug-in policy in a worker
+    that did not inherit the registry (spawn, Dask), before the scenario names it."""
+    params, data, _ = job
     return SweepPoint.of(params, simulate(Scenario.model_validate(data)))
 
 
@@ -113,8 +116,8 @@ def sweep(
                 stopped = progress is not None and progress(totals[0], totals[1])
                 return stopped
 
-            run_jobs(_run_point, [(params[i], configs[i]) for i in todo], workers=workers, scheduler=scheduler,
-                     on_result=on_result)
+            jobs = [(params[i], configs[i], policy_spec(scenarios[i].kernel.replacement.policy)) for i in todo]
+            run_jobs(_run_point, jobs, workers=workers, scheduler=scheduler, on_result=on_result)
     finally:
         if table is not None:
             table.close(order=keys)
