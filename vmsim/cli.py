@@ -433,11 +433,29 @@ def record(
 
 @app.command()
 def check(
-    golden: Annotated[Path, typer.Argument(help="A golden file written by vmsim record.")],
+    golden: Annotated[Path, typer.Argument(help="A golden file written by vmsim record, or an exercise's answer key "
+                                           "(vmsim exercise ... --solve --format json).")],
+    answers: Annotated[
+        Path | None, typer.Option("--answers", help="With an answer key: a student's answers (a JSON list) to grade.")
+    ] = None,
     quiet: QuietOpt = False,
 ) -> None:
-    """Re-run a golden file's runs: exit 0 when every counter matches, 1 with a table of diffs."""
+    """Re-run a golden file's runs: exit 0 when every counter matches, 1 with a table of diffs.
+    With an exercise's answer key, grade --answers against it the same way."""
     from vmsim import golden as g
+    from vmsim.exercises import grade
+
+    doc = grade.load_json(golden, "golden file")
+    if grade.is_key(doc):
+        given = None if answers is None else grade.load_json(answers, "answers file")
+        n, wrong = grade.check_answers(doc, given, str(golden))
+        typer.echo(grade.mismatch_table(n, wrong))
+        if wrong:
+            raise typer.Exit(1)
+        return
+    if answers is not None:
+        raise VmsimError("--answers grades against an exercise's answer key; this is a golden file of runs",
+                         source=str(golden))
 
     with Progress(f"check {golden.name}", enabled=False if quiet else None) as progress:
         result = g.check(golden, progress)
