@@ -117,3 +117,14 @@ def test_tlb_in_simulate_json_and_table(capsys) -> None:
 def test_tlb_shape_is_validated() -> None:
     with pytest.raises(VmsimError, match=r"tlb\.ways \(3\) must divide tlb\.entries \(16\)"):
         load_scenario(ROOT / "scenarios" / "thrashing.yaml", ["machine.tlb.entries=16", "machine.tlb.ways=3"])
+
+
+def test_sweep_table_and_csv_carry_the_tlb(capsys) -> None:
+    args = ["sweep", str(ROOT / "scenarios" / "thrashing.yaml"), "--vary", "machine.tlb.entries=4,16", "--set",
+            "processes.0.workload.references=3000", "--workers", "1", "--format", "csv"]
+    assert main(args) == 0
+    header, small, big = capsys.readouterr().out.strip().splitlines()
+    cols = header.split(",")
+    assert "tlb_hit_ratio" in cols and "effective_access_ns" in cols
+    i = cols.index("tlb_hit_ratio")
+    assert float(small.split(",")[i]) < float(big.split(",")[i])  # more entries, more hits

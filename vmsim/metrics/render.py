@@ -151,10 +151,17 @@ _SWEEP_KEYS = ("references", "faults", "writebacks", "cpu_utilization", "paging_
 
 
 def _sweep_rows(doc: SweepDoc) -> tuple[list[str], list[list[Any]]]:
+    """One row per point: the varied values, the counters, the TLB's hit ratio and effective
+    access time when the machine has a TLB, and the thrashing verdict (last)."""
     keys = list(doc.points[0].params) if doc.points else []
-    rows = [[*(p.params[k] for k in keys), *(getattr(p.global_, k) for k in _SWEEP_KEYS), p.global_.thrashing.detected]
-            for p in doc.points]
-    return [*keys, *_SWEEP_KEYS, "thrashing"], rows
+    tlb = any(p.global_.tlb is not None for p in doc.points)
+    rows = []
+    for p in doc.points:
+        t = p.global_.tlb
+        extra = ([t.hit_ratio, t.effective_access_ns] if t is not None else ["", ""]) if tlb else []
+        rows.append([*(p.params[k] for k in keys), *(getattr(p.global_, k) for k in _SWEEP_KEYS), *extra,
+                     p.global_.thrashing.detected])
+    return [*keys, *_SWEEP_KEYS, *(["tlb_hit_ratio", "effective_access_ns"] if tlb else []), "thrashing"], rows
 
 
 def sweep_table(doc: SweepDoc) -> str:
