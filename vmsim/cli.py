@@ -601,7 +601,7 @@ def exercise(
         raise VmsimError("--force only lets --write-memory overwrite a file; give --write-memory FILE")
     problem = exercises.make(kind, given, seed)
     if write_memory is not None:
-        exercises.write_memory(problem, write_memory, force)
+        problem = exercises.write_memory(problem, write_memory, force)
         typer.echo(f"{write_memory}: memory image written (pose it again with --pdbr {problem.params['pdbr']} "
                    f"--memory {write_memory})", err=True)
     typer.echo(problem.to_json(solve) if fmt is ExerciseFormat.json else problem.to_text(solve))

@@ -11,7 +11,9 @@ allocator of ``vmsim.workloads.heap``, nothing above them.
 
 from __future__ import annotations
 
+import dataclasses
 import random
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -57,8 +59,11 @@ def make(kind: str, given: Mapping[str, object], seed: int = 0) -> Problem:
                    command=shell_command(k.name, k.command(params, seed)) if drawn else "")
 
 
-def write_memory(problem: Problem, path: Path, force: bool = False) -> None:
-    """Save a multilevel problem's memory image in the format ``--memory`` reads."""
+def write_memory(problem: Problem, path: Path, force: bool = False) -> Problem:
+    """Save a multilevel problem's memory image in the format ``--memory`` reads; the problem
+    again, its re-pose command naming the file instead of a placeholder."""
     if problem.kind != "multilevel":
         raise VmsimError(f"--write-memory is an option of multilevel exercises, not {problem.kind}")
     multilevel.write_memory(multilevel.memory_of(problem.params), problem.params["pdbr"], path, force)
+    named = problem.command.replace(" --memory FILE ", f" --memory {shlex.quote(str(path))} ")
+    return dataclasses.replace(problem, command=named)
