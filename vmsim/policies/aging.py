@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
+
 from vmsim.hw.frames import FrameTable
 from vmsim.policies._scan import KeyScan
-from vmsim.policies.base import clear_referenced, register
+from vmsim.policies.base import register
 
 
 @register
@@ -35,9 +37,8 @@ class Aging(KeyScan):
         self.validate(period=period, bits=bits)
         self.period = period
         self.bits = bits
-        self._top = 1 << (bits - 1)
-        self._count = [0] * frames.n
-        # Frames in load order (dict order), so min() meets the oldest of equal keys first.
+        self._top = np.uint64(1 << (bits - 1))
+        self._count = np.zeros(frames.n, dtype=np.uint64)
 
     @classmethod
     def validate(cls, **params: Any) -> None:
@@ -46,14 +47,15 @@ class Aging(KeyScan):
 
     def insert(self, frame: int) -> None:
         self._count[frame] = 0
-        self._members[frame] = None
+        self._add(frame)
 
     def tick(self, now: int) -> list[int]:
-        ref, count, top = self.frames.referenced, self._count, self._top
-        for f in self._members:
-            count[f] = (count[f] >> 1) | (top if ref[f] else 0)
-        clear_referenced(self.frames, self._members, len(self._members))
+        m = self.members
+        count = self._count
+        count[m] = (count[m] >> np.uint64(1)) | np.where(self._ref[m] != 0, self._top, np.uint64(0))
+        self._ref[m] = 0
         return []
 
-    def _key(self, frame: int) -> int:
-        return (self.frames.referenced[frame] << self.bits) | self._count[frame]
+    def _keys(self, members: np.ndarray) -> tuple[np.ndarray, ...]:
+        # (referenced bit, counter): the bit since the last tick is the newest, most significant one.
+        return self._ref[members], self._count[members]

@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
+
 from vmsim.hw.frames import FrameTable
 from vmsim.policies._scan import KeyScan
-from vmsim.policies.base import clear_referenced, register
+from vmsim.policies.base import register
 
 
 @register
@@ -34,8 +36,8 @@ class NFU(KeyScan):
         super().__init__(frames, rng)
         self.validate(period=period)
         self.period = period
-        self._count = [0] * frames.n
-        self._last = [0] * frames.n  # time of the tick that last found the referenced bit set
+        self._count = np.zeros(frames.n, dtype=np.int64)
+        self._last = np.zeros(frames.n, dtype=np.int64)  # time of the tick that last found the referenced bit set
         self._now = 0
 
     @classmethod
@@ -45,18 +47,17 @@ class NFU(KeyScan):
     def insert(self, frame: int) -> None:
         self._count[frame] = 0
         self._last[frame] = self._now
-        self._members[frame] = None
+        self._add(frame)
 
     def tick(self, now: int) -> list[int]:
-        ref, count, last = self.frames.referenced, self._count, self._last
-        for f in self._members:
-            if ref[f]:
-                count[f] += 1
-                last[f] = now
-        clear_referenced(self.frames, self._members, len(self._members))
+        m = self.members
+        hot = m[self._ref[m] != 0]
+        self._count[hot] += 1
+        self._last[hot] = now
+        self._ref[m] = 0
         self._now = now
         return []
 
-    def _key(self, frame: int) -> tuple[int, int]:
-        r = self.frames.referenced[frame]
-        return (self._count[frame] + r, (1 << 62) if r else self._last[frame])
+    def _keys(self, members: np.ndarray) -> tuple[np.ndarray, ...]:
+        r = self._ref[members]
+        return self._count[members] + r, np.where(r != 0, 1 << 62, self._last[members])

@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
+
 from vmsim.hw.frames import FrameTable
 from vmsim.policies._scan import KeyScan
-from vmsim.policies.base import clear_referenced, register
+from vmsim.policies.base import register
 
 
 @register
@@ -43,7 +45,7 @@ class WorkingSet(KeyScan):
         self.validate(period=period, tau=tau)
         self.period = period
         self.tau = tau
-        self._used = [0] * frames.n
+        self._used = np.zeros(frames.n, dtype=np.int64)
         self._now = 0
 
     @classmethod
@@ -53,20 +55,14 @@ class WorkingSet(KeyScan):
 
     def insert(self, frame: int) -> None:
         self._used[frame] = self._now
-        self._members[frame] = None
+        self._add(frame)
 
     def tick(self, now: int) -> list[int]:
         self._now = now
-        ref, used, members = self.frames.referenced, self._used, self._members
-        for f in members:
-            if ref[f]:
-                used[f] = now
-        clear_referenced(self.frames, members, len(members))
-        cutoff = now - self.tau
-        gone = [f for f in members if used[f] <= cutoff]
-        for f in gone:
-            del members[f]
-        return gone
+        m = self.members
+        self._used[m[self._ref[m] != 0]] = now
+        self._ref[m] = 0
+        return self._keep(self._used[m] > now - self.tau).tolist()
 
-    def _key(self, frame: int) -> tuple[int, int]:
-        return (self.frames.referenced[frame], self._used[frame])
+    def _keys(self, members: np.ndarray) -> tuple[np.ndarray, ...]:
+        return self._ref[members], self._used[members]
