@@ -5,8 +5,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
+
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, clear_referenced, register
+from vmsim.policies.base import Policy, register
 
 
 @register
@@ -32,25 +34,32 @@ class NRU(Policy):
         super().__init__(frames, rng)
         self.validate(period=period)
         self.period = period
-        self._frames: list[int] = []
+        # The domain's frames (load order with swap-removal) and live views of the MMU's bits, so
+        # the class scan at a fault is a few array operations.
+        self._frames = np.empty(frames.n, dtype=np.int64)
+        self._n = 0
         self._pos: dict[int, int] = {}
+        self._ref = np.frombuffer(frames.referenced, dtype=np.uint8)
+        self._dirty = np.frombuffer(frames.dirty, dtype=np.uint8)
 
     @classmethod
     def validate(cls, **params: Any) -> None:
         cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))
 
     def insert(self, frame: int) -> None:
-        self._pos[frame] = len(self._frames)
-        self._frames.append(frame)
+        self._pos[frame] = self._n
+        self._frames[self._n] = frame
+        self._n += 1
 
     def tick(self, now: int) -> list[int]:
-        clear_referenced(self.frames, self._frames, len(self._frames))
+        self._ref[self._frames[: self._n]] = 0
         return []
 
     def _drop_at(self, i: int) -> int:
         frames = self._frames
-        frame = frames[i]
-        last = frames.pop()
+        frame = int(frames[i])
+        self._n -= 1
+        last = int(frames[self._n])
         if last != frame:
             frames[i] = last
             self._pos[last] = i
@@ -58,22 +67,16 @@ class NRU(Policy):
         return frame
 
     def victim(self) -> int:
-        ref, dirty = self.frames.referenced, self.frames.dirty
-        best = 4
-        pick: list[int] = []
-        for i, f in enumerate(self._frames):
-            c = 2 * ref[f] + dirty[f]
-            if c < best:
-                best, pick = c, [i]
-            elif c == best:
-                pick.append(i)
-        return self._drop_at(pick[self.rng.randrange(len(pick))])
+        m = self._frames[: self._n]
+        cls = 2 * self._ref[m] + self._dirty[m]
+        pick = np.flatnonzero(cls == cls.min())
+        return self._drop_at(int(pick[self.rng.randrange(len(pick))]))
 
     def remove(self, frame: int) -> None:
         self._drop_at(self._pos[frame])
 
     def order(self) -> list[int]:
-        return list(self._frames)
+        return self._frames[: self._n].tolist()
 
     def __len__(self) -> int:
-        return len(self._frames)
+        return self._n
