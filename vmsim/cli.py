@@ -443,11 +443,12 @@ def check(
     """Re-run a golden file's runs: exit 0 when every counter matches, 1 with a table of diffs.
     With an exercise's answer key, grade --answers against it the same way."""
     from vmsim import golden as g
+    from vmsim.errors import read_json
     from vmsim.exercises import grade
 
-    doc = grade.load_json(golden, "golden file")
+    doc = read_json(golden)
     if grade.is_key(doc):
-        given = None if answers is None else grade.load_json(answers, "answers file")
+        given = None if answers is None else read_json(answers, "answers file")
         n, wrong = grade.check_answers(doc, given, str(golden))
         typer.echo(grade.mismatch_table(n, wrong))
         if wrong:
@@ -458,7 +459,7 @@ def check(
                          source=str(golden))
 
     with Progress(f"check {golden.name}", enabled=False if quiet else None) as progress:
-        result = g.check(golden, progress)
+        result = g.check(golden, progress, doc)
     typer.echo(g.diff_table(result))
     if not result.ok:
         raise typer.Exit(1)

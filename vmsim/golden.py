@@ -36,7 +36,7 @@ from typing import Any
 
 from vmsim import __version__
 from vmsim.engine import replay
-from vmsim.errors import VmsimError
+from vmsim.errors import VmsimError, read_json
 from vmsim.metrics.schema import GlobalStats
 from vmsim.policies import parse_policy
 from vmsim.workloads import open_trace
@@ -207,20 +207,11 @@ def _is_number(v: Any) -> bool:
 
 def load_golden(path: str | Path) -> dict[str, Any]:
     """Read and validate a golden file; anything malformed is a VmsimError naming the file."""
-    p = Path(path)
-    src = str(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VmsimError("no such file", source=src) from None
-    except IsADirectoryError:
-        raise VmsimError("is a directory, not a golden file", source=src) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise VmsimError(f"cannot read: {e}", source=src) from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise VmsimError(f"invalid JSON: {e.msg} (column {e.colno})", source=src, line=e.lineno) from None
+    return validate_golden(read_json(path), str(path))
+
+
+def validate_golden(doc: Any, src: str) -> dict[str, Any]:
+    """Check a parsed golden file; anything malformed is a VmsimError naming ``src``."""
     if not isinstance(doc, dict) or "vmsim_golden" not in doc:
         raise VmsimError('not a vmsim golden file: expected a JSON object with "vmsim_golden" and "runs"', source=src)
     if doc["vmsim_golden"] != FORMAT_VERSION:
@@ -304,10 +295,10 @@ def rerun(run: dict[str, Any], golden: str | Path = ".", progress: Progress | No
     return counters
 
 
-def check(path: str | Path, progress: Progress | None = None) -> CheckResult:
+def check(path: str | Path, progress: Progress | None = None, doc: Any = None) -> CheckResult:
     """Re-run every run of the golden file at ``path`` and compare its counters exactly
-    (``progress`` as in :func:`record`)."""
-    doc = load_golden(path)
+    (``progress`` as in :func:`record`). ``doc``: the file's contents when already read."""
+    doc = load_golden(path) if doc is None else validate_golden(doc, str(path))
     diffs: list[Diff] = []
     for run in doc["runs"]:
         got = rerun(run, path, progress)

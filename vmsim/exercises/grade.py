@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from vmsim.errors import VmsimError
 
-__all__ = ["REQUIRED", "Mismatch", "check_answers", "is_key", "load_json", "mismatch_table"]
+__all__ = ["REQUIRED", "Mismatch", "check_answers", "is_key", "mismatch_table"]
 
 #: The fields a student must give for each answer, by kind.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -38,18 +37,6 @@ class Mismatch:
     field: str
     expected: Any
     got: Any
-
-
-def load_json(path: str | Path, what: str) -> Any:
-    p = Path(path)
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VmsimError(f"no such {what}", source=str(p)) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise VmsimError(f"cannot read the {what}: {getattr(e, 'strerror', None) or e}", source=str(p)) from None
-    except json.JSONDecodeError as e:
-        raise VmsimError(f"the {what} is not valid JSON: {e.msg}", source=str(p), line=e.lineno) from None
 
 
 def is_key(doc: Any) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmsim.errors import VmsimError
+from vmsim.errors import VmsimError, read_json
 from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, RunsDoc, SimDoc, SweepDoc, load_results
 
 __all__ = ["html_report", "kind_of", "write_report"]
@@ -318,16 +318,7 @@ def write_report(results_path: str | Path, out_path: str | Path, *, overwrite: b
     src, out = Path(results_path), Path(out_path)
     if out.exists() and not overwrite:
         raise VmsimError("already exists; refusing to overwrite it", source=str(out))
-    try:
-        text = src.read_text(encoding="utf-8")
-    except FileNotFoundError as e:
-        raise VmsimError("no such file", source=str(src)) from e
-    except (OSError, UnicodeDecodeError) as e:
-        raise VmsimError(f"cannot read the results: {getattr(e, 'strerror', None) or e}", source=str(src)) from e
-    try:
-        results = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise VmsimError(f"not valid JSON: {e.msg}", source=str(src), line=e.lineno) from e
+    results = read_json(src)
     try:
         page = html_report(load_results(results, str(src)), title=title or f"vmsim report: {src.name}")
     except VmsimError as e:
