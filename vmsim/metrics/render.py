@@ -47,8 +47,9 @@ def _page(pid: int, page: int, multi: bool) -> str:
     return f"{pid}:{page}" if multi else str(page)
 
 
-def steps_table(run: Run) -> str:
-    """The textbook table: one row per access with hit or miss, each frame's page, the victim."""
+def step_rows(run: Run) -> tuple[list[str], list[list[str]]]:
+    """The step table's headers and rows (as text): one row per access with hit or miss, each
+    frame's page after it, the victim. Pages are ``pid:page`` when several processes ran."""
     assert run.steps is not None
     multi = len({s.pid for s in run.steps}) > 1
     headers = ["#", "ref", "result", *(f"f{i}" for i in range(run.frames)), "victim"]
@@ -57,7 +58,13 @@ def steps_table(run: Run) -> str:
         ref = _page(s.pid, s.page, multi) + ("w" if s.write else "")
         cells = ["" if p is None else str(p) for p in s.frames]
         victim = "" if s.victim is None else str(s.victim)
-        rows.append([i, ref, "hit" if s.hit else "MISS", *cells, victim])
+        rows.append([str(i), ref, "hit" if s.hit else "MISS", *cells, victim])
+    return headers, rows
+
+
+def steps_table(run: Run) -> str:
+    """The textbook table (``--explain``), under a line with the run's totals."""
+    headers, rows = step_rows(run)
     title = f"{run.policy}, {run.frames} frames: {run.faults} faults, {run.hits} hits, {run.writebacks} write-backs"
     return title + "\n" + tabulate(rows, headers=headers, disable_numparse=True, stralign="right")
 

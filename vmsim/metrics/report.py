@@ -137,14 +137,9 @@ def _runs_tables(runs: list[Run]) -> list[str]:
 
 def _steps_table(run: Run) -> str:
     """The --explain table: one row per access, the page in each frame after it, the victim."""
-    assert run.steps is not None
-    multi = len({s.pid for s in run.steps}) > 1
-    rows = []
-    for i, s in enumerate(run.steps, 1):
-        ref = (f"{s.pid}:{s.page}" if multi else str(s.page)) + ("w" if s.write else "")
-        cells = ["" if p is None else str(p) for p in s.frames]
-        rows.append([str(i), ref, "hit" if s.hit else "MISS", *cells, "" if s.victim is None else str(s.victim)])
-    return _table(["#", "ref", "result", *(f"f{i}" for i in range(run.frames)), "victim"], rows, text_cols=0)
+    from vmsim.metrics.render import step_rows
+
+    return _table(*step_rows(run), text_cols=0)
 
 
 def _anomaly_table(doc: CompareDoc | RunsDoc) -> str:
