@@ -10,7 +10,7 @@ from typing import Any
 
 from vmsim.engine import replay
 from vmsim.metrics.schema import SCHEMA_VERSION, Anomaly, CompareDoc, Run
-from vmsim.parallel import run_jobs
+from vmsim.parallel import Totals, run_jobs
 from vmsim.policies import PolicySpec, parse_policy
 
 
@@ -45,7 +45,7 @@ def compare(
     config: dict[str, Any] = {"input": str(path), "policies": labels, "frames": frames}
     jobs: list[Any]
     if is_scenario(path):
-        from vmsim.scenario.loader import load_scenario
+        from vmsim.scenario.loader import load_grid, load_scenario
 
         base = load_scenario(path, overrides or [])
         ps = base.machine.page_size
@@ -54,9 +54,10 @@ def compare(
             policies = [parse_policy("opt"), *policies]
         # Jobs carry the validated scenario as plain data (it pickles; the worker validates it again)
         # and the policy's spec (unpickling it loads a plug-in in a worker that lacks it).
-        jobs = [(spec, f, load_scenario(path, [*(overrides or []), f"kernel.replacement.policy={spec.label}",
-                                              f"machine.memory={f * ps}"]).model_dump(mode="json"))
-                for spec, f in itertools.product(policies, frames)]
+        pairs = list(itertools.product(policies, frames))
+        points = [{"kernel.replacement.policy": spec.label, "machine.memory": f * ps} for spec, f in pairs]
+        scenarios = load_grid(path, overrides or [], points)  # the YAML is read once for every run
+        jobs = [(spec, f, sc.model_dump(mode="json")) for (spec, f), sc in zip(pairs, scenarios)]
         run_one: Callable[..., Run] = _simulate_job
     else:
         from vmsim.workloads import open_trace
@@ -75,14 +76,9 @@ def compare(
             if runs[-1].partial:
                 break
     else:
-        totals = [0, 0]
-
-        def finished(_: int, run: Run) -> bool:
-            totals[0] += run.references
-            totals[1] += run.faults
-            return progress is not None and progress(totals[0], totals[1])
-
-        done = run_jobs(run_one, jobs, workers=workers, scheduler=scheduler, on_result=finished)
+        totals = Totals(progress)
+        done = run_jobs(run_one, jobs, workers=workers, scheduler=scheduler,
+                        on_result=lambda _, r: totals.add(r.references, r.faults))
         runs = [done[i] for i in range(len(jobs)) if i in done]
     return CompareDoc(schema_version=SCHEMA_VERSION, vmsim_version=__version__, command="compare", config=config,
                       partial=len(runs) < len(jobs) or any(r.partial for r in runs), runs=runs,

@@ -18,12 +18,36 @@ from typing import Any, TypeVar
 
 from vmsim.errors import VmsimError
 
-__all__ = ["MISSING_DASK", "default_workers", "run_jobs"]
+__all__ = ["MISSING_DASK", "Totals", "default_workers", "run_jobs"]
 
 J = TypeVar("J")
 R = TypeVar("R")
 
 MISSING_DASK = "--scheduler needs Dask: pip install 'vmsim[cluster]'"
+
+
+class Totals:
+    """References and faults summed over the runs finished so far, for a progress callback
+    ``progress(references, faults)`` that returns True to stop."""
+
+    def __init__(self, progress: Callable[[int, int], bool] | None) -> None:
+        self.progress = progress
+        self.references = 0
+        self.faults = 0
+
+    def add(self, references: int, faults: int, *, report: bool = True) -> bool:
+        """Count a finished run; report the totals (unless ``report`` is false) and return
+        whether to stop."""
+        self.references += references
+        self.faults += faults
+        return report and self.progress is not None and self.progress(self.references, self.faults)
+
+    def during(self) -> Callable[[int, int], bool] | None:
+        """A callback for the run now going on in this process, reported on top of the totals."""
+        progress, refs, faults = self.progress, self.references, self.faults
+        if progress is None:
+            return None
+        return lambda r, f: progress(refs + r, faults + f)
 
 
 def default_workers() -> int:

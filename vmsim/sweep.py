@@ -13,10 +13,10 @@ from typing import Any
 from vmsim import __version__
 from vmsim.metrics.schema import SCHEMA_VERSION, SweepDoc, SweepPoint
 from vmsim.metrics.tidy import TidyTable, config_key
-from vmsim.parallel import run_jobs
+from vmsim.parallel import Totals, run_jobs
 from vmsim.policies import PolicySpec
 from vmsim.scenario.build import simulate
-from vmsim.scenario.loader import grid, load_grid, load_scenario
+from vmsim.scenario.loader import grid, load_grid
 from vmsim.scenario.models import Scenario, policy_spec
 
 __all__ = ["SweepOutcome", "sweep", "tidy_row"]
@@ -78,9 +78,9 @@ def sweep(
     the totals as each run finishes. Every finished run is added to the table at once; a partial
     run never is. ``label(text)`` is told what is running.
     """
-    base = load_scenario(path, list(overrides))
     params = grid(list(vary))
-    scenarios = load_grid(path, list(overrides), params)
+    # The YAML is read once: the base scenario (nothing varied) first, then every point.
+    base, *scenarios = load_grid(path, list(overrides), [{}, *params])
     configs = [sc.model_dump(mode="json") for sc in scenarios]
     keys = [config_key(c) for c in configs]
     table = TidyTable(out, resume=resume, overwrite=force) if out is not None else None
@@ -104,16 +104,14 @@ def sweep(
                     stopped = True
                     break
         else:
-            totals = [0, 0]
+            totals = Totals(progress)
             if label is not None:
                 label(f"sweep of {len(todo)} runs ({scheduler or f'{workers} workers'})")
 
             def on_result(j: int, point: SweepPoint) -> bool:
                 nonlocal stopped
                 finished(todo[j], point)
-                totals[0] += point.global_.references
-                totals[1] += point.global_.faults
-                stopped = progress is not None and progress(totals[0], totals[1])
+                stopped = totals.add(point.global_.references, point.global_.faults)
                 return stopped
 
             jobs = [(params[i], configs[i], policy_spec(scenarios[i].kernel.replacement.policy)) for i in todo]

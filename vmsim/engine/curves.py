@@ -37,7 +37,7 @@ from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.metrics.results import RunResult
 from vmsim.metrics.schema import CurvePoint
-from vmsim.parallel import run_jobs
+from vmsim.parallel import Totals, run_jobs
 from vmsim.policies import PolicySpec, lookup
 
 __all__ = ["CurvePoint", "curve", "lru_distances"]
@@ -94,29 +94,20 @@ def curve(
     if stopped:
         pass
     elif (workers > 1 or scheduler is not None) and len(jobs) > 1 and _picklable(source, policies):
-        totals = [0, 0]
-
-        def finished(_: int, point: CurvePoint) -> bool:
-            totals[0] += point.references
-            totals[1] += point.faults
-            return progress is not None and progress(totals[0], totals[1])
-
-        for j, point in run_jobs(_run_one, jobs, workers=workers, scheduler=scheduler, on_result=finished).items():
+        totals = Totals(progress)
+        done = run_jobs(_run_one, jobs, workers=workers, scheduler=scheduler,
+                        on_result=lambda _, p: totals.add(p.references, p.faults))
+        for j, point in done.items():
             results[tasks[j]] = point
     else:
-        refs = faults = 0
+        totals = Totals(progress)
         for key, (src, spec, f, sd) in zip(tasks, jobs):
-            r = replay(src, spec, f, seed=sd, on_chunk=None if progress is None else _offset(progress, refs, faults))
+            r = replay(src, spec, f, seed=sd, on_chunk=totals.during())
             results[key] = _point(r)
-            refs, faults = refs + r.references, faults + r.faults
+            totals.add(r.references, r.faults, report=False)
             if r.partial:
                 break
     return [results[i, f] for i in range(len(policies)) for f in frames if (i, f) in results]
-
-
-def _offset(progress: Progress, refs: int, faults: int) -> Progress:
-    """Progress of one run of many, reported as totals over the runs so far."""
-    return lambda r, f: progress(refs + r, faults + f)
 
 
 def _point(r: RunResult) -> CurvePoint:
