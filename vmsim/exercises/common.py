@@ -133,24 +133,21 @@ class Options:
         v = self.given.get(name)
         return None if v is None else str(v)
 
-    def size(self, name: str, *, positive: bool = True) -> int | None:
-        """A size in bytes (units allowed); ``positive`` refuses 0."""
+    def _int(self, name: str, parse: Callable[[str, str], int], positive: bool) -> int | None:
         t = self.text(name)
         if t is None:
             return None
-        v = parse_size(name, t)
+        v = parse(name, t)
         if positive and v <= 0:
             raise VmsimError(f"{name} must be positive, got {t!r}")
         return v
 
+    def size(self, name: str, *, positive: bool = True) -> int | None:
+        """A size in bytes (units allowed); ``positive`` refuses 0."""
+        return self._int(name, parse_size, positive)
+
     def number(self, name: str, *, positive: bool = False) -> int | None:
-        t = self.text(name)
-        if t is None:
-            return None
-        v = parse_number(name, t)
-        if positive and v <= 0:
-            raise VmsimError(f"{name} must be positive, got {t!r}")
-        return v
+        return self._int(name, parse_number, positive)
 
     def real(self, name: str) -> float | None:
         """A non-negative number of nanoseconds (decimals allowed)."""
@@ -241,6 +238,12 @@ def hex_width(*limits: int) -> int:
 
 def hx(value: int, width: int) -> str:
     return f"0x{value:0{width}x}"
+
+
+def translate_prompts(addresses: Sequence[int], width: int, outcome: str) -> list[str]:
+    """The statement's lines asking to translate each address: ``VA[i] 0x.. (decimal ..) --> PA or
+    <outcome>?``."""
+    return [f"  VA[{i}] {hx(va, width)} (decimal {va}) --> PA or {outcome}?" for i, va in enumerate(addresses)]
 
 
 def size_text(n: int) -> str:

@@ -22,6 +22,7 @@ from vmsim.exercises.common import (
     is_power_of_two,
     pick_addresses,
     size_text,
+    translate_prompts,
 )
 from vmsim.hw import AddressSplit, check_page_size
 
@@ -114,8 +115,7 @@ def statement(p: Params, seed: int) -> str:
     for vpn, pfn in enumerate(p["page_table"]):
         lines.append(f"  VPN {vpn:>3}: " + ("invalid" if pfn is None else f"PFN {pfn} (0x{pfn:x})"))
     lines += ["", "Translate each virtual address to a physical address, or say it is invalid (a page fault):"]
-    for i, va in enumerate(p["addresses"]):
-        lines.append(f"  VA[{i}] {hx(va, w)} (decimal {va}) --> PA or invalid?")
+    lines += translate_prompts(p["addresses"], w, "invalid")
     return "\n".join(lines)
 
 

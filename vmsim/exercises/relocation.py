@@ -18,6 +18,7 @@ from vmsim.exercises.common import (
     hx,
     pick_addresses,
     size_text,
+    translate_prompts,
 )
 
 DEFAULT_ASIZE = 1 << 10
@@ -68,8 +69,7 @@ def statement(p: Params, seed: int) -> str:
         "",
         "Translate each virtual address to a physical address, or say it is a segmentation violation:",
     ]
-    for i, va in enumerate(p["addresses"]):
-        lines.append(f"  VA[{i}] {hx(va, w)} (decimal {va}) --> PA or segmentation violation?")
+    lines += translate_prompts(p["addresses"], w, "segmentation violation")
     return "\n".join(lines)
 
 

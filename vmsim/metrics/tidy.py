@@ -104,9 +104,7 @@ class TidyTable:
                 import pyarrow.parquet as pq
 
                 rows = pq.read_table(self.path).to_pylist()
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
-            raise VmsimError(f"cannot read the results table to resume: {e}", source=str(self.path)) from e
-        except Exception as e:  # pyarrow's own errors: not a Parquet file, truncated
+        except Exception as e:  # OSError, a bad CSV, or pyarrow's own errors (not Parquet, truncated)
             raise VmsimError(f"cannot read the results table to resume: {e}", source=str(self.path)) from e
         if rows and "key" not in rows[0]:
             raise VmsimError("is not a vmsim results table (no 'key' column)", source=str(self.path))
