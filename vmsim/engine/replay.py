@@ -407,6 +407,7 @@ def _take_free(pager: Pager, table: dict[int, int]) -> tuple[int, bool]:
         return -1, True
     frames.owner[f] = 0
     frames.table[f] = table
+    pager.owned[0].add(f)
     return f, frames.free_count == 0
 
 

@@ -45,6 +45,8 @@ class Pager:
         self.writebacks: dict[int, int] = {}
         #: Pages each process has touched, for counting cold (compulsory) faults.
         self.seen: dict[int, set[int]] = {}
+        #: The frames each process owns, so swap-out and exit cost O(its pages), not O(memory).
+        self.owned: dict[int, set[int]] = {}
         self._global = spec.build(self.frames, rng) if scope == "global" else None
         #: (owner pid, page) of the page evicted by the latest fault, or None if a free frame was used.
         self.last_victim: tuple[int, int] | None = None
@@ -83,6 +85,7 @@ class Pager:
         for counter in (self.resident, self.faults, self.cold, self.evictions, self.writebacks):
             counter[pid] = 0
         self.seen[pid] = set()
+        self.owned[pid] = set()
 
     def fault(
         self, pid: int, table: dict[int, int], vpn: int, write: int, sharers: list[dict[int, int]] | None = None
@@ -123,6 +126,7 @@ class Pager:
             if self.last_dirty:
                 self.writebacks[owner] += 1
             self.resident[owner] -= 1
+            self.owned[owner].discard(frame)
             self.last_victim = (owner, page)
         else:
             self.last_victim = None
@@ -139,6 +143,7 @@ class Pager:
         frames.referenced[frame] = 1
         frames.dirty[frame] = 1 if write else 0
         self.resident[pid] += 1
+        self.owned[pid].add(frame)
         domain.insert(frame)
         return frame
 
@@ -152,6 +157,7 @@ class Pager:
         if dirty:
             self.writebacks[owner] += 1
         self.resident[owner] -= 1
+        self.owned[owner].discard(frame)
         frames.release(frame)
         return dirty
 
@@ -171,7 +177,7 @@ class Pager:
         frames = self.frames
         domain = self.domains[pid]
         dirty = 0
-        for f in [f for f in range(frames.n) if frames.owner[f] == pid]:
+        for f in sorted(self.owned[pid]):
             if type(frames.table[f]) is list and len(frames.table[f]) > 1:  # type: ignore[arg-type]
                 continue
             domain.remove(f)
@@ -183,7 +189,8 @@ class Pager:
         A page of a shared segment that other processes still map passes to one of them."""
         frames = self.frames
         domain = self.domains[pid]
-        for f in [f for f in range(frames.n) if frames.owner[f] == pid]:
+        owned = self.owned[pid]
+        for f in sorted(owned):
             tables = frames.table[f]
             others = [t for t in tables if t is not table] if type(tables) is list else []
             if others:
@@ -194,10 +201,13 @@ class Pager:
                 frames.owner[f] = heir
                 self.resident[pid] -= 1
                 self.resident[heir] += 1
+                owned.discard(f)
+                self.owned[heir].add(f)
                 continue
             domain.remove(f)
             frames.unmap(f)
             self.resident[pid] -= 1
+            owned.discard(f)
             frames.release(f)
 
     def shrink(self, pid: int) -> int | None:

@@ -13,8 +13,8 @@ ready processes use the CPU meanwhile.
 from __future__ import annotations
 
 import random
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from itertools import compress
@@ -25,8 +25,10 @@ from vmsim.errors import VmsimError
 from vmsim.hw.segments import AddressSpace, Segment
 from vmsim.hw.tlb import TLB
 from vmsim.kernel.config import KernelConfig, ProcessSpec
+from vmsim.kernel.events import Agenda, Job, PagingDevice
 from vmsim.kernel.future import iter_values, next_use
 from vmsim.kernel.paging import Pager
+from vmsim.kernel.workingset import WorkingSets
 from vmsim.metrics.results import ProcessStats, Sample, SimResult, Thrashing, TLBStats
 
 NS = 1e-9
@@ -67,9 +69,9 @@ class Proc:
     suspend_pending: bool = False
     finish: int | None = None
     max_rss: int = 0
-    #: Page -> the process's virtual time (ns of its own execution) of its latest reference,
-    #: oldest first, so the working set is a suffix and old entries drop off the front.
-    last_ref: OrderedDict[int, int] = field(default_factory=OrderedDict)
+    #: The pages referenced in the last tau of the process's virtual time (ns of its own
+    #: execution), for each tau the kernel uses (kept incrementally).
+    ws: WorkingSets = field(default_factory=lambda: WorkingSets(()))
     vtime: int = 0
     tlb_hits: int = 0
     tlb_misses: int = 0
@@ -100,12 +102,15 @@ class Kernel:
         self.env = simpy.Environment()
         self.pager = Pager(cfg.frames, cfg.policy, rng, cfg.scope)
         self.frames = self.pager.frames
-        self.device = simpy.Resource(self.env, capacity=cfg.device_channels)
+        self.agenda = Agenda(self.env)
+        self.device = PagingDevice(self.agenda, cfg.device_channels)
         self.ready: deque[Proc] = deque()
-        self.idle: list[simpy.Event] = []
+        #: CPUs waiting for a ready process, longest waiting first.
+        self.idle: deque[int] = deque()
+        #: Per CPU, the process it runs and what its slice ended with (while the slice's time passes).
+        self._running: list[tuple[Proc, int, str] | None] = [None] * cfg.cpus
         self.procs: list[Proc] = []
         self.cpu_busy = 0
-        self.device_busy = 0
         self.switches = 0
         self.remaining = len(specs)
         self.samples: list[Sample] = []
@@ -125,7 +130,7 @@ class Kernel:
         for pid, spec in enumerate(specs):
             space = self._space(spec)
             self.pager.add_process(pid, space, quotas.get(pid))
-            proc = Proc(pid, spec, space.tables[0].entries, iter(spec.workload.chunks()))
+            proc = Proc(pid, spec, space.tables[0].entries, iter(spec.workload.chunks()), ws=WorkingSets(self._taus()))
             ps = cfg.page_size
             for seg in space.segments:
                 key = spec.shared.get(seg.name)
@@ -137,6 +142,11 @@ class Kernel:
             if needs_future:  # a second pass over the (deterministic) stream: local OPT is exact
                 self.pager.domains[pid].set_future(iter_values(next_use(list(spec.workload.chunks()))))
             self.procs.append(proc)
+
+    def _taus(self) -> list[int]:
+        """The working-set windows in use: the sampler's, and load control's."""
+        cfg = self.cfg
+        return [cfg.ws_tau_ns] + ([cfg.lc_tau_ns] if cfg.load_control != "none" else [])
 
     def _space(self, spec: ProcessSpec) -> AddressSpace:
         """The process's segments as its workload lays them out (one data segment by default),
@@ -195,7 +205,7 @@ class Kernel:
         self._set(proc, State.READY)
         self.ready.append(proc)
         if self.idle:
-            self.idle.pop(0).succeed()
+            self.agenda.soon.append((self._dispatch, self.idle.popleft()))
 
     # ------------------------------------------------------------------ processes
 
@@ -206,6 +216,7 @@ class Kernel:
             self._make_ready(proc)
         else:
             self._finish(proc)
+        self.agenda.flush()
 
     def _finish(self, proc: Proc) -> None:
         self._set(proc, State.DONE)
@@ -218,38 +229,52 @@ class Kernel:
         proc.finish = int(self.env.now)
         self.remaining -= 1
         if self.remaining == 0:
-            for ev in self.idle:
-                ev.succeed()
-            self.idle.clear()
+            self.idle.clear()  # the waiting CPUs have nothing left to run
 
-    def _cpu(self, cpu: int) -> Iterator[simpy.Event]:
-        env = self.env
-        tlb = self.tlbs[cpu] if self.tlbs else None
+    def _dispatch(self, cpu: int) -> None:
+        """CPU ``cpu`` is free: run the next ready process's slice, or wait until one is ready."""
         while self.remaining:
             if not self.ready:
-                ev = env.event()
-                self.idle.append(ev)
-                yield ev
-                continue
+                self.idle.append(cpu)
+                return
             proc = self.ready.popleft()
             self._set(proc, State.RUNNING)
+            tlb = self.tlbs[cpu] if self.tlbs else None
             if tlb is not None:
                 tlb.switch_to(proc.pid)
             elapsed, outcome = self._slice(proc, tlb)
+            self._running[cpu] = (proc, elapsed, outcome)
             if elapsed:
-                yield env.timeout(elapsed)
-            self.cpu_busy += elapsed
-            if outcome == "fault":
-                self._fault(proc)
-            elif outcome == "done":
-                self._finish(proc)
-            elif proc.suspend_pending:
-                self._suspend_now(proc)
-            else:
-                self._make_ready(proc)
-            if self.cfg.context_switch_ns and self.remaining:
-                self.switches += 1
-                yield env.timeout(self.cfg.context_switch_ns)
+                self.agenda.at(elapsed, self._slice_timed, cpu)
+                return
+            if self._slice_end(cpu):
+                return
+
+    def _slice_timed(self, cpu: int) -> None:
+        if not self._slice_end(cpu):
+            self._dispatch(cpu)
+
+    def _slice_end(self, cpu: int) -> bool:
+        """The slice's time has passed: block on the fault, finish, or requeue the process; then
+        the context switch. True if the CPU is now busy switching (False: it goes on at once)."""
+        run = self._running[cpu]
+        assert run is not None
+        proc, elapsed, outcome = run
+        self._running[cpu] = None
+        self.cpu_busy += elapsed
+        if outcome == "fault":
+            self._fault(proc)
+        elif outcome == "done":
+            self._finish(proc)
+        elif proc.suspend_pending:
+            self._suspend_now(proc)
+        else:
+            self._make_ready(proc)
+        if self.cfg.context_switch_ns and self.remaining:
+            self.switches += 1
+            self.agenda.at(self.cfg.context_switch_ns, self._dispatch, cpu)
+            return True
+        return False
 
     def _slice(self, proc: Proc, tlb: TLB | None) -> tuple[int, str]:
         """Run ``proc``'s references for one quantum in a plain loop: (time used, outcome)."""
@@ -278,7 +303,10 @@ class Kernel:
                 # Every access before the first absent page is a hit: find that page at C speed,
                 # in windows that double, so a run that faults early costs little.
                 contains = table.__contains__
-                done, window = 0, 256
+                done, window = 0, 8
+                if not contains(pages[pos]):  # thrashing: the very next access often faults
+                    fault = pos
+                    end = pos
                 while pos + done < end:
                     probe = pages[pos + done : min(end, pos + done + window)]
                     present = list(map(contains, probe))
@@ -294,7 +322,7 @@ class Kernel:
                 elapsed += done * cfg.memory_access_ns
                 if done:
                     latest = self._hits(proc, run, None if writes is None else writes[pos:stop], ordered_hits, hit)
-                    _touch(proc.last_ref, latest, proc.vtime + elapsed)
+                    proc.ws.touch(latest, proc.vtime + elapsed)
             else:
                 access, asid = tlb.access, proc.pid
                 t_hit, t_mem = cfg.tlb_hit_ns, cfg.memory_access_ns
@@ -321,7 +349,7 @@ class Kernel:
                 proc.tlb_hits += hits
                 proc.tlb_misses += stop - pos - hits
                 if stop > pos:
-                    _touch(proc.last_ref, set(pages[pos:stop]), proc.vtime + elapsed)
+                    proc.ws.touch(set(pages[pos:stop]), proc.vtime + elapsed)
             proc.references += stop - pos
             proc.pos = stop
             if fault >= 0:
@@ -379,12 +407,13 @@ class Kernel:
             self._released(pager.last_released)
         proc.references += 1
         proc.pos += 1
-        proc.last_ref[page] = proc.vtime
-        proc.last_ref.move_to_end(page)
+        proc.ws.touch1(page, proc.vtime)
         rss = self.pager.resident[proc.pid]
-        proc.max_rss = max(proc.max_rss, rss)
+        if rss > proc.max_rss:
+            proc.max_rss = rss
         self._set(proc, State.BLOCKED)
-        self.env.process(self._page_in(proc, dirty_victim, read))
+        self.agenda.urgent.append((self._page_in, Job(self.cfg.device_write_ns if dirty_victim else 0,
+                                                      self.cfg.device_read_ns if read else 0, self._paged_in, proc)))
 
     def _shootdown(self, tables: object, page: int) -> None:
         """Drop ``page`` from every CPU's TLB, for every process whose page table ``tables`` is (or
@@ -402,13 +431,16 @@ class Kernel:
         step = self.cfg.policy.params["period"] * unit
         pager = self.pager
         domains = list({id(d): d for d in pager.domains.values()}.values())
+        ev = self.env.timeout(step)
         while True:
-            yield self.env.timeout(step)
+            yield ev
             if not self.remaining:
                 return
             now = int(self.env.now) // unit
             for domain in domains:
                 self._released(pager.give_up(domain.tick(now)))
+            ev = self.env.timeout(step)
+            self.agenda.flush()
 
     def _released(self, released: list[tuple[object, int, bool]]) -> None:
         """Pages a policy gave up: out of the TLBs; the dirty ones are written to the device."""
@@ -417,21 +449,24 @@ class Kernel:
                 self._shootdown(tables, page)
         dirty = sum(d for *_, d in released)
         if dirty:
-            self.env.process(self._write_pages(dirty))
+            self._write_pages(dirty)
 
-    def _page_in(self, proc: Proc, write_back: bool, read: bool = True) -> Iterator[simpy.Event]:
-        env = self.env
-        if write_back or read:
-            with self.device.request() as req:
-                yield req
-                start = int(env.now)
-                if write_back:
-                    yield env.timeout(self.cfg.device_write_ns)
-                if read:
-                    yield env.timeout(self.cfg.device_read_ns)
-                self.device_busy += int(env.now) - start
-        if not read:
-            yield env.timeout(self.cfg.zero_fill_ns)
+    def _page_in(self, job: Job) -> None:
+        """The page-in's I/O starts (as the first step of a new process would): a write-back of
+        the victim if it was dirty and the read, on the paging device; a zero-filled page only
+        takes the zero-fill time."""
+        if job.write or job.read:
+            self.device.request(job)
+        else:
+            self.agenda.at(self.cfg.zero_fill_ns, self._ready_after_fault, job.owner)
+
+    def _paged_in(self, job: Job) -> None:
+        if job.read:
+            self._ready_after_fault(job.owner)
+        else:
+            self.agenda.at(self.cfg.zero_fill_ns, self._ready_after_fault, job.owner)
+
+    def _ready_after_fault(self, proc: Proc) -> None:
         if proc.suspend_pending:
             self._suspend_now(proc)
         elif proc.pos >= len(proc.pages) and not proc.next_chunk():
@@ -439,14 +474,10 @@ class Kernel:
         else:
             self._make_ready(proc)
 
-    def _write_pages(self, n: int) -> Iterator[simpy.Event]:
-        """Write ``n`` dirty pages of a swapped-out process to the device."""
-        env = self.env
-        with self.device.request() as req:
-            yield req
-            start = int(env.now)
-            yield env.timeout(n * self.cfg.device_write_ns)
-            self.device_busy += int(env.now) - start
+    def _write_pages(self, n: int) -> None:
+        """Write ``n`` dirty pages (of a swapped-out process, or given up by its policy) to the
+        device, as one transfer that nothing waits for."""
+        self.agenda.urgent.append((self.device.request, Job(n * self.cfg.device_write_ns, 0, _nothing, None)))
 
     # ------------------------------------------------------------------ load control
 
@@ -456,13 +487,7 @@ class Kernel:
     def _ws(self, proc: Proc, tau: int) -> int:
         """W(t, tau): pages referenced in the last ``tau`` of the process's own execution (its
         virtual time, as in Denning's model), so a process stalled on page-ins keeps its set."""
-        cutoff = proc.vtime - tau
-        n = 0
-        for t in reversed(proc.last_ref.values()):
-            if t <= cutoff:
-                break
-            n += 1
-        return n
+        return proc.ws.size(tau, proc.vtime)
 
     def _suspend(self, proc: Proc) -> None:
         proc.ws_at_suspend = self._ws(proc, self.cfg.lc_tau_ns)
@@ -480,7 +505,7 @@ class Kernel:
         for tlb in self.tlbs:
             tlb.invalidate_process(proc.pid)
         if dirty:
-            self.env.process(self._write_pages(dirty))
+            self._write_pages(dirty)
 
     def _resume(self, proc: Proc) -> None:
         self._make_ready(proc)
@@ -488,7 +513,9 @@ class Kernel:
     def _working_set_control(self) -> Iterator[simpy.Event]:
         cfg = self.cfg
         while self.remaining:
-            yield self.env.timeout(cfg.lc_interval_ns)
+            ev = self.env.timeout(cfg.lc_interval_ns)
+            self.agenda.flush()
+            yield ev
             active = self._active()
             sizes = {p.pid: self._ws(p, cfg.lc_tau_ns) for p in active}
             total = sum(sizes.values())
@@ -504,6 +531,7 @@ class Kernel:
                 first = min(suspended, key=lambda p: (p.since, p.pid))
                 if not active or total + first.ws_at_suspend <= cfg.frames:
                     self._resume(first)
+        self.agenda.flush()
 
     def _pff_control(self) -> Iterator[simpy.Event]:
         """Page-fault frequency, checked every interval on each process's fault rate per second of
@@ -516,7 +544,9 @@ class Kernel:
         pager = self.pager
         local = cfg.scope == "local"
         while self.remaining:
-            yield self.env.timeout(cfg.lc_interval_ns)
+            ev = self.env.timeout(cfg.lc_interval_ns)
+            self.agenda.flush()
+            yield ev
             active = self._active()
             holding = [p for p in self.procs if p.state not in (State.SUSPENDED, State.DONE)]
             spare = cfg.frames - sum(pager.quota[p.pid] for p in holding) if local else self.frames.free_count
@@ -554,29 +584,26 @@ class Kernel:
                 if local:
                     pager.set_quota(first.pid, max(cfg.min_frames, min(spare, pager.quota[first.pid])))
                 self._resume(first)
+        self.agenda.flush()
 
     # ------------------------------------------------------------------ metrics
 
     def _sampler(self) -> Iterator[simpy.Event]:
         cfg = self.cfg
         last_cpu = last_dev = last_faults = last_evictions = 0
-        keep = max(cfg.ws_tau_ns, cfg.lc_tau_ns)
         period = cfg.sample_ns
         while self.remaining:
             yield self.env.timeout(period)
             now = int(self.env.now)
             faults = sum(self.pager.faults.values())
             evictions = sum(self.pager.evictions.values())
-            for p in self.procs:  # forget references older than any window we report or use
-                refs, cutoff = p.last_ref, p.vtime - keep
-                while refs and next(iter(refs.values())) <= cutoff:
-                    refs.popitem(last=False)
+            for p in self.procs:
                 p.max_rss = max(p.max_rss, self.pager.resident[p.pid])
             self.samples.append(
                 Sample(
                     t_s=now * NS,
                     cpu_utilization=(self.cpu_busy - last_cpu) / (cfg.cpus * period),
-                    paging_device_utilization=(self.device_busy - last_dev) / (cfg.device_channels * period),
+                    paging_device_utilization=(self.device.busy - last_dev) / (cfg.device_channels * period),
                     faults=faults - last_faults,
                     evictions=evictions - last_evictions,
                     rss=tuple(self.pager.resident[p.pid] for p in self.procs),
@@ -584,7 +611,7 @@ class Kernel:
                     active=len(self._active()),
                 )
             )
-            last_cpu, last_dev, last_faults, last_evictions = self.cpu_busy, self.device_busy, faults, evictions
+            last_cpu, last_dev, last_faults, last_evictions = self.cpu_busy, self.device.busy, faults, evictions
             if self.on_sample is not None and self.on_sample(sum(p.references for p in self.procs), faults):
                 raise _Stop
             if len(self.samples) >= 2 * MAX_SAMPLES:
@@ -614,8 +641,7 @@ class Kernel:
         env = self.env
         for proc in self.procs:
             env.process(self._arrive(proc))
-        for cpu in range(self.cfg.cpus):
-            env.process(self._cpu(cpu))
+        self.idle.extend(range(self.cfg.cpus))
         env.process(self._sampler())
         if self.cfg.policy.cls.periodic:
             env.process(self._ticker())
@@ -677,7 +703,7 @@ class Kernel:
             evictions=sum(p.evictions for p in procs),
             writebacks=sum(p.writebacks for p in procs),
             cpu_utilization=self.cpu_busy / (cfg.cpus * end) if end else 0.0,
-            paging_device_utilization=self.device_busy / (cfg.device_channels * end) if end else 0.0,
+            paging_device_utilization=self.device.busy / (cfg.device_channels * end) if end else 0.0,
             simulated_time_s=end * NS,
             context_switches=self.switches,
             thrashing=self._thrashing(),
@@ -688,12 +714,8 @@ class Kernel:
         )
 
 
-def _touch(last_ref: OrderedDict[int, int], pages: Iterable[int], vtime: int) -> None:
-    """Record that the distinct ``pages`` were referenced at ``vtime`` (moved to the recent end)."""
-    move = last_ref.move_to_end
-    for p in pages:
-        last_ref[p] = vtime
-        move(p)
+def _nothing(_: object) -> None:
+    """What a write-back batch does when its transfer ends (nothing waits for it)."""
 
 
 def _merge(a: Sample, b: Sample) -> Sample:
