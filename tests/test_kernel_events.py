@@ -63,6 +63,7 @@ def agenda_device(jobs: list[tuple[int, int, int]], channels: int, observers: li
 
     def arrive(i: int, a: int, w: int, r: int):
         yield env.timeout(a)
+        agenda.sync()
         agenda.urgent.append((dev.request, Job(w, r, done, i)))
         agenda.flush()
 
@@ -98,7 +99,7 @@ def test_zero_delay_steps_keep_their_order_behind_due_events() -> None:
         agenda.soon.append((lambda x: log.append(x), "soon"))
         log.append("step")
 
-    env.timeout(5).callbacks.append(lambda _: (step(None), agenda.flush()))
+    env.timeout(5).callbacks.append(lambda _: (agenda.sync(), step(None), agenda.flush()))
     env.timeout(5).callbacks.append(lambda _: log.append("other"))
     env.run()
     assert log == ["step", "other", "soon"]

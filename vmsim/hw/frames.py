@@ -18,7 +18,7 @@ FREE = -1
 class FrameTable:
     """Physical frames: owner process, virtual page, referenced bit, dirty bit, and a free list."""
 
-    __slots__ = ("_free", "dirty", "n", "owner", "page", "referenced", "table")
+    __slots__ = ("_free", "_fresh", "dirty", "n", "owner", "page", "referenced", "table")
 
     def __init__(self, n: int) -> None:
         if n <= 0:
@@ -31,16 +31,25 @@ class FrameTable:
         self.table: list[dict[int, int] | list[dict[int, int]] | None] = [None] * n
         self.referenced = bytearray(n)
         self.dirty = bytearray(n)
-        # Free frames form a min-heap: the lowest-numbered free frame is handed out first.
-        self._free: list[int] = list(range(n))
+        # The lowest-numbered free frame is handed out first. Frames from _fresh on have never been
+        # used; the ones released since form a min-heap, all below _fresh. So building and filling
+        # memory cost nothing per frame beyond the flat arrays above.
+        self._fresh = 0
+        self._free: list[int] = []
 
     @property
     def free_count(self) -> int:
-        return len(self._free)
+        return self.n - self._fresh + len(self._free)
 
     def allocate(self) -> int | None:
         """Take the lowest-numbered free frame, or None when every frame is in use."""
-        return heapq.heappop(self._free) if self._free else None
+        if self._free:
+            return heapq.heappop(self._free)
+        f = self._fresh
+        if f < self.n:
+            self._fresh = f + 1
+            return f
+        return None
 
     def unmap(self, frame: int) -> None:
         """Remove the frame's page from every page table that maps it."""

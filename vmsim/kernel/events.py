@@ -31,23 +31,31 @@ Action = Callable[[Any], None]
 class Agenda:
     """Timeouts with callbacks, plus the kernel's zero-delay steps (see the module doc)."""
 
-    __slots__ = ("_flushing", "env", "soon", "urgent")
+    __slots__ = ("_flushing", "env", "now", "soon", "urgent")
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
+        #: The kernel's clock: SimPy's, except while the kernel runs ahead of it on its own (a
+        #: process alone on the machine, see Kernel._alone), when it is the time reached there.
+        self.now: int = 0
         self.urgent: deque[tuple[Action, Any]] = deque()
         self.soon: deque[tuple[Action, Any]] = deque()
         self._flushing = False
 
     def at(self, delay: int, fn: Action, arg: Any) -> None:
-        """Run ``fn(arg)`` after ``delay`` (zero: as an event triggered now)."""
+        """Run ``fn(arg)`` ``delay`` after the kernel's clock (zero: as an event triggered now)."""
         if delay:
-            ev = self.env.timeout(delay, (fn, arg))
+            ev = self.env.timeout(self.now + delay - self.env._now, (fn, arg))
             ev.callbacks.append(self._fire)  # type: ignore[union-attr]
         else:
             self.soon.append((fn, arg))
 
+    def sync(self) -> None:
+        """Set the kernel's clock to SimPy's (a SimPy process of the kernel's just woke up)."""
+        self.now = self.env._now  # type: ignore[assignment]
+
     def _fire(self, ev: simpy.Event) -> None:
+        self.now = self.env._now  # type: ignore[assignment]
         fn, arg = ev._value
         fn(arg)
         self.flush()
@@ -65,10 +73,10 @@ class Agenda:
                     fn(arg)
                 if not soon:
                     break
-                if env.peek() <= env.now:
+                if env.peek() <= self.now:
                     # Other events are due now and come first: queue ours behind them, in order.
                     while soon:
-                        ev = env.timeout(0, soon.popleft())
+                        ev = env.timeout(self.now - env._now, soon.popleft())
                         ev.callbacks.append(self._fire)  # type: ignore[union-attr]
                     break
                 fn, arg = soon.popleft()
@@ -120,7 +128,7 @@ class PagingDevice:
             self.agenda.soon.append((self._start, self.waiting.popleft()))
 
     def _start(self, job: Job) -> None:
-        job.start = int(self.agenda.env.now)
+        job.start = self.agenda.now
         if job.write:
             self.agenda.at(job.write, self._written, job)
         else:
@@ -133,7 +141,7 @@ class PagingDevice:
             self._end(job)
 
     def _end(self, job: Job) -> None:
-        self.busy += int(self.agenda.env.now) - job.start
+        self.busy += self.agenda.now - job.start
         self.users -= 1
         self.agenda.soon.append((self._grant, None))  # the release, processed as an event
         job.done(job)

@@ -12,6 +12,7 @@ ready processes use the CPU meanwhile.
 
 from __future__ import annotations
 
+import os
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -118,6 +119,9 @@ class Kernel:
         self.tlbs = [TLB(cfg.tlb_entries, cfg.tlb_ways or cfg.tlb_entries, cfg.tlb_policy,  # type: ignore[arg-type]
                          tagged=cfg.tlb_tagged, rng=rng) for _ in range(cfg.cpus if cfg.tlb_entries else 0)]
         self.on_sample: Callable[[int, int], bool] | None = None
+        #: Run a process alone on the machine ahead of SimPy's clock (``_alone``); VMSIM_KERNEL_FAST=0
+        #: turns it off, to check that both paths agree.
+        self._fast = os.environ.get("VMSIM_KERNEL_FAST", "1") != "0"
         needs_future = cfg.policy.cls.needs_future
         if needs_future and cfg.scope != "local":
             raise VmsimError(
@@ -196,7 +200,7 @@ class Kernel:
     # ------------------------------------------------------------------ states
 
     def _set(self, proc: Proc, state: State) -> None:
-        now = int(self.env.now)
+        now = self.agenda.now
         proc.times[proc.state] += now - proc.since
         proc.state = state
         proc.since = now
@@ -211,7 +215,8 @@ class Kernel:
 
     def _arrive(self, proc: Proc) -> Iterator[simpy.Event]:
         yield self.env.timeout(proc.spec.arrival_ns)
-        proc.since = int(self.env.now)
+        self.agenda.sync()
+        proc.since = self.agenda.now
         if proc.next_chunk():
             self._make_ready(proc)
         else:
@@ -226,7 +231,7 @@ class Kernel:
         for *_, tables in proc.ranges:
             if tables is not None:
                 tables[:] = [t for t in tables if t is not proc.table]
-        proc.finish = int(self.env.now)
+        proc.finish = self.agenda.now
         self.remaining -= 1
         if self.remaining == 0:
             self.idle.clear()  # the waiting CPUs have nothing left to run
@@ -263,6 +268,9 @@ class Kernel:
         self._running[cpu] = None
         self.cpu_busy += elapsed
         if outcome == "fault":
+            if self._alone_possible(proc):
+                self._alone(cpu, proc)
+                return True
             self._fault(proc)
         elif outcome == "done":
             self._finish(proc)
@@ -387,6 +395,76 @@ class Kernel:
 
     def _fault(self, proc: Proc) -> None:
         """The faulting access: map its page now, block the process for the device's I/O."""
+        write, read = self._map(proc)
+        self.agenda.urgent.append((self._page_in, Job(write, read, self._paged_in, proc)))
+
+    def _alone_possible(self, proc: Proc) -> bool:
+        """Whether the fault that just ended ``proc``'s slice can be run ahead of SimPy's clock
+        (``_alone``): one CPU, nothing else ready or pending, the paging device idle."""
+        agenda, device = self.agenda, self.device
+        return (
+            self.cfg.cpus == 1 and self._fast and not self.ready and not device.users and not device.waiting
+            and not agenda.urgent and not agenda.soon and not proc.suspend_pending
+        )
+
+    def _alone(self, cpu: int, proc: Proc) -> None:
+        """A process alone on the machine faults: run its faults, page-ins and slices ahead of
+        SimPy's clock, without an event, for as long as every step they take happens before the
+        next event in SimPy's queue (a sample, a load-control check, a tick, an arrival). Nothing
+        else can happen in between, so the steps, their times and their order are exactly those of
+        the general path, which takes over (``_fault``, the context switch, the page-in's
+        transfers as events) for the first step that would not be strictly earlier."""
+        cfg, agenda, device = self.cfg, self.agenda, self.device
+        horizon = self.env.peek()
+        switch, zero_fill = cfg.context_switch_ns, cfg.zero_fill_ns
+        tlb = self.tlbs[cpu] if self.tlbs else None
+        times = proc.times
+        while True:
+            t = agenda.now
+            write, read = self._map(proc)
+            switched = t + switch
+            ready_at = t + write + read + (0 if read else zero_fill)
+            if switched >= horizon or ready_at >= horizon:
+                # The general path from here: the switch's timeout, then the page-in's I/O.
+                if switch:
+                    self.switches += 1
+                    agenda.at(switch, self._dispatch, cpu)
+                else:
+                    self.idle.append(cpu)
+                agenda.urgent.append((self._page_in, Job(write, read, self._paged_in, proc)))
+                return
+            if switch:
+                self.switches += 1
+            device.busy += write + read
+            # Blocked from t to ready_at, then ready until the CPU has switched, then running.
+            agenda.now = ready_at
+            if proc.pos >= len(proc.pages) and not proc.next_chunk():
+                self._finish(proc)
+                if self.remaining:
+                    self.idle.append(cpu)
+                return
+            start = switched if switched > ready_at else ready_at
+            times[State.BLOCKED] += ready_at - t
+            times[State.READY] += start - ready_at
+            proc.state = State.RUNNING
+            proc.since = agenda.now = start
+            if tlb is not None:
+                tlb.switch_to(proc.pid)
+            elapsed, outcome = self._slice(proc, tlb)
+            if outcome == "fault" and start + elapsed < horizon:
+                self.cpu_busy += elapsed
+                agenda.now = start + elapsed
+                continue
+            self._running[cpu] = (proc, elapsed, outcome)
+            if elapsed:
+                agenda.at(elapsed, self._slice_timed, cpu)
+            elif not self._slice_end(cpu):
+                self._dispatch(cpu)
+            return
+
+    def _map(self, proc: Proc) -> tuple[int, int]:
+        """Map the faulting access's page now and block the process; returns the page-in's
+        transfer times on the paging device: (write-back of a dirty victim, read), 0 for none."""
         page = proc.pages[proc.pos]
         write = proc.writes[proc.pos] if proc.writes is not None else 0
         sharers = None
@@ -412,8 +490,7 @@ class Kernel:
         if rss > proc.max_rss:
             proc.max_rss = rss
         self._set(proc, State.BLOCKED)
-        self.agenda.urgent.append((self._page_in, Job(self.cfg.device_write_ns if dirty_victim else 0,
-                                                      self.cfg.device_read_ns if read else 0, self._paged_in, proc)))
+        return (self.cfg.device_write_ns if dirty_victim else 0), (self.cfg.device_read_ns if read else 0)
 
     def _shootdown(self, tables: object, page: int) -> None:
         """Drop ``page`` from every CPU's TLB, for every process whose page table ``tables`` is (or
@@ -434,9 +511,10 @@ class Kernel:
         ev = self.env.timeout(step)
         while True:
             yield ev
+            self.agenda.sync()
             if not self.remaining:
                 return
-            now = int(self.env.now) // unit
+            now = self.agenda.now // unit
             for domain in domains:
                 self._released(pager.give_up(domain.tick(now)))
             ev = self.env.timeout(step)
@@ -516,6 +594,7 @@ class Kernel:
             ev = self.env.timeout(cfg.lc_interval_ns)
             self.agenda.flush()
             yield ev
+            self.agenda.sync()
             active = self._active()
             sizes = {p.pid: self._ws(p, cfg.lc_tau_ns) for p in active}
             total = sum(sizes.values())
@@ -547,6 +626,7 @@ class Kernel:
             ev = self.env.timeout(cfg.lc_interval_ns)
             self.agenda.flush()
             yield ev
+            self.agenda.sync()
             active = self._active()
             holding = [p for p in self.procs if p.state not in (State.SUSPENDED, State.DONE)]
             spare = cfg.frames - sum(pager.quota[p.pid] for p in holding) if local else self.frames.free_count

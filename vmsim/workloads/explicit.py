@@ -59,9 +59,15 @@ class TraceWorkload:
         """Open the file and detect its format now, so a bad trace fails before the run."""
         _ = self._source
 
+    @property
+    def segments(self) -> tuple[tuple[str, int, int, bool], ...]:
+        """One file-backed data segment over the whole address space: a trace's pages may lie
+        anywhere, and laying them out must not cost a pass over the file."""
+        return (("data", 0, 1 << (64 - (self.page_size.bit_length() - 1)), True),)
+
     @cached_property
     def footprint(self) -> int:
-        """Distinct pages in the trace (one pass over it)."""
+        """Distinct pages in the trace (one pass over it; only proportional allocation asks)."""
         seen: set[int] = set()
         for chunk in self._source():
             seen.update(np.unique(chunk.pages).tolist())
