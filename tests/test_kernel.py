@@ -107,7 +107,7 @@ def test_local_allocation(kind: str, expect: list[int]) -> None:
     data["kernel"]["replacement"] = {"policy": "lru", "scope": "local"}
     data["kernel"]["allocation"] = {"kind": kind, "frames": {"small": 5, "big": 30}} if kind == "fixed" else {"kind": kind}
     kernel = build(validate(data, "x"))
-    assert [kernel.pager.quota[0], kernel.pager.quota[1]] == expect
+    assert [kernel.pager.accounts[0].quota, kernel.pager.accounts[1].quota] == expect
     r = kernel.run()
     assert all(p.max_rss <= q for p, q in zip(r.processes, expect))
 

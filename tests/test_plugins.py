@@ -31,18 +31,17 @@ PLUGIN = '''\
 import os
 from collections import OrderedDict
 
-from vmsim.policies import Policy
+from vmsim.policies import Policy, RepeatIsNoop
 
 if MARKER is not None:
     with open(MARKER, "a") as _f:
         _f.write(f"{os.getpid()}\\n")
 
 
-class Mine(Policy):
+class Mine(RepeatIsNoop, Policy):
     name = "mine"
     aliases = ("my-fifo",)
     summary = "FIFO again, as a plug-in"
-    repeat_is_noop = True
 
     def __init__(self, frames, rng, bonus: int = 0) -> None:
         super().__init__(frames, rng)
@@ -156,6 +155,13 @@ BAD = {
     "bad_name": (PLUGIN.replace('name = "mine"', 'name = "mine:x"'), "Mine.name must be a policy name", None),
     "no_victim": (PLUGIN.replace("    def victim(self)", "    def _victim(self)"), "Mine does not define victim", None),
     "untyped": (PLUGIN.replace("bonus: int = 0", "bonus=0"), "parameter 'bonus' needs a type", None),
+    "retired_flag": (PLUGIN.replace('    summary = "FIFO again, as a plug-in"\n', '    summary = "x"\n    needs_hit = True\n'),
+                     "Mine: needs_hit is no longer a policy attribute; declare path = Path.HITS", None),
+    "hits_without_hit": (
+        PLUGIN.replace('    summary = "FIFO again, as a plug-in"\n', '    summary = "x"\n    path = Path.HITS\n')
+        .replace("import Policy,", "import Path, Policy,"),
+        "Mine does not define hit (path HITS)", None,
+    ),
 }
 
 
@@ -309,7 +315,7 @@ def test_new_policy_writes_a_skeleton_whose_tests_pass(tmp_path: Path, capsys) -
     code, out, _ = cli(capsys, "new-policy", "my_lfu", "--dir", str(tmp_path / "lab"))
     assert code == 0 and "my_lfu.py: written" in out
     policy, tests = tmp_path / "lab" / "my_lfu.py", tmp_path / "lab" / "test_my_lfu.py"
-    assert "class MyLfu(Policy)" in policy.read_text() and "needs_hit" in policy.read_text()
+    assert "class MyLfu(RepeatIsNoop, Policy)" in policy.read_text() and "path = Path.BITS" in policy.read_text()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)], cwd=tmp_path / "lab",
                        capture_output=True, text=True, env=env, timeout=120)
@@ -328,7 +334,7 @@ def test_new_policy_never_overwrites_without_force(tmp_path: Path, capsys) -> No
     assert code == 2 and err == f"vmsim: error: {tmp_path / 'mine.py'}: exists; run with --force to overwrite it\n"
     assert (tmp_path / "mine.py").read_text() == "# my work\n"
     assert cli(capsys, "new-policy", "mine", "--dir", str(tmp_path), "--force")[0] == 0
-    assert "class Mine(Policy)" in (tmp_path / "mine.py").read_text()
+    assert "class Mine(RepeatIsNoop, Policy)" in (tmp_path / "mine.py").read_text()
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from vmsim.hw.frames import FrameTable
 from vmsim.metrics.results import RunResult
 from vmsim.policies import lookup, parse_policy
 from vmsim.policies.aging import Aging
+from vmsim.policies.base import Periodic
 from vmsim.policies.nfu import NFU
 from vmsim.policies.wsclock import WSClock
 
@@ -406,7 +407,7 @@ def test_local_scope_runs_each_process_in_its_own_domain(policy: str) -> None:
     chunk = Chunk(pages, None, pids)
     both = replay(lambda: [chunk], parse_policy(policy), 6, scope="local")
     assert both.references == 1000
-    if lookup(policy.split(":")[0]).periodic:
+    if issubclass(lookup(policy.split(":")[0]), Periodic):
         return
     for pid in (0, 1):
         alone = run(pages[pids == pid].tolist(), policy, 3)

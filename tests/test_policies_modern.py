@@ -22,9 +22,9 @@ from vmsim.engine import replay
 from vmsim.hw.access import Chunk
 from vmsim.hw.frames import FrameTable
 from vmsim.hw.segments import AddressSpace
-from vmsim.kernel.paging import Pager
 from vmsim.metrics.schema import Run, dump_json
 from vmsim.policies import lookup, parse_policy
+from vmsim.vm import Pager
 
 MODERN = ["arc", "2q", "lirs", "clockpro", "s3fifo", "sieve", "lruk", "lruk:k=3"]
 GENERATED = ("uniform", "zipf", "loop", "phases")
@@ -308,18 +308,19 @@ def test_pager_remove_swap_out_and_exit(policy: str, scope: str) -> None:
                 pager.fault(pid, table, page, rng.random() < 0.3)
             else:
                 pager.frames.referenced[f] = 1
-                if pager.spec.cls.needs_hit:
-                    pager.domains[pid].hit(f)
+                if pager.plan.hits:
+                    pager.accounts[pid].domain.hit(f)
 
     def check() -> None:
         for pid in spaces:
             held = {f for f in range(12) if pager.frames.owner[f] == pid}
-            dom = pager.domains[pid]
+            dom = pager.accounts[pid].domain
             if scope == "local":
                 assert sorted(dom.order()) == sorted(held) and len(dom) == len(held)
         if scope == "global":
             used = {f for f in range(12) if pager.frames.owner[f] >= 0}
-            assert sorted(pager.domains[0].order()) == sorted(used) and len(pager.domains[0]) == len(used)
+            dom = pager.accounts[0].domain
+            assert sorted(dom.order()) == sorted(used) and len(dom) == len(used)
 
     run([0, 1, 2], 400)
     check()

@@ -70,6 +70,21 @@ class FrameTable:
         self.dirty[frame] = 0
         heapq.heappush(self._free, frame)
 
+    def release_all(self, frames: list[int]) -> None:
+        """Return many frames to the free list at once (a process's frames at its exit)."""
+        owner, page, table, ref, dirty = self.owner, self.page, self.table, self.referenced, self.dirty
+        for f in frames:
+            owner[f] = page[f] = FREE
+            table[f] = None
+            ref[f] = dirty[f] = 0
+        free = self._free
+        if len(frames) > len(free) // 8:
+            free.extend(frames)
+            heapq.heapify(free)
+        else:
+            for f in frames:
+                heapq.heappush(free, f)
+
     def resident(self) -> list[tuple[int, int, int]]:
         """(frame, owner, page) for every frame in use, by frame number."""
         return [(f, self.owner[f], self.page[f]) for f in range(self.n) if self.owner[f] != FREE]

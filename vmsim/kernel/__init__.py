@@ -1,6 +1,2 @@
-"""The OS side: fault handling and frame allocation (paging.py). The SimPy kernel (scheduler,
-paging device, load control) builds on the same Pager."""
-
-from vmsim.kernel.paging import Pager
-
-__all__ = ["Pager"]
+"""The OS side on SimPy's clock: processes, CPUs, the paging device, load control and sampling
+(``vmsim.kernel.sim.Kernel`` assembles them), over the VM core's Pager (vmsim.vm)."""

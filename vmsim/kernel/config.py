@@ -32,6 +32,30 @@ class ProcessSpec:
 
 
 @dataclass(frozen=True)
+class WorkingSetConfig:
+    """Working-set load control: every ``interval_ns``, suspend a process (the ``victim``: the
+    one with the largest working set, or the newest) while the working sets of window ``tau_ns``
+    exceed memory; resume the longest-suspended one when its working set fits again."""
+
+    tau_ns: int = 10_000_000
+    interval_ns: int = 10_000_000
+    victim: str = "largest"
+
+
+@dataclass(frozen=True)
+class PFFConfig:
+    """Page-fault-frequency load control, checked every ``interval_ns`` on each process's faults
+    per second of its own execution, against ``lower`` and ``upper``."""
+
+    interval_ns: int = 10_000_000
+    lower: float = 10.0
+    upper: float = 1000.0
+
+
+LoadControlConfig = WorkingSetConfig | PFFConfig | None
+
+
+@dataclass(frozen=True)
 class KernelConfig:
     """Every number the kernel uses; times in integer nanoseconds."""
 
@@ -57,11 +81,7 @@ class KernelConfig:
     allocation: str = "equal"
     min_frames: int = 1
     fixed_frames: dict[str, int] = field(default_factory=dict)
-    load_control: str = "none"
-    lc_tau_ns: int = 10_000_000
-    lc_interval_ns: int = 10_000_000
-    lc_victim: str = "largest"
-    pff_lower: float = 10.0
-    pff_upper: float = 1000.0
+    #: None: no load control; otherwise the kind of load control, by its configuration's type.
+    load_control: LoadControlConfig = None
     sample_ns: int = 10_000_000
     ws_tau_ns: int = 50_000_000

@@ -17,7 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vmsim.errors import VmsimError
-from vmsim.policies.base import ALIASES, REGISTRY, Policy, register
+from vmsim.policies.base import (
+    ALIASES,
+    NEVER,
+    REGISTRY,
+    Foresighted,
+    Path,
+    Periodic,
+    Policy,
+    Releasing,
+    RepeatIsNoop,
+    WantsIncoming,
+    register,
+)
 
 for _mod in pkgutil.iter_modules(__path__):
     if _mod.name != "base" and not _mod.name.startswith("_"):
@@ -26,8 +38,15 @@ for _mod in pkgutil.iter_modules(__path__):
 from vmsim.policies._plugins import ORIGINS, load_entry_points, load_policy_file, origin_of  # noqa: E402
 
 __all__ = [
+    "NEVER",
+    "Foresighted",
+    "Path",
+    "Periodic",
     "Policy",
     "PolicySpec",
+    "Releasing",
+    "RepeatIsNoop",
+    "WantsIncoming",
     "available",
     "load_entry_points",
     "load_policy_file",

@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from vmsim.errors import VmsimError
-from vmsim.policies.base import ALIASES, REGISTRY, Policy, register
+from vmsim.policies.base import ALIASES, REGISTRY, Policy, check_hooks, register
 
 __all__ = ["GROUP", "ORIGINS", "Origin", "load_entry_points", "load_policy_file", "origin_of"]
 
@@ -36,7 +36,6 @@ GROUP = "vmsim.policies"
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 _PARAM_TYPES = (int, float, bool, str)
-_HOOKS = ("insert", "victim", "remove", "order")
 
 
 @dataclass(frozen=True)
@@ -229,11 +228,10 @@ def _unregister(name: str) -> None:
 
 
 def _check_hooks(cls: type[Policy], label: str, where: str) -> None:
-    missing = [h for h in _HOOKS if getattr(cls, h) is getattr(Policy, h)]
-    if cls.table_order is not None and cls.adopt is Policy.adopt:
-        missing.append("adopt (table_order is set)")
-    if missing:
-        raise VmsimError(f"{label} does not define {', '.join(missing)}", source=where)
+    try:
+        check_hooks(cls)
+    except VmsimError as e:
+        raise VmsimError(str(e).replace(f"policy {cls.name or cls.__name__}", label, 1), source=where) from None
 
 
 def _check_params(cls: type[Policy], label: str, where: str) -> None:

@@ -34,8 +34,8 @@ Run it (the policy is registered for that one command, like a built-in):
 
 How vmsim drives a policy (the same template for every built-in one): on each access the MMU
 looks the page up in the page table and sets the frame's referenced bit (and the dirty bit on a
-write). On a hit nothing else happens, unless the policy sets ``needs_hit``, which calls
-``hit(frame)``. On a miss (a page fault) the kernel takes a free frame if there is one, else it
+write). On a hit nothing else happens, unless the policy's ``path`` is ``Path.HITS``, which
+calls ``hit(frame)``. On a miss (a page fault) the kernel takes a free frame if there is one, else it
 calls ``victim()`` and evicts the page in the frame returned (writing it back if dirty); it loads
 the new page into that frame and calls ``insert(frame)``. ``remove(frame)`` tells the policy that
 the kernel took a frame away for another reason (a process exited or was swapped out).
@@ -50,10 +50,16 @@ import random
 from collections import OrderedDict
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies import Policy
+from vmsim.policies import Path, Policy, RepeatIsNoop
 
 
-class $cls(Policy):
+# RepeatIsNoop: an access that repeats the previous access to the same page changes nothing in
+# this policy's state, so the replay engine may fold such repeats into one access (an exact
+# shortcut). True for FIFO, LRU and Clock; not for a policy that counts hits (LFU), where a repeat
+# adds one to the count: then drop the mixin (it is only slower). Other mixins, for policies that
+# need them (see docs/plugins.md): Periodic (tick(now) every `period`), Releasing (give frames up
+# at a fault), WantsIncoming (told the page coming in), Foresighted (the stream's future, as OPT).
+class $cls(RepeatIsNoop, Policy):
     """TODO: say what this policy evicts and how it breaks ties (FIFO has none: load times differ)."""
 
     #: The name for --policy and scenarios (letters, digits, _ . -). It must not be the name or an
@@ -63,17 +69,12 @@ class $cls(Policy):
     #: One line for `vmsim policies`. TODO: describe your policy.
     summary = "first in, first out (the vmsim new-policy skeleton)"
 
-    #: True: call hit(frame) on every hit. Needed when the order depends on hits (LRU, LFU); it
-    #: costs a call per access, so FIFO and Clock leave it False and read the referenced bit that
-    #: the MMU sets instead.
-    needs_hit = False
-    #: True only if an access that repeats the previous access to the same page changes nothing in
-    #: this policy's state: then the replay engine folds such repeats into one access (an exact
-    #: shortcut). True for FIFO, LRU and Clock; False for a policy that counts hits (LFU), where a
-    #: repeat adds one to the count. When in doubt, say False: it is only slower.
-    repeat_is_noop = True
-    # Leave ``table_order`` (a fused fast path for FIFO/LRU/MRU orders) and ``needs_future``
-    # (OPT's next-use times) alone: with table_order set, insert/victim are bypassed.
+    #: How vmsim runs the policy between faults. Path.BITS: a hit only sets the referenced and
+    #: dirty bits, which the policy reads at fault time (FIFO, Clock); Path.HITS: hit(frame) is
+    #: called on every hit, needed when the order depends on hits (LRU, LFU), at the cost of a
+    #: call per access. (The table paths, FIFO_TABLE, LRU_TABLE and MRU_TABLE, are the built-ins'
+    #: fused fast paths: with one of them, insert and victim are bypassed.)
+    path = Path.BITS
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         # Parameters go after rng, each with a type (int, float, bool or str) and a default:
@@ -96,7 +97,7 @@ class $cls(Policy):
         self._queue[frame] = None
 
     def hit(self, frame: int) -> None:
-        """The page in ``frame`` was accessed again. Called only when ``needs_hit`` is True."""
+        """The page in ``frame`` was accessed again. Called only when path is Path.HITS."""
         # TODO (LRU-like or counting policies): update the frame's place or count here.
 
     def victim(self) -> int:
@@ -189,7 +190,7 @@ def test_laws(seed: int, frames: int) -> None:
 
 @pytest.mark.parametrize("seed", range(3))
 def test_repeat_is_noop_is_true_to_its_word(seed: int) -> None:
-    """With repeat_is_noop, replay folds immediate repeats; --explain (steps) never folds. The
+    """With RepeatIsNoop, replay folds immediate repeats; --explain (steps) never folds. The
     counts must agree, or the claim is wrong."""
     rng = random.Random(seed)
     refs = " ".join(str(p) for p in rng.choices(range(8), k=200) for _ in range(rng.randrange(1, 4)))

@@ -9,11 +9,11 @@ import numpy as np
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies._scan import KeyScan
-from vmsim.policies.base import register
+from vmsim.policies.base import Path, Periodic, RepeatIsNoop, register
 
 
 @register
-class Aging(KeyScan):
+class Aging(Periodic, RepeatIsNoop, KeyScan):
     """Aging (Tanenbaum, Modern Operating Systems, 3.4.7): each page has a ``bits``-bit counter,
     zero at load. Every tick shifts each counter right by one and puts the page's referenced bit
     into the top bit, then clears the referenced bits. The victim has the smallest
@@ -29,10 +29,9 @@ class Aging(KeyScan):
     name = "aging"
     aliases = ("shift-register",)
     summary = "smallest n-bit counter (shifted right each period, referenced bit on top) goes first"
-    repeat_is_noop = True
-    periodic = True
+    path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = 1000, bits: int = 8) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD, bits: int = 8) -> None:
         super().__init__(frames, rng)
         self.validate(period=period, bits=bits)
         self.period = period
@@ -42,7 +41,7 @@ class Aging(KeyScan):
 
     @classmethod
     def validate(cls, **params: Any) -> None:
-        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))
+        super().validate(**params)
         cls.require(1 <= params.get("bits", 8) <= 64, "bits", "between 1 and 64", params.get("bits"))
 
     def insert(self, frame: int) -> None:

@@ -6,11 +6,11 @@ import random
 from collections import OrderedDict
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, WantsIncoming, register
 
 
 @register
-class ARC(Policy):
+class ARC(WantsIncoming, Policy):
     """ARC (Megiddo & Modha, FAST 2003), with libCacheSim's arithmetic.
 
     T1 holds pages seen once recently, T2 pages seen at least twice; B1 and B2 are their ghost
@@ -32,8 +32,7 @@ class ARC(Policy):
     name = "arc"
     aliases = ("adaptive-replacement-cache",)
     summary = "ARC: recency list T1 and frequency list T2, sized by ghost hits in B1/B2"
-    needs_hit = True
-    wants_incoming = True
+    path = Path.HITS
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)

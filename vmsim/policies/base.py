@@ -6,32 +6,39 @@ its own instance holding that process's frames. The fault handler drives every p
 template (libCacheSim's): look the page up; on a miss take a free frame or ask ``victim()``; then
 ``insert()`` the new page's frame.
 
-Hooks are called only when a policy asks for them: ``hit()`` only when ``needs_hit`` is true, so
-FIFO and Clock cost nothing on a hit (the MMU still sets the referenced and dirty bits in the
-FrameTable, which any policy may read).
+A policy declares how the VM core runs it between faults, once, as its ``path``
+(:class:`Path`): hits that only set the referenced and dirty bits (``BITS``: FIFO and Clock cost
+nothing on a hit, though the MMU still sets the bits in the FrameTable, which any policy may read),
+hits that call ``hit()`` (``HITS``), or a victim order that is the order of the page table itself
+(``FIFO_TABLE``, ``LRU_TABLE``, ``MRU_TABLE``: a fused loop keeps the table in that order and hands
+it back with ``adopt()``). What else a policy needs comes from small mixins:
 
-Time, for the policies that need it, comes in one of two ways:
+- :class:`RepeatIsNoop`: an access that repeats the previous access to the same page changes
+  nothing, so replay may fold such repeats (an exact shortcut);
+- :class:`Periodic`: ``tick(now)`` every ``period`` units of virtual time (NRU, aging, NFU,
+  WSClock, working set). Replay counts the accesses of the stream (every process, before folding
+  repeats): a tick follows the ``period``-th, ``2 * period``-th, ... access. The kernel ticks from
+  its own clock, every ``period * timing.memory_access`` of simulated time, with
+  ``now = env.now // memory_access``. A tick may return frames the policy gives up (the working
+  set's pages that left the window); the driver frees them through the Pager, counted as evictions;
+- :class:`Releasing`: gives up frames at a fault, returned by ``release()``, which the Pager calls
+  before it looks for a free frame (PFF);
+- :class:`WantsIncoming`: chooses its victim knowing the page being loaded, told by ``incoming()``
+  just before ``victim()`` (ARC);
+- :class:`Foresighted`: needs the future of the stream, given by ``set_future()`` before the run
+  (OPT).
 
-- **Periodic ticks** (``periodic``: NRU, aging, NFU, WSClock, working set). The policy takes a
-  ``period`` parameter and the driver calls ``tick(now)`` every ``period`` units of virtual time,
-  ``now`` being that time (the tick's number times the period). The replay engine counts the
-  accesses of the stream (every process, before folding repeats): a tick follows the
-  ``period``-th, ``2 * period``-th, ... access. The kernel ticks from its own clock: a SimPy
-  daemon every ``period * timing.memory_access`` of simulated time, with
-  ``now = env.now // memory_access``. So one unit is one reference in replay and the time of one
-  memory access in ``simulate``. A tick may return frames the policy gives up (the working set's
-  pages that left the window); the driver frees them through the Pager, counted as evictions.
-- **Counting references** in ``hit()`` and ``insert()`` (``needs_hit`` and no ``repeat_is_noop``,
-  so every access reaches the policy: PFF, LFU, MFU).
-
-A policy that gives up frames at a fault (``releases_on_fault``: PFF) returns them from
-``release()``, which the Pager calls before it looks for a free frame. A policy whose victim
-depends on the page coming in (``wants_incoming``: ARC) is told it by ``incoming()`` just before
-``victim()``; the replay engine runs such policies through the Pager's fault path.
+Counting references (PFF, LFU, MFU) is ``HITS`` without ``RepeatIsNoop``: every access reaches the
+policy. The hooks a policy must define are abstract; ``@register`` refuses a class that lacks one,
+naming it. ``vmsim.vm.plan`` is the one place that turns these declarations into the drivers'
+choices.
 """
 
 from __future__ import annotations
 
+import abc
+import enum
+import inspect
 import random
 from collections.abc import Iterable
 from typing import Any, ClassVar, TypeVar
@@ -39,13 +46,43 @@ from typing import Any, ClassVar, TypeVar
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
 
+#: The next-use time ``set_future`` gives an access whose page is never used again.
+NEVER = 1 << 62
+
 REGISTRY: dict[str, type[Policy]] = {}
 ALIASES: dict[str, str] = {}
 
 P = TypeVar("P", bound="type[Policy]")
 
 
-class Policy:
+class Path(enum.Enum):
+    """How the VM core runs a policy between faults: the one declared choice of fast path."""
+
+    #: A hit only sets the referenced and dirty bits (the MMU's work); the policy is not called.
+    BITS = "bits"
+    #: Every hit calls ``hit(frame)``.
+    HITS = "hits"
+    #: The victim is the page loaded longest ago: the page table is kept in load order.
+    FIFO_TABLE = "fifo"
+    #: The victim is the page accessed longest ago: the page table is kept in recency order.
+    LRU_TABLE = "lru"
+    #: The victim is the page accessed most recently: the page table is kept in recency order.
+    MRU_TABLE = "mru"
+
+
+#: The old capability flags, and what replaces each (a plug-in that still sets one is told).
+_RETIRED = {
+    "needs_hit": "path = Path.HITS",
+    "table_order": "path = Path.FIFO_TABLE, LRU_TABLE or MRU_TABLE",
+    "repeat_is_noop": "the RepeatIsNoop mixin",
+    "periodic": "the Periodic mixin",
+    "releases_on_fault": "the Releasing mixin",
+    "wants_incoming": "the WantsIncoming mixin",
+    "needs_future": "the Foresighted mixin",
+}
+
+
+class Policy(abc.ABC):
     """Base class of replacement policies. Subclasses keep their own order over their frames."""
 
     #: Registry name (lower case) and aliases; case does not matter when looking them up.
@@ -53,24 +90,8 @@ class Policy:
     aliases: ClassVar[tuple[str, ...]] = ()
     #: One line for `vmsim policies` and error messages.
     summary: ClassVar[str] = ""
-    #: Call ``hit()`` on every hit (LRU needs it; FIFO and Clock do not).
-    needs_hit: ClassVar[bool] = False
-    #: Needs the future of the stream: the engine calls ``set_future()`` before the run.
-    needs_future: ClassVar[bool] = False
-    #: An access that repeats the previous access to the same page changes nothing in this
-    #: policy's state, so the replay engine may fold such repeats into one (an exact shortcut).
-    repeat_is_noop: ClassVar[bool] = False
-    #: The victim order is the order of a page table kept as an ordered dict: "fifo" (load order,
-    #: victim first), "lru" (hits move a page to the end, victim first) or "mru" (hits move a page
-    #: to the end, victim last). The replay engine then runs a fused loop over that ordered page
-    #: table and hands the order back with ``adopt()`` at the end of each chunk.
-    table_order: ClassVar[str | None] = None
-    #: Wants ``tick(now)`` every ``period`` (a constructor parameter) units of virtual time.
-    periodic: ClassVar[bool] = False
-    #: Gives up frames at a fault: the Pager calls ``release()`` before it places the page.
-    releases_on_fault: ClassVar[bool] = False
-    #: Chooses its victim knowing the page the fault loads: the Pager calls ``incoming()`` first.
-    wants_incoming: ClassVar[bool] = False
+    #: How the VM core runs this policy between faults (see :class:`Path`).
+    path: ClassVar[Path] = Path.BITS
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         self.frames = frames
@@ -78,12 +99,14 @@ class Policy:
 
     @classmethod
     def folds_repeats(cls, **params: Any) -> bool:
-        """Whether ``repeat_is_noop`` holds with these parameters (override where it depends)."""
-        return cls.repeat_is_noop
+        """Whether replay may fold an access that repeats the previous one (see RepeatIsNoop)."""
+        return False
 
     @classmethod
     def validate(cls, **params: Any) -> None:
-        """Raise VmsimError naming the parameter if a value is out of range (override per policy)."""
+        """Raise VmsimError naming the parameter if a value is out of range (override per policy,
+        calling ``super().validate(**params)``)."""
+        return
 
     @classmethod
     def require(cls, ok: bool, param: str, rule: str, value: Any) -> None:
@@ -91,69 +114,122 @@ class Policy:
         if not ok:
             raise VmsimError(f"policy {cls.name}: parameter {param} must be {rule}, got {value!r}")
 
-    def tick(self, now: int) -> list[int]:
-        """For ``periodic`` policies: the periodic work at virtual time ``now``. Returns the frames
-        the policy gives up (it has already forgotten them); usually none."""
-        return []
-
-    def release(self) -> list[int]:
-        """For ``releases_on_fault`` policies: at a fault, before the page is placed, the frames
-        the policy gives up (it has already forgotten them)."""
-        return []
-
     def set_capacity(self, frames: int) -> None:
         """The number of frames this domain may hold: its quota under local scope (called when the
         process is added and whenever the quota changes); every frame under global scope, where
         it is never called. Policies that size queues from their capacity override this."""
+        return
 
-    def incoming(self, owner: int, page: int) -> None:
-        """For ``wants_incoming`` policies: the page (of process ``owner``) that the coming fault
-        loads into this domain, told just before ``victim()``."""
-
+    @abc.abstractmethod
     def insert(self, frame: int) -> None:
         """A page has just been loaded into ``frame`` (referenced bit set, dirty if written)."""
-        raise NotImplementedError
 
     def hit(self, frame: int) -> None:
-        """The page in ``frame`` was accessed again (only when ``needs_hit``)."""
+        """The page in ``frame`` was accessed again (only on the HITS, LRU_TABLE and MRU_TABLE
+        paths, which must define it)."""
+        return
 
+    @abc.abstractmethod
     def victim(self) -> int:
         """Choose a frame of this domain to evict, and forget it. Called only when non-empty."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def remove(self, frame: int) -> None:
         """Forget ``frame``: the kernel freed it for another reason (exit, swap-out, reallocation)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def order(self) -> list[int]:
         """This domain's frames in the policy's own order, next victim first where it has one."""
-        raise NotImplementedError
 
     def adopt(self, frames: list[int]) -> None:
-        """Take ``frames`` (oldest first, in ``table_order``'s sense) as this domain's whole state."""
+        """Take ``frames`` (oldest first, in the table path's sense) as this domain's whole state
+        (only on the table paths, which must define it)."""
         raise NotImplementedError
-
-    def set_future(self, next_use: Iterable[int]) -> None:
-        """For ``needs_future`` policies: the next-use time of every access this domain will see,
-        in order (hits and loads alike)."""
 
     def __len__(self) -> int:
         return len(self.order())
 
 
-def clear_referenced(frames: FrameTable, members: Iterable[int], count: int) -> None:
-    """Clear the referenced bits of a domain's ``count`` frames ``members``. When the domain holds
-    every frame in use (global scope), all bits are cleared at once: free frames have theirs clear."""
-    ref = frames.referenced
-    if count == frames.n - frames.free_count:
-        ref[:] = bytes(frames.n)
-    else:
-        for f in members:
-            ref[f] = 0
+class RepeatIsNoop:
+    """Mixin: an access that repeats the previous access to the same page changes nothing in the
+    policy's state, so replay may fold such repeats into one (an exact shortcut). Override
+    ``folds_repeats`` where that depends on the parameters."""
+
+    @classmethod
+    def folds_repeats(cls, **params: Any) -> bool:
+        return True
+
+
+class Periodic(abc.ABC):
+    """Mixin: ``tick(now)`` every ``period`` units of virtual time (see the module doc). The policy
+    takes ``period: int`` (at least 1, default :attr:`DEFAULT_PERIOD`) as a constructor parameter,
+    which this mixin validates; the driver reads ``self.period``."""
+
+    DEFAULT_PERIOD: ClassVar[int] = 1000
+    period: int
+
+    @classmethod
+    def validate(cls, **params: Any) -> None:
+        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))  # type: ignore[attr-defined]
+        super().validate(**params)  # type: ignore[misc]
+
+    @abc.abstractmethod
+    def tick(self, now: int) -> list[int]:
+        """The periodic work at virtual time ``now``. Returns the frames the policy gives up (it has
+        already forgotten them); usually none."""
+
+
+class Releasing(abc.ABC):
+    """Mixin: gives up frames at a fault; the Pager calls ``release()`` before it places the page."""
+
+    @abc.abstractmethod
+    def release(self) -> list[int]:
+        """The frames the policy gives up at this fault (it has already forgotten them)."""
+
+
+class WantsIncoming(abc.ABC):
+    """Mixin: the victim depends on the page coming in; ``incoming()`` is called just before
+    ``victim()``."""
+
+    @abc.abstractmethod
+    def incoming(self, owner: int, page: int) -> None:
+        """The page (of process ``owner``) that the coming fault loads into this domain."""
+
+
+class Foresighted(abc.ABC):
+    """Mixin: needs the stream's future; the driver calls ``set_future()`` before the run (in the
+    kernel only under local scope, where each process's future is its own stream's)."""
+
+    @abc.abstractmethod
+    def set_future(self, next_use: Iterable[int]) -> None:
+        """The next-use time of every access this domain will see, in order (hits and loads
+        alike); :data:`NEVER` for an access whose page is not used again."""
+
+
+def check_hooks(cls: type[Policy]) -> None:
+    """Refuse a policy class that lacks a hook its path or mixins need, or still declares one of
+    the retired capability flags; one line naming what is missing."""
+    label = f"policy {cls.name or cls.__name__}"
+    for flag, instead in _RETIRED.items():
+        if any(flag in vars(b) for b in cls.__mro__):
+            raise VmsimError(f"{label}: {flag} is no longer a policy attribute; declare {instead} (docs/plugins.md)")
+    if not isinstance(cls.path, Path):
+        raise VmsimError(f"{label}: path must be a vmsim.policies.Path, got {cls.path!r}")
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if cls.path in (Path.HITS, Path.LRU_TABLE, Path.MRU_TABLE) and cls.hit is Policy.hit:
+        missing.append(f"hit (path {cls.path.name})")
+    if cls.path in (Path.FIFO_TABLE, Path.LRU_TABLE, Path.MRU_TABLE) and cls.adopt is Policy.adopt:
+        missing.append(f"adopt (path {cls.path.name})")
+    if issubclass(cls, Periodic) and "period" not in inspect.signature(cls.__init__).parameters:
+        missing.append("a period parameter (Periodic)")
+    if missing:
+        raise VmsimError(f"{label} does not define {', '.join(missing)}")
 
 
 def register(cls: P) -> P:
-    """Class decorator: add a policy to the registry under its name and aliases."""
+    """Class decorator: add a policy to the registry under its name and aliases, once its hooks
+    are checked (:func:`check_hooks`)."""
+    check_hooks(cls)
     for key in (cls.name, *cls.aliases):
         key = key.lower()
         if key in REGISTRY or key in ALIASES:

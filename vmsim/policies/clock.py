@@ -6,13 +6,13 @@ import random
 from typing import Any
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
 _NONE = -1
 
 
 @register
-class Clock(Policy):
+class Clock(RepeatIsNoop, Policy):
     """Second chance. The hand points at the oldest slot; a page whose referenced bit is set has
     the bit cleared and is passed over; the first page found with the bit clear is the victim.
     The new page takes the victim's slot (just behind the hand), so the hand has moved past it.
@@ -25,7 +25,7 @@ class Clock(Policy):
     name = "clock"
     aliases = ("second-chance-clock", "2c")
     summary = "second chance with a hand (ref_bit_on_load=true is the textbook variant)"
-    repeat_is_noop = True
+    path = Path.BITS
 
     def __init__(self, frames: FrameTable, rng: random.Random, ref_bit_on_load: bool = True) -> None:
         super().__init__(frames, rng)

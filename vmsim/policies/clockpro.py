@@ -6,7 +6,7 @@ import random
 
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, register
 
 _HOT, _COLD, _TEST = 0, 1, 2
 
@@ -37,6 +37,7 @@ class ClockPro(Policy):
     name = "clockpro"
     aliases = ("clock-pro",)
     summary = "CLOCK-Pro: Clock with hot/cold pages and test periods; adaptive cold target (cold_ratio)"
+    path = Path.BITS
 
     def __init__(self, frames: FrameTable, rng: random.Random, cold_ratio: float = 0.5) -> None:
         super().__init__(frames, rng)

@@ -26,7 +26,6 @@ class EnhancedSecondChance(Clock):
     name = "esc"
     aliases = ("enhanced-second-chance", "enhanced-clock")
     summary = "clock over (referenced, dirty) classes: first (0,0), else first (0,1) clearing bits"
-    repeat_is_noop = True
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng, ref_bit_on_load=True)

@@ -6,18 +6,17 @@ import random
 from collections import OrderedDict
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
 
 @register
-class FIFO(Policy):
+class FIFO(RepeatIsNoop, Policy):
     """First in, first out. Hits change nothing. Ties cannot occur: load times are distinct."""
 
     name = "fifo"
     aliases = ("first-in-first-out",)
     summary = "first in, first out: evict the page loaded longest ago"
-    repeat_is_noop = True
-    table_order = "fifo"
+    path = Path.FIFO_TABLE
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)

@@ -6,7 +6,7 @@ import random
 from collections import OrderedDict
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, register
 
 
 @register
@@ -25,7 +25,7 @@ class LFU(Policy):
     name = "lfu"
     aliases = ("least-frequently-used",)
     summary = "least frequently used (in-memory count), ties least recently used"
-    needs_hit = True
+    path = Path.HITS
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)

@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, register
 
 
 @register
@@ -34,7 +34,7 @@ class LIRS(Policy):
     name = "lirs"
     aliases = ("low-inter-reference-recency-set",)
     summary = "LIRS: LIR pages (short reuse distance) stay; evict resident HIR pages (hir_ratio)"
-    needs_hit = True
+    path = Path.HITS
 
     def __init__(self, frames: FrameTable, rng: random.Random, hir_ratio: float = 0.01) -> None:
         super().__init__(frames, rng)

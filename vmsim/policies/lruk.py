@@ -8,7 +8,7 @@ from heapq import heapify, heappop, heappush
 
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, register
 
 
 @register
@@ -27,7 +27,7 @@ class LRUK(Policy):
     name = "lruk"
     aliases = ("lru-k",)
     summary = "LRU-K: evict the page whose K-th most recent reference is oldest (k, default 2)"
-    needs_hit = True
+    path = Path.HITS
 
     def __init__(self, frames: FrameTable, rng: random.Random, k: int = 2) -> None:
         super().__init__(frames, rng)

@@ -6,24 +6,25 @@ import random
 from collections import OrderedDict
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
 
 @register
-class MRU(Policy):
+class MRU(RepeatIsNoop, Policy):
     """Most recently used: the victim is the page whose last access (load or hit) is newest."""
 
     name = "mru"
     aliases = ("most-recently-used",)
     summary = "most recently used: evict the page accessed most recently"
-    needs_hit = True
-    repeat_is_noop = True
-    table_order = "mru"
+    path = Path.MRU_TABLE
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)
         self._recency: OrderedDict[int, None] = OrderedDict()
         self.hit = self._recency.move_to_end  # type: ignore[method-assign]
+
+    def hit(self, frame: int) -> None:  # replaced per instance by the ordered dict's move_to_end
+        self._recency.move_to_end(frame)
 
     def insert(self, frame: int) -> None:
         self._recency[frame] = None

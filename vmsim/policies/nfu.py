@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import numpy as np
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies._scan import KeyScan
-from vmsim.policies.base import register
+from vmsim.policies.base import Path, Periodic, RepeatIsNoop, register
 
 
 @register
-class NFU(KeyScan):
+class NFU(Periodic, RepeatIsNoop, KeyScan):
     """Not frequently used (Tanenbaum, Modern Operating Systems, 3.4.7): each page has a counter,
     zero at load; every tick adds the page's referenced bit to it and clears the bit. The victim has
     the smallest count, the referenced bit set since the last tick counting as one more (the count a
@@ -29,20 +28,15 @@ class NFU(KeyScan):
     name = "nfu"
     aliases = ("not-frequently-used",)
     summary = "smallest sampled reference count (referenced bit added each period) goes first"
-    repeat_is_noop = True
-    periodic = True
+    path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = 1000) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD) -> None:
         super().__init__(frames, rng)
         self.validate(period=period)
         self.period = period
         self._count = np.zeros(frames.n, dtype=np.int64)
         self._last = np.zeros(frames.n, dtype=np.int64)  # time of the tick that last found the referenced bit set
         self._now = 0
-
-    @classmethod
-    def validate(cls, **params: Any) -> None:
-        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))
 
     def insert(self, frame: int) -> None:
         self._count[frame] = 0

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import numpy as np
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Periodic, Policy, RepeatIsNoop, register
 
 
 @register
-class NRU(Policy):
+class NRU(Periodic, RepeatIsNoop, Policy):
     """Not recently used (Tanenbaum, Modern Operating Systems, 3.4.2). Every tick clears the
     referenced bits of the domain's pages. A page's class is 2 * referenced + dirty: 0 (not
     referenced, clean), 1 (not referenced, dirty), 2 (referenced, clean), 3 (referenced, dirty).
@@ -27,10 +26,9 @@ class NRU(Policy):
     name = "nru"
     aliases = ("not-recently-used",)
     summary = "random page of the lowest (referenced, dirty) class; referenced bits cleared every period"
-    repeat_is_noop = True
-    periodic = True
+    path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = 1000) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD) -> None:
         super().__init__(frames, rng)
         self.validate(period=period)
         self.period = period
@@ -41,10 +39,6 @@ class NRU(Policy):
         self._pos: dict[int, int] = {}
         self._ref = np.frombuffer(frames.referenced, dtype=np.uint8)
         self._dirty = np.frombuffer(frames.dirty, dtype=np.uint8)
-
-    @classmethod
-    def validate(cls, **params: Any) -> None:
-        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))
 
     def insert(self, frame: int) -> None:
         self._pos[frame] = self._n

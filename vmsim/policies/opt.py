@@ -7,14 +7,11 @@ from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
-
-#: Next-use time of an access whose page is never used again (the engine supplies it).
-NEVER = 1 << 62
+from vmsim.policies.base import NEVER, Foresighted, Path, Policy, RepeatIsNoop, register
 
 
 @register
-class OPT(Policy):
+class OPT(Foresighted, RepeatIsNoop, Policy):
     """Belady's optimal policy, exact given the stream's future.
 
     Every access (load or hit) tells the policy when that page is next used. The victim is the page
@@ -26,9 +23,7 @@ class OPT(Policy):
     name = "opt"
     aliases = ("belady", "min", "optimal")
     summary = "Belady's optimal: evict the page used farthest in the future (needs the future)"
-    needs_hit = True
-    needs_future = True
-    repeat_is_noop = True
+    path = Path.HITS
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)

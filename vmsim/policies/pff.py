@@ -6,11 +6,11 @@ import random
 from typing import Any
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, Releasing, register
 
 
 @register
-class PFF(Policy):
+class PFF(Releasing, Policy):
     """Page-fault frequency (Chu and Opderbeck, "The page fault frequency replacement algorithm",
     AFIPS FJCC 1972). Time is the domain's virtual time: its accesses counted one by one (so the
     policy sees every hit and repeats are not folded).
@@ -32,8 +32,7 @@ class PFF(Policy):
     name = "pff"
     aliases = ("page-fault-frequency",)
     summary = "at a fault after more than threshold accesses, release pages unreferenced since the last"
-    needs_hit = True
-    releases_on_fault = True
+    path = Path.HITS
 
     def __init__(self, frames: FrameTable, rng: random.Random, threshold: int = 1000) -> None:
         super().__init__(frames, rng)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import random as _random
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
 
 @register
-class Random(Policy):
+class Random(RepeatIsNoop, Policy):
     """Uniform random victim. Frames are kept in a list in load order with swap-removal; the
     victim is ``frames[rng.randrange(len(frames))]``, so a seed fixes every choice."""
 
     name = "random"
     aliases = ("rand",)
     summary = "evict a uniformly random page (seeded)"
-    repeat_is_noop = True
+    path = Path.BITS
 
     def __init__(self, frames: FrameTable, rng: _random.Random) -> None:
         super().__init__(frames, rng)

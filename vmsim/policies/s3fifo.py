@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, register
 
 
 @register
@@ -28,7 +28,7 @@ class S3FIFO(Policy):
     name = "s3fifo"
     aliases = ("s3-fifo",)
     summary = "S3-FIFO: small FIFO filter, main FIFO with reinsertion, ghost FIFO (small_ratio, threshold)"
-    needs_hit = True
+    path = Path.HITS
 
     def __init__(
         self,

@@ -6,11 +6,11 @@ import random
 from collections import OrderedDict
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
 
 @register
-class SecondChance(Policy):
+class SecondChance(RepeatIsNoop, Policy):
     """FIFO whose head gets a second chance: at a fault the page at the head of the queue is the
     victim if its referenced bit is clear; if set, the bit is cleared and the page goes to the
     tail (as if just loaded), and the next head is examined. Loads join the tail.
@@ -23,7 +23,7 @@ class SecondChance(Policy):
     name = "second-chance"
     aliases = ("sc", "fifo-second-chance")
     summary = "FIFO with reinsertion: a referenced head has its bit cleared and goes to the tail"
-    repeat_is_noop = True
+    path = Path.BITS
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)

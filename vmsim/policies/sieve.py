@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, register
 
 _NONE = -1
 
@@ -22,6 +22,7 @@ class Sieve(Policy):
 
     name = "sieve"
     summary = "SIEVE: FIFO whose hand skips pages visited since it last passed (hits cost nothing)"
+    path = Path.BITS
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)

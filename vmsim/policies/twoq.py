@@ -7,11 +7,11 @@ from collections import OrderedDict
 
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Policy, register
+from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
 
 @register
-class TwoQ(Policy):
+class TwoQ(RepeatIsNoop, Policy):
     """Full 2Q (Johnson & Shasha, VLDB 1994), as libCacheSim's TwoQ sizes it.
 
     A faulted page goes to A1in (FIFO) unless its number is in A1out, the ghost FIFO of pages
@@ -25,8 +25,7 @@ class TwoQ(Policy):
     name = "2q"
     aliases = ("twoq", "two-queue")
     summary = "2Q: FIFO A1in for new pages, LRU Am for re-referenced ones, ghost A1out (kin, kout)"
-    needs_hit = True
-    repeat_is_noop = True
+    path = Path.HITS
 
     def __init__(self, frames: FrameTable, rng: random.Random, kin: float = 0.25, kout: float = 0.5) -> None:
         super().__init__(frames, rng)

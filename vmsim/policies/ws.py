@@ -9,11 +9,11 @@ import numpy as np
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies._scan import KeyScan
-from vmsim.policies.base import register
+from vmsim.policies.base import Path, Periodic, RepeatIsNoop, register
 
 
 @register
-class WorkingSet(KeyScan):
+class WorkingSet(Periodic, RepeatIsNoop, KeyScan):
     """Denning's working-set policy ("The working set model for program behavior", CACM 1968),
     with the window sampled by referenced bits at every tick, as a replacement-and-allocation
     policy: the domain holds W(t, tau) and gives the other frames back.
@@ -37,10 +37,9 @@ class WorkingSet(KeyScan):
     name = "ws"
     aliases = ("working-set",)
     summary = "Denning's working set: release pages unreferenced for tau (sampled every period)"
-    repeat_is_noop = True
-    periodic = True
+    path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = 1000, tau: int = 10000) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD, tau: int = 10000) -> None:
         super().__init__(frames, rng)
         self.validate(period=period, tau=tau)
         self.period = period
@@ -50,7 +49,7 @@ class WorkingSet(KeyScan):
 
     @classmethod
     def validate(cls, **params: Any) -> None:
-        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))
+        super().validate(**params)
         cls.require(params.get("tau", 1) >= 1, "tau", "at least 1", params.get("tau"))
 
     def insert(self, frame: int) -> None:

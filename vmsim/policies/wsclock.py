@@ -6,12 +6,12 @@ import random
 from typing import Any
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import register
+from vmsim.policies.base import Periodic, register
 from vmsim.policies.clock import Clock
 
 
 @register
-class WSClock(Clock):
+class WSClock(Periodic, Clock):
     """WSClock (Carr and Hennessy, "WSCLOCK: a simple and effective algorithm for virtual memory
     management", SOSP 1981; as in Tanenbaum, Modern Operating Systems, 3.4.9).
 
@@ -31,10 +31,8 @@ class WSClock(Clock):
     name = "wsclock"
     aliases = ("ws-clock",)
     summary = "clock that evicts clean pages unused for tau (virtual time from ticks every period)"
-    repeat_is_noop = True
-    periodic = True
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = 1000, tau: int = 10000) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD, tau: int = 10000) -> None:
         super().__init__(frames, rng, ref_bit_on_load=True)
         self.validate(period=period, tau=tau)
         self.period = period
@@ -44,7 +42,7 @@ class WSClock(Clock):
 
     @classmethod
     def validate(cls, **params: Any) -> None:
-        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))
+        super().validate(**params)
         cls.require(params.get("tau", 0) >= 0, "tau", "at least 0", params.get("tau"))
 
     @classmethod

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vmsim.errors import VmsimError
-from vmsim.kernel.config import KernelConfig, ProcessSpec
+from vmsim.kernel.config import KernelConfig, LoadControlConfig, PFFConfig, ProcessSpec, WorkingSetConfig
 from vmsim.kernel.sim import Kernel
 from vmsim.metrics.results import SimResult
 from vmsim.scenario.models import (
@@ -38,11 +38,11 @@ from vmsim.workloads.synthetic import SyntheticWorkload
 def kernel_config(s: Scenario) -> KernelConfig:
     m, k = s.machine, s.kernel
     lc = k.load_control
-    extra: dict[str, object] = {}
+    control: LoadControlConfig = None
     if isinstance(lc, WorkingSetControl):
-        extra = {"lc_tau_ns": lc.tau, "lc_interval_ns": lc.interval, "lc_victim": lc.victim}
+        control = WorkingSetConfig(tau_ns=lc.tau, interval_ns=lc.interval, victim=lc.victim)
     elif isinstance(lc, PFFControl):
-        extra = {"lc_interval_ns": lc.interval, "pff_lower": lc.lower, "pff_upper": lc.upper}
+        control = PFFConfig(interval_ns=lc.interval, lower=lc.lower, upper=lc.upper)
     else:
         assert isinstance(lc, NoLoadControl)
     return KernelConfig(
@@ -66,10 +66,9 @@ def kernel_config(s: Scenario) -> KernelConfig:
         allocation=k.allocation.kind,
         min_frames=k.allocation.min_frames,
         fixed_frames=dict(k.allocation.frames),
-        load_control=lc.kind,
+        load_control=control,
         sample_ns=k.sample_interval,
         ws_tau_ns=k.ws_tau,
-        **extra,  # type: ignore[arg-type]
     )
 
 

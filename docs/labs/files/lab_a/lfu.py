@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies import Policy
+from vmsim.policies import Path, Policy
 
 
 class LFU(Policy):
@@ -23,8 +23,9 @@ class LFU(Policy):
 
     name = "lab_lfu"
     summary = "least frequently used since load, ties to the least recently used (lab a)"
-    needs_hit = True  # every hit adds one to the page's count
-    repeat_is_noop = False  # a repeated access also counts, so repeats cannot be folded
+    # Every hit adds one to the page's count. No RepeatIsNoop mixin: a repeated access also
+    # counts, so repeats cannot be folded.
+    path = Path.HITS
 
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)

@@ -8,7 +8,7 @@ from itertools import chain
 import numpy as np
 
 from vmsim.hw.access import Chunk
-from vmsim.policies.opt import NEVER
+from vmsim.policies.base import NEVER
 
 _SLICE = 1 << 18
 

@@ -1,0 +1,160 @@
+"""Load control: suspending and resuming whole processes so that the ones left active fit in
+memory. One class per kind, chosen by the type of the kernel's configuration (``control_for``);
+each runs as a SimPy process that checks every interval."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from vmsim.kernel.config import KernelConfig, PFFConfig, WorkingSetConfig
+from vmsim.kernel.events import Agenda
+from vmsim.kernel.process import Proc, Processes, State
+from vmsim.vm import Pager
+
+NS = 1e-9
+
+
+class LoadControl:
+    """The kernel's load control: the working-set windows it needs and its SimPy process."""
+
+    def __init__(self, cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager) -> None:
+        self.cfg = cfg
+        self.agenda = agenda
+        self.procs = procs
+        self.pager = pager
+
+    #: The working-set windows (tau, ns of virtual time) this control reads.
+    taus: tuple[int, ...] = ()
+
+    def run(self) -> Iterator[object]:
+        """The SimPy process: a check every interval while processes remain."""
+        interval = self.interval
+        env, agenda = self.agenda.env, self.agenda
+        while self.procs.remaining:
+            ev = env.timeout(interval)
+            agenda.flush()
+            yield ev
+            agenda.sync()
+            self.check()
+        agenda.flush()
+
+    @property
+    def interval(self) -> int:
+        raise NotImplementedError
+
+    def check(self) -> None:
+        raise NotImplementedError
+
+
+class WorkingSetControl(LoadControl):
+    """Denning's working-set policy: while the active processes' working sets exceed memory,
+    suspend one (the largest, or the newest) at each check; when they fit with room for the
+    longest-suspended process's working set (as it was when suspended), resume it."""
+
+    def __init__(self, cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager, lc: WorkingSetConfig) -> None:
+        super().__init__(cfg, agenda, procs, pager)
+        self.lc = lc
+        self.taus = (lc.tau_ns,)
+        self._at_suspend: dict[int, int] = {}
+
+    @property
+    def interval(self) -> int:
+        return self.lc.interval_ns
+
+    def _ws(self, p: Proc) -> int:
+        return p.ws.size(self.lc.tau_ns, p.vtime)
+
+    def check(self) -> None:
+        procs, lc = self.procs, self.lc
+        frames = self.cfg.frames
+        active = procs.active()
+        sizes = {p.pid: self._ws(p) for p in active}
+        total = sum(sizes.values())
+        suspended = procs.suspended()
+        if total > frames and len(active) > 1:
+            candidates = [p for p in active if p.state != State.RUNNING] or active
+            if lc.victim == "newest":
+                victim = max(candidates, key=lambda p: (p.spec.arrival_ns, p.pid))
+            else:
+                victim = max(candidates, key=lambda p: (sizes[p.pid], p.pid))
+            self._at_suspend[victim.pid] = self._ws(victim)
+            procs.suspend(victim)
+        elif suspended:
+            first = min(suspended, key=lambda p: (p.since, p.pid))
+            if not active or total + self._at_suspend[first.pid] <= frames:
+                procs.resume(first)
+
+
+class PFFControl(LoadControl):
+    """Page-fault frequency, checked every interval on each process's fault rate per second of
+    its own execution (virtual time). Above ``upper``: under local replacement the process gets
+    one more frame if one is spare; when none is (or under global replacement, where memory is
+    simply full), the newest other process is suspended. Below ``lower``: under local
+    replacement the process gives up one frame. Suspended processes resume, oldest first, when
+    every active process is below ``upper`` and (local) enough frames are spare."""
+
+    def __init__(self, cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager, lc: PFFConfig,
+                 tlbs: list) -> None:
+        super().__init__(cfg, agenda, procs, pager)
+        self.lc = lc
+        self.tlbs = tlbs
+        #: Per process: (virtual time, faults) at the last check.
+        self._last: dict[int, tuple[int, int]] = {}
+
+    @property
+    def interval(self) -> int:
+        return self.lc.interval_ns
+
+    def check(self) -> None:
+        cfg, lc, pager, procs = self.cfg, self.lc, self.pager, self.procs
+        local = cfg.scope == "local"
+        accounts = pager.accounts
+        active = procs.active()
+        holding = [p for p in procs.all if p.state not in (State.SUSPENDED, State.DONE)]
+        spare = cfg.frames - sum(accounts[p.pid].quota for p in holding) if local else pager.frames.free_count
+        high = False
+        for p in active:
+            acct = accounts[p.pid]
+            vtime0, faults0 = self._last.get(p.pid, (0, 0))
+            ran = p.vtime - vtime0
+            faults = acct.faults - faults0
+            self._last[p.pid] = (p.vtime, acct.faults)
+            if ran <= 0:
+                continue
+            rate = faults / (ran * NS)
+            if rate > lc.upper:
+                high = True
+                if local and spare > 0:
+                    pager.set_quota(p.pid, acct.quota + 1)
+                    spare -= 1
+                elif spare <= 0 and len(procs.active()) > 1:
+                    others = [q for q in procs.active() if q is not p and q.state != State.RUNNING]
+                    if others:
+                        victim = max(others, key=lambda q: (q.spec.arrival_ns, q.pid))
+                        procs.suspend(victim)
+                        if local and victim.state == State.SUSPENDED:
+                            spare += accounts[victim.pid].quota
+            elif local and rate < lc.lower and acct.quota > cfg.min_frames:
+                pager.set_quota(p.pid, acct.quota - 1)
+                spare += 1
+                if acct.resident > acct.quota:
+                    page = pager.shrink(p.pid)
+                    if page is not None:
+                        for tlb in self.tlbs:
+                            tlb.invalidate(p.pid, page)
+        suspended = procs.suspended()
+        if suspended and not high and (spare >= cfg.min_frames or not active):
+            first = min(suspended, key=lambda p: (p.since, p.pid))
+            if local:
+                pager.set_quota(first.pid, max(cfg.min_frames, min(spare, accounts[first.pid].quota)))
+            procs.resume(first)
+
+
+def control_for(cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager, tlbs: list) -> LoadControl | None:
+    """The load control the configuration asks for (by its type), or None."""
+    lc = cfg.load_control
+    if isinstance(lc, WorkingSetConfig):
+        return WorkingSetControl(cfg, agenda, procs, pager, lc)
+    if isinstance(lc, PFFConfig):
+        return PFFControl(cfg, agenda, procs, pager, lc, tlbs)
+    return None

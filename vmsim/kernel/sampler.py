@@ -1,0 +1,107 @@
+"""The sampler: the system's time series (utilisations, faults, resident and working sets) and the
+thrashing verdict drawn from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from vmsim.kernel.config import KernelConfig
+from vmsim.kernel.cpu import CPUs
+from vmsim.kernel.events import PagingDevice
+from vmsim.kernel.process import Processes
+from vmsim.metrics.results import Sample, Thrashing
+from vmsim.vm import Pager
+
+NS = 1e-9
+
+#: Time series keep at most twice this many samples: past it, pairs merge and the period doubles.
+MAX_SAMPLES = 1000
+
+#: A sample shows thrashing when the CPUs are mostly idle while the paging device is mostly busy and
+#: pages are being evicted (memory is full: not a cold start) ...
+THRASHING_CPU_BELOW = 0.35
+THRASHING_DEVICE_ABOVE = 0.85
+#: ... and the run thrashes once that many samples in a row show it.
+THRASHING_RUN = 3
+
+
+class Stop(Exception):
+    """Raised inside the simulation to end it early (the user pressed Ctrl-C)."""
+
+
+class Sampler:
+    """Every ``sample_ns`` of simulated time, one Sample; ``on_sample(references, faults)``
+    returning True stops the run (Stop)."""
+
+    def __init__(self, cfg: KernelConfig, procs: Processes, cpus: CPUs, device: PagingDevice, pager: Pager) -> None:
+        self.cfg = cfg
+        self.procs = procs
+        self.cpus = cpus
+        self.device = device
+        self.pager = pager
+        self.samples: list[Sample] = []
+        self.on_sample: Callable[[int, int], bool] | None = None
+
+    def run(self) -> Iterator[object]:
+        """The SimPy process."""
+        cfg, procs, pager = self.cfg, self.procs, self.pager
+        env = self.device.agenda.env
+        accounts = pager.accounts
+        last_cpu = last_dev = last_faults = last_evictions = 0
+        period = cfg.sample_ns
+        while procs.remaining:
+            yield env.timeout(period)
+            now = int(env.now)
+            faults = sum(a.faults for a in accounts.values())
+            evictions = sum(a.evictions for a in accounts.values())
+            for p in procs.all:
+                p.max_rss = max(p.max_rss, accounts[p.pid].resident)
+            self.samples.append(
+                Sample(
+                    t_s=now * NS,
+                    cpu_utilization=(self.cpus.busy - last_cpu) / (cfg.cpus * period),
+                    paging_device_utilization=(self.device.busy - last_dev) / (cfg.device_channels * period),
+                    faults=faults - last_faults,
+                    evictions=evictions - last_evictions,
+                    rss=tuple(accounts[p.pid].resident for p in procs.all),
+                    working_set=tuple(p.ws.size(cfg.ws_tau_ns, p.vtime) for p in procs.all),
+                    active=len(procs.active()),
+                )
+            )
+            last_cpu, last_dev, last_faults, last_evictions = self.cpus.busy, self.device.busy, faults, evictions
+            if self.on_sample is not None and self.on_sample(sum(p.references for p in procs.all), faults):
+                raise Stop
+            if len(self.samples) >= 2 * MAX_SAMPLES:
+                self.samples = [_merge(a, b) for a, b in zip(self.samples[::2], self.samples[1::2])]
+                period *= 2
+
+    def thrashing(self) -> Thrashing:
+        samples = self.samples
+        period = samples[1].t_s - samples[0].t_s if len(samples) > 1 else self.cfg.sample_ns * NS
+        flags = [
+            s.cpu_utilization < THRASHING_CPU_BELOW and s.paging_device_utilization > THRASHING_DEVICE_ABOVE
+            and s.evictions > 0
+            for s in samples
+        ]
+        since = None
+        run = 0
+        for i, flag in enumerate(flags):
+            run = run + 1 if flag else 0
+            if run == THRASHING_RUN and since is None:
+                since = round(samples[i - THRASHING_RUN + 1].t_s - period, 9)
+        fraction = sum(flags) / len(flags) if flags else 0.0
+        return Thrashing(since is not None, since, fraction)
+
+
+def _merge(a: Sample, b: Sample) -> Sample:
+    """Two consecutive samples as one over both periods (sizes as at the later one)."""
+    return Sample(
+        t_s=b.t_s,
+        cpu_utilization=(a.cpu_utilization + b.cpu_utilization) / 2,
+        paging_device_utilization=(a.paging_device_utilization + b.paging_device_utilization) / 2,
+        faults=a.faults + b.faults,
+        evictions=a.evictions + b.evictions,
+        rss=b.rss,
+        working_set=b.working_set,
+        active=b.active,
+    )
