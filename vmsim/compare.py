@@ -4,12 +4,12 @@ every Belady anomaly (more frames, more faults) found on the way."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vmsim.engine import replay
-from vmsim.metrics.schema import SCHEMA_VERSION, Anomaly, CompareDoc, Run
+from vmsim.metrics.schema import SCHEMA_VERSION, CompareDoc, Run, anomalies
 from vmsim.parallel import Totals, run_jobs
 from vmsim.policies import PolicySpec, parse_policy
 
@@ -96,17 +96,3 @@ def _simulate_job(job: tuple[PolicySpec, int, dict[str, Any]], on_sample: Callab
 def _replay_job(job: tuple[Any, PolicySpec, int, int], on_chunk: Callable[[int, int], bool] | None = None) -> Run:
     source, spec, f, seed = job
     return Run.of(replay(source, spec, f, seed=seed, on_chunk=on_chunk))
-
-
-def anomalies(runs: Sequence[Run]) -> list[Anomaly]:
-    """Belady anomalies: for each policy, consecutive frame counts where more frames fault more."""
-    out: list[Anomaly] = []
-    by_policy: dict[str, list[tuple[int, int]]] = {}
-    for r in runs:
-        by_policy.setdefault(r.policy, []).append((r.frames, r.faults))
-    for policy, points in by_policy.items():
-        points.sort()
-        for (f1, n1), (f2, n2) in itertools.pairwise(points):
-            if n2 > n1:
-                out.append(Anomaly(policy=policy, frames_from=f1, frames_to=f2, faults_from=n1, faults_to=n2))
-    return out

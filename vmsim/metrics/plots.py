@@ -267,7 +267,7 @@ def _compare_figure(doc: CompareDoc, figure: type[Figure]) -> Figure:
 
 
 def _runs_figure(doc: RunsDoc, figure: type[Figure]) -> Figure:
-    from vmsim.compare import anomalies
+    from vmsim.metrics.schema import anomalies
 
     return _faults_figure(doc.runs, anomalies(doc.runs), figure)
 

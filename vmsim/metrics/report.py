@@ -143,7 +143,7 @@ def _steps_table(run: Run) -> str:
 
 
 def _anomaly_table(doc: CompareDoc | RunsDoc) -> str:
-    from vmsim.compare import anomalies
+    from vmsim.metrics.schema import anomalies
 
     found = doc.anomalies if isinstance(doc, CompareDoc) else anomalies(doc.runs)
     if not found:

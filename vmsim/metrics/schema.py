@@ -12,6 +12,7 @@ steps or processes) are omitted, every other field is always present, in the ord
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
@@ -167,6 +168,20 @@ class Anomaly(Record):
     frames_to: int
     faults_from: int
     faults_to: int
+
+
+def anomalies(runs: Sequence[Run]) -> list[Anomaly]:
+    """Belady anomalies: for each policy, consecutive frame counts where more frames fault more."""
+    out: list[Anomaly] = []
+    by_policy: dict[str, list[tuple[int, int]]] = {}
+    for r in runs:
+        by_policy.setdefault(r.policy, []).append((r.frames, r.faults))
+    for policy, points in by_policy.items():
+        points.sort()
+        for (f1, n1), (f2, n2) in itertools.pairwise(points):
+            if n2 > n1:
+                out.append(Anomaly(policy=policy, frames_from=f1, frames_to=f2, faults_from=n1, faults_to=n2))
+    return out
 
 
 class CompareDoc(_Doc):
