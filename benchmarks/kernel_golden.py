@@ -152,6 +152,8 @@ def main() -> int:
     ap.add_argument("dir", type=Path)
     ap.add_argument("--only", default="", help="only the cases whose name contains this")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--ignore", action="append", default=[],
+                    help="a field to leave out of the comparison, e.g. global.thrashing (repeatable)")
     args = ap.parse_args()
     sims = {k: v for k, v in _cases().items() if args.only in k}
     reps = {k: v for k, v in _replay_cases().items() if args.only in k}
@@ -169,7 +171,15 @@ def main() -> int:
             if not path.exists():
                 print(f"{name}: not recorded")
                 continue
-            d = _first_diff(json.loads(path.read_text()), doc)
+            old = json.loads(path.read_text())
+            for field in args.ignore:
+                for d_ in (old, doc):
+                    *parents, last = field.split(".")
+                    for k in parents:
+                        d_ = d_.get(k, {}) if isinstance(d_, dict) else {}
+                    if isinstance(d_, dict):
+                        d_.pop(last, None)
+            d = _first_diff(old, doc)
             if d:
                 bad += 1
                 print(f"{name}: DIFFERS at {d}")

@@ -146,6 +146,36 @@ def test_thrashing_curve_and_load_control() -> None:
     assert sweep(11, "kernel.load_control.kind=pff") > 2 * curve[11]
 
 
+def test_thrashing_is_reported_as_episodes_and_yes_only_when_sustained() -> None:
+    """One short episode near the end of a run at 59% CPU (2 processes, local PFF) is not
+    thrashing; 12 processes without load control thrash for most of the run."""
+    short = simulate(load_scenario(THRASHING, ["processes.0.count=2", "kernel.load_control.kind=pff",
+                                               "kernel.replacement.scope=local"])).thrashing
+    assert not short.detected and short.since_s is None
+    assert [(e.start_s, e.end_s) for e in short.episodes] == [(0.35, 0.365)]
+    assert short.fraction > sum(e.share for e in short.episodes) > 0
+    heavy = simulate(load_scenario(THRASHING, ["processes.0.count=12"])).thrashing
+    assert heavy.detected and heavy.since_s == heavy.episodes[0].start_s == 0.11
+    assert sum(e.share for e in heavy.episodes) > 0.8
+
+
+def test_thrashing_episodes_from_samples() -> None:
+    """Episodes are runs of at least 3 thrashing samples; the verdict needs a quarter of the run."""
+    from vmsim.kernel.sampler import Sampler
+    from vmsim.metrics.results import Sample
+
+    def run(flags: str) -> tuple[bool, list[tuple[float, float]]]:
+        sampler = Sampler.__new__(Sampler)
+        sampler.samples = [Sample((i + 1) * 0.01, 0.1 if f == "x" else 0.9, 0.95, 1, 1, (), (), 1)
+                           for i, f in enumerate(flags)]
+        th = sampler.thrashing(len(flags) * 0.01)
+        return th.detected, [(e.start_s, e.end_s) for e in th.episodes]
+
+    assert run("xx.xx.x..x") == (False, [])
+    assert run("..xxx" + "." * 10) == (False, [(0.02, 0.05)])  # 20% of the run
+    assert run("..xxx" + "." * 5 + "xxx..") == (True, [(0.02, 0.05), (0.1, 0.13)])  # 40%
+
+
 def test_working_set_control_suspends_and_swaps_out() -> None:
     sc = load_scenario(THRASHING, ["processes.0.count=10", "processes.0.workload.references=80000",
                                    "kernel.load_control.kind=working_set"])

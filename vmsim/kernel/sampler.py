@@ -9,7 +9,7 @@ from vmsim.kernel.config import KernelConfig
 from vmsim.kernel.cpu import CPUs
 from vmsim.kernel.events import PagingDevice
 from vmsim.kernel.process import Processes
-from vmsim.metrics.results import Sample, Thrashing
+from vmsim.metrics.results import Episode, Sample, Thrashing
 from vmsim.vm import Pager
 
 NS = 1e-9
@@ -21,8 +21,10 @@ MAX_SAMPLES = 1000
 #: pages are being evicted (memory is full: not a cold start) ...
 THRASHING_CPU_BELOW = 0.35
 THRASHING_DEVICE_ABOVE = 0.85
-#: ... and the run thrashes once that many samples in a row show it.
+#: ... that many samples in a row showing it make an episode ...
 THRASHING_RUN = 3
+#: ... and the run thrashes (sustained thrashing) when its episodes last this share of it.
+THRASHING_SUSTAINED = 0.25
 
 
 class Stop(Exception):
@@ -75,7 +77,8 @@ class Sampler:
                 self.samples = [_merge(a, b) for a, b in zip(self.samples[::2], self.samples[1::2])]
                 period *= 2
 
-    def thrashing(self) -> Thrashing:
+    def thrashing(self, run_s: float) -> Thrashing:
+        """The verdict over the samples of a run that lasted ``run_s`` simulated seconds."""
         samples = self.samples
         period = samples[1].t_s - samples[0].t_s if len(samples) > 1 else self.cfg.sample_ns * NS
         flags = [
@@ -83,14 +86,19 @@ class Sampler:
             and s.evictions > 0
             for s in samples
         ]
-        since = None
-        run = 0
-        for i, flag in enumerate(flags):
-            run = run + 1 if flag else 0
-            if run == THRASHING_RUN and since is None:
-                since = round(samples[i - THRASHING_RUN + 1].t_s - period, 9)
+        episodes: list[Episode] = []
+        first = None  # the first sample of the current run of flagged samples
+        for i, flag in enumerate([*flags, False]):
+            if flag and first is None:
+                first = i
+            elif not flag and first is not None:
+                if i - first >= THRASHING_RUN:
+                    start, end = round(samples[first].t_s - period, 9), round(samples[i - 1].t_s, 9)
+                    episodes.append(Episode(start, end, (end - start) / run_s if run_s else 0.0))
+                first = None
+        sustained = sum(e.share for e in episodes) >= THRASHING_SUSTAINED
         fraction = sum(flags) / len(flags) if flags else 0.0
-        return Thrashing(since is not None, since, fraction)
+        return Thrashing(sustained, episodes[0].start_s if sustained else None, fraction, tuple(episodes))
 
 
 def _merge(a: Sample, b: Sample) -> Sample:

@@ -217,7 +217,7 @@ class Kernel:
             paging_device_utilization=self.device.busy / (cfg.device_channels * end) if end else 0.0,
             simulated_time_s=end * NS,
             context_switches=self.cpus.switches,
-            thrashing=self.sampler.thrashing(),
+            thrashing=self.sampler.thrashing(end * NS),
             processes=procs,
             samples=tuple(self.sampler.samples),
             partial=partial,

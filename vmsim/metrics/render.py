@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, SimDoc, SweepDoc
+from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, SimDoc, SweepDoc, Thrashing
 
 COLUMNS = ("policy", "frames", "references", "hits", "faults", "fault_rate", "evictions", "writebacks")
 _CSV_COLUMNS = (*COLUMNS, "cold_faults", "scope", "seed")
@@ -118,11 +118,23 @@ def to_pitt(run: Run) -> str:
     )
 
 
+def thrashing_verdict(th: Thrashing) -> str:
+    """``yes, from 0.110 s: 1 episode, 87% of the run`` / ``no (1 episode, 0.350-0.365 s, 4% of
+    the run)`` / ``no``."""
+    n = len(th.episodes)
+    share = f"{100 * sum(e.share for e in th.episodes):.0f}% of the run"
+    if th.detected:
+        return f"yes, from {th.since_s:.3f} s: {n} episode{'s' if n > 1 else ''}, {share}"
+    if n == 1:
+        e = th.episodes[0]
+        return f"no (1 episode, {e.start_s:.3f}-{e.end_s:.3f} s, {share})"
+    return f"no ({n} short episodes, {share})" if n else "no"
+
+
 def sim_table(doc: SimDoc) -> str:
     """The summary of a kernel simulation and one row per process."""
     g = doc.global_
-    th = g.thrashing
-    verdict = f"yes, from {th.since_s:.3f} s ({100 * th.fraction:.0f}% of samples)" if th.detected else "no"
+    verdict = thrashing_verdict(g.thrashing)
     summary = [
         ["scenario", doc.scenario],
         ["policy / scope / frames", f"{g.policy} / {g.scope} / {g.frames:,}"],

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vmsim.errors import VmsimError, read_json
+from vmsim.metrics.render import thrashing_verdict
 from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, RunsDoc, SimDoc, SweepDoc, load_results
 
 __all__ = ["html_report", "kind_of", "write_report"]
@@ -154,11 +155,7 @@ def _anomaly_table(doc: CompareDoc | RunsDoc) -> str:
 
 def _simulate_sections(sim: SimDoc) -> list[str]:
     g = sim.global_
-    th = g.thrashing
-    verdict = "no"
-    if th.detected:
-        verdict = "yes" if th.since_s is None else f"yes, from {th.since_s:.3f} s"
-        verdict += f" ({100 * th.fraction:.0f}% of samples)"
+    verdict = thrashing_verdict(g.thrashing)
     summary: list[tuple[str, Any]] = [
         ("scenario", sim.scenario),
         ("seed", sim.seed),

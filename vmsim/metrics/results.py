@@ -109,13 +109,25 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Episode:
+    """A stretch of thrashing: at least 3 consecutive samples that each show it (docs/semantics.md),
+    from the start of the first one's period to the last one; ``share`` of the run's time."""
+
+    start_s: float
+    end_s: float
+    share: float
+
+
+@dataclass(frozen=True)
 class Thrashing:
-    """Thrashing: at least 3 consecutive samples with CPU utilisation below 0.35 while the paging
-    device is busier than 0.85 and pages are being evicted (memory is full: not a cold start)."""
+    """The thrashing verdict (docs/semantics.md): ``detected`` only when the episodes together
+    last at least a quarter of the run (sustained thrashing), ``since_s`` the start of the first
+    episode then; ``fraction`` is the share of samples that show thrashing, in episodes or not."""
 
     detected: bool
     since_s: float | None
     fraction: float
+    episodes: tuple[Episode, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -210,13 +210,25 @@ class CurvePoint(Record):
         return self.faults / self.references if self.references else 0.0
 
 
+class ThrashingEpisode(Record):
+    """At least 3 consecutive samples showing thrashing, from ``start_s`` to ``end_s``: ``share``
+    of the run."""
+
+    start_s: float
+    end_s: float
+    share: float
+
+
 class Thrashing(Record):
-    """At least 3 consecutive samples with CPU utilisation below 0.35 while the paging device is
-    busier than 0.85 and pages are being evicted."""
+    """Sustained thrashing (``detected``): episodes of at least 3 consecutive samples with CPU
+    utilisation below 0.35 while the paging device is busier than 0.85 and pages are being
+    evicted, lasting together at least a quarter of the run; ``since_s``: the first episode's
+    start; ``fraction``: the share of samples that show thrashing (docs/semantics.md)."""
 
     detected: bool
     since_s: float | None
     fraction: float
+    episodes: list[ThrashingEpisode] = []
 
 
 class TLBRecord(Record):
@@ -272,7 +284,9 @@ class GlobalStats(Counters, _Setup):
             paging_device_utilization=round(r.paging_device_utilization, 6),
             simulated_time_s=round(r.simulated_time_s, 9),
             context_switches=r.context_switches,
-            thrashing=Thrashing(detected=th.detected, since_s=th.since_s, fraction=round(th.fraction, 6)),
+            thrashing=Thrashing(detected=th.detected, since_s=th.since_s, fraction=round(th.fraction, 6),
+                                episodes=[ThrashingEpisode(start_s=e.start_s, end_s=e.end_s, share=round(e.share, 6))
+                                          for e in th.episodes]),
             tlb=None if r.tlb is None else TLBRecord.of(r.tlb),
         )
 
