@@ -86,12 +86,20 @@ class WorkingSetControl(LoadControl):
 
 
 class PFFControl(LoadControl):
-    """Page-fault frequency, checked every interval on each process's fault rate per second of
-    its own execution (virtual time). Above ``upper``: under local replacement the process gets
-    one more frame if one is spare; when none is (or under global replacement, where memory is
-    simply full), the newest other process is suspended. Below ``lower``: under local
-    replacement the process gives up one frame. Suspended processes resume, oldest first, when
-    every active process is below ``upper`` and (local) enough frames are spare."""
+    """Page-fault frequency, checked every interval, in faults per second of the processes' own
+    execution (virtual time) since the last check.
+
+    Under local replacement, per process: above ``upper`` the process gets one more frame if one
+    is spare, and when none is the newest other process is suspended; below ``lower`` it gives up
+    one frame. Suspended processes resume, oldest first, when every active process is below
+    ``upper`` and enough frames are spare.
+
+    Under global replacement there is no process allocation to adjust, only the degree of
+    multiprogramming, so the rate is the system's (the active processes' faults over their
+    execution time together): above ``upper`` while memory is full, the newest active process
+    that is not running is suspended; below ``lower``, the longest-suspended process resumes;
+    in between nothing changes (the gap between the thresholds keeps a process from being
+    suspended and resumed at every other check)."""
 
     def __init__(self, cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager, lc: PFFConfig,
                  tlbs: list) -> None:
@@ -105,26 +113,59 @@ class PFFControl(LoadControl):
     def interval(self) -> int:
         return self.lc.interval_ns
 
+    def _rate(self, p: Proc) -> tuple[int, int]:
+        """(faults, ns of execution) of ``p`` since the last check; starts the next interval."""
+        acct = self.pager.accounts[p.pid]
+        vtime0, faults0 = self._last.get(p.pid, (0, 0))
+        self._last[p.pid] = (p.vtime, acct.faults)
+        return acct.faults - faults0, p.vtime - vtime0
+
     def check(self) -> None:
+        if self.cfg.scope == "local":
+            self._check_local()
+        else:
+            self._check_global()
+
+    def _check_global(self) -> None:
+        procs, lc = self.procs, self.lc
+        active = procs.active()
+        suspended = procs.suspended()
+        faults = ran = 0
+        for p in active:
+            f, r = self._rate(p)
+            faults += f
+            ran += r
+        if not active:
+            if suspended:
+                procs.resume(min(suspended, key=lambda p: (p.since, p.pid)))
+            return
+        if ran <= 0:
+            return
+        rate = faults / (ran * NS)
+        if rate > lc.upper:
+            if self.pager.frames.free_count == 0 and len(active) > 1:
+                others = [q for q in active if q.state != State.RUNNING]
+                if others:
+                    procs.suspend(max(others, key=lambda q: (q.spec.arrival_ns, q.pid)))
+        elif rate < lc.lower and suspended:
+            procs.resume(min(suspended, key=lambda p: (p.since, p.pid)))
+
+    def _check_local(self) -> None:
         cfg, lc, pager, procs = self.cfg, self.lc, self.pager, self.procs
-        local = cfg.scope == "local"
         accounts = pager.accounts
         active = procs.active()
         holding = [p for p in procs.all if p.state not in (State.SUSPENDED, State.DONE)]
-        spare = cfg.frames - sum(accounts[p.pid].quota for p in holding) if local else pager.frames.free_count
+        spare = cfg.frames - sum(accounts[p.pid].quota for p in holding)
         high = False
         for p in active:
             acct = accounts[p.pid]
-            vtime0, faults0 = self._last.get(p.pid, (0, 0))
-            ran = p.vtime - vtime0
-            faults = acct.faults - faults0
-            self._last[p.pid] = (p.vtime, acct.faults)
+            faults, ran = self._rate(p)
             if ran <= 0:
                 continue
             rate = faults / (ran * NS)
             if rate > lc.upper:
                 high = True
-                if local and spare > 0:
+                if spare > 0:
                     pager.set_quota(p.pid, acct.quota + 1)
                     spare -= 1
                 elif spare <= 0 and len(procs.active()) > 1:
@@ -132,9 +173,9 @@ class PFFControl(LoadControl):
                     if others:
                         victim = max(others, key=lambda q: (q.spec.arrival_ns, q.pid))
                         procs.suspend(victim)
-                        if local and victim.state == State.SUSPENDED:
+                        if victim.state == State.SUSPENDED:
                             spare += accounts[victim.pid].quota
-            elif local and rate < lc.lower and acct.quota > cfg.min_frames:
+            elif rate < lc.lower and acct.quota > cfg.min_frames:
                 pager.set_quota(p.pid, acct.quota - 1)
                 spare += 1
                 if acct.resident > acct.quota:
@@ -145,8 +186,7 @@ class PFFControl(LoadControl):
         suspended = procs.suspended()
         if suspended and not high and (spare >= cfg.min_frames or not active):
             first = min(suspended, key=lambda p: (p.since, p.pid))
-            if local:
-                pager.set_quota(first.pid, max(cfg.min_frames, min(spare, accounts[first.pid].quota)))
+            pager.set_quota(first.pid, max(cfg.min_frames, min(spare, accounts[first.pid].quota)))
             procs.resume(first)
 
 
