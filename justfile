@@ -15,10 +15,11 @@ test:
 lint:
     ruff check vmsim tests benchmarks
 
-# speed against peers (refreshes the generated table in docs/performance.md) and the kernel figure
+# speed against peers and the kernel at real scale (refreshes the generated tables in docs/performance.md)
 bench:
     python benchmarks/run.py --write-doc
     python benchmarks/kernel.py
+    python benchmarks/kernel_scale.py --write-doc
 
 # a textbook example and a real trace
 demo:

@@ -109,8 +109,10 @@ class CPUs:
 
     def _slice(self, proc: Proc, tlb: TLB | None) -> tuple[int, str]:
         """Run ``proc``'s references for one quantum in a plain loop: (time used, outcome)."""
-        cfg = self.cfg
         table = proc.table
+        if proc.pos < len(proc.pages) and proc.pages[proc.pos] not in table:
+            return 0, FAULT  # thrashing: the very next access faults, in no time
+        cfg = self.cfg
         t_mem = cfg.memory_access_ns
         budget = cfg.quantum_ns
         elapsed = 0
@@ -254,7 +256,10 @@ class CPUs:
         rss = self.pager.accounts[proc.pid].resident
         if rss > proc.max_rss:
             proc.max_rss = rss
-        self.procs.set(proc, State.BLOCKED)
+        now = self.agenda.now  # blocked from now (Processes.set, inline: once per fault)
+        proc.times[proc.state] += now - proc.since
+        proc.state = State.BLOCKED
+        proc.since = now
         # The first touch of an anonymous page is zero-filled: no read from the device.
         read = file_backed or not out.cold
         return (self.cfg.device_write_ns if out.victim_dirty else 0), (self.cfg.device_read_ns if read else 0)
@@ -333,7 +338,7 @@ class CPUs:
             device.busy += write + read
             # Blocked from t to ready_at, then ready until the CPU has switched, then running.
             agenda.now = ready_at
-            if proc.at_end():
+            if proc.pos >= len(proc.pages) and not proc.next_chunk():
                 procs.finish(proc)
                 if procs.remaining:
                     procs.idle.append(cpu)

@@ -58,12 +58,13 @@ class Agenda:
         self.now = self.env._now  # type: ignore[assignment]
         fn, arg = ev._value
         fn(arg)
-        self.flush()
+        if self.urgent or self.soon:
+            self.flush()
 
     def flush(self) -> None:
         """Run (or hand to SimPy) what the step just ended left for this same time."""
-        if self._flushing:
-            return  # a step run by the flush itself: the outer loop goes on
+        if self._flushing or not (self.urgent or self.soon):
+            return  # nothing left, or a step run by the flush itself: the outer loop goes on
         self._flushing = True
         try:
             urgent, soon, env = self.urgent, self.soon, self.env

@@ -50,11 +50,12 @@ class Window:
 class WorkingSets:
     """One Window per distinct tau in use; a process touches all of them at once."""
 
-    __slots__ = ("_by_tau", "windows")
+    __slots__ = ("_by_tau", "_lasts", "windows")
 
     def __init__(self, taus: Iterable[int]) -> None:
         self._by_tau = {tau: Window(tau) for tau in dict.fromkeys(taus)}
         self.windows = tuple(self._by_tau.values())
+        self._lasts = tuple(w._last for w in self.windows)
 
     def touch(self, pages: Iterable[int], vtime: int) -> None:
         if len(self.windows) == 1:
@@ -65,8 +66,9 @@ class WorkingSets:
             w.touch(pages, vtime)
 
     def touch1(self, page: int, vtime: int) -> None:
-        for w in self.windows:
-            w.touch1(page, vtime)
+        for last in self._lasts:  # Window.touch1, inline: once per fault
+            last[page] = vtime
+            last.move_to_end(page)
 
     def size(self, tau: int, vtime: int) -> int:
         return self._by_tau[tau].size(vtime)

@@ -245,28 +245,34 @@ class Pager:
 
     def release_process(self, pid: int, table: Table | None = None) -> None:
         """Free the frames of a process that exited: its pages are discarded, not written back.
-        A page of a shared segment that other processes still map passes to one of them."""
+        A page of a shared segment that other processes still map passes to one of them.
+        ``table`` is the process's page table, emptied at the end (instead of page by page)."""
         frames = self.frames
         acct = self.accounts[pid]
         domain = acct.domain
+        remove = domain.remove
+        owner_tables = frames.table
         freed: list[int] = []
         for f in sorted(acct.owned):
-            tables = frames.table[f]
+            tables = owner_tables[f]
             others = [t for t in tables if t is not table] if type(tables) is list else []
             if others:
                 heir = self.accounts[self.table_pid[id(others[0])]]
                 if heir.domain is not domain:
-                    domain.remove(f)
+                    remove(f)
                     heir.domain.insert(f)
                 frames.owner[f] = heir.pid
                 heir.resident += 1
                 heir.owned.add(f)
-            else:
-                domain.remove(f)
+                continue
+            remove(f)
+            if tables is not table:
                 frames.unmap(f)
-                freed.append(f)
-            acct.resident -= 1
+            freed.append(f)
+        acct.resident = 0
         acct.owned.clear()
+        if table is not None:
+            table.clear()  # the pages only it maps were not unmapped one by one
         frames.release_all(freed)
 
     def shrink(self, pid: int) -> int | None:
