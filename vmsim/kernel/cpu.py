@@ -150,8 +150,8 @@ class CPUs:
                             window *= 2
                 elapsed += (stop - pos) * t_mem
                 if stop > pos:
-                    latest = self._run_hits(proc, pages[pos:stop], None if writes is None else writes[pos:stop])
-                    proc.ws.touch(latest, proc.vtime + elapsed)
+                    self._run_hits(proc, pages[pos:stop], None if writes is None else writes[pos:stop],
+                                   proc.vtime + elapsed)
             else:
                 stop, elapsed, fault = self._tlb_run(proc, tlb, pages, writes, pos, elapsed, budget)
             proc.references += stop - pos
@@ -201,31 +201,49 @@ class CPUs:
             proc.ws.touch(set(pages[pos:i]), proc.vtime + elapsed)
         return i, elapsed, fault
 
-    def _run_hits(self, proc: Proc, run: list[int], writes: list[int] | None) -> list[int]:
+    def _run_hits(self, proc: Proc, run: list[int], writes: list[int] | None, vtime: int) -> None:
         """What the MMU and the policy do for a run of hits, done once per distinct page: set the
         referenced bits, the dirty bits of written pages, and call the hit hook (per access, or
-        once per page in last-access order for LRU and MRU). Nothing reads these inside the run:
-        evictions happen at faults, after it. Returns the run's distinct pages."""
+        once per page in last-access order for LRU and MRU); the pages join the process's working
+        sets at ``vtime``, the run's end. Nothing reads these inside the run: evictions happen at
+        faults, after it."""
         table = proc.table
         ref = self.frames.referenced
         hit = self.pager.accounts[proc.pid].domain.hit if self._hits else None
         if hit is not None and not self._recency_only:
             for p in run:
                 hit(table[p])
-        latest = list(dict.fromkeys(reversed(run)))  # distinct pages, most recent first
-        if hit is not None and self._recency_only:
-            for p in reversed(latest):
-                f = table[p]
-                ref[f] = 1
-                hit(f)
+        latest = dict.fromkeys(reversed(run))  # distinct pages, most recent first
+        lasts = proc.ws.lasts
+        if len(lasts) == 1:  # one working-set window: touch it in the same pass (WorkingSets.touch)
+            last = lasts[0]
+            move = last.move_to_end
+            if hit is not None and self._recency_only:
+                for p in reversed(latest):
+                    f = table[p]
+                    ref[f] = 1
+                    hit(f)
+                    last[p] = vtime
+                    move(p)
+            else:
+                for p in latest:
+                    ref[table[p]] = 1
+                    last[p] = vtime
+                    move(p)
         else:
-            for p in latest:
-                ref[table[p]] = 1
+            if hit is not None and self._recency_only:
+                for p in reversed(latest):
+                    f = table[p]
+                    ref[f] = 1
+                    hit(f)
+            else:
+                for p in latest:
+                    ref[table[p]] = 1
+            proc.ws.touch(latest, vtime)
         if writes is not None:
             dirty = self.frames.dirty
             for p in set(compress(run, writes)):
                 dirty[table[p]] = 1
-        return latest
 
     # ------------------------------------------------------------------ faults
 

@@ -50,12 +50,13 @@ class Window:
 class WorkingSets:
     """One Window per distinct tau in use; a process touches all of them at once."""
 
-    __slots__ = ("_by_tau", "_lasts", "windows")
+    __slots__ = ("_by_tau", "lasts", "windows")
 
     def __init__(self, taus: Iterable[int]) -> None:
         self._by_tau = {tau: Window(tau) for tau in dict.fromkeys(taus)}
         self.windows = tuple(self._by_tau.values())
-        self._lasts = tuple(w._last for w in self.windows)
+        #: Each window's page -> latest reference time (for the slice loop's inline touches).
+        self.lasts = tuple(w._last for w in self.windows)
 
     def touch(self, pages: Iterable[int], vtime: int) -> None:
         if len(self.windows) == 1:
@@ -66,7 +67,7 @@ class WorkingSets:
             w.touch(pages, vtime)
 
     def touch1(self, page: int, vtime: int) -> None:
-        for last in self._lasts:  # Window.touch1, inline: once per fault
+        for last in self.lasts:  # Window.touch1, inline: once per fault
             last[page] = vtime
             last.move_to_end(page)
 
