@@ -114,7 +114,7 @@ def test_working_sets_equal_the_brute_force_count(steps: list[tuple[int, int, bo
 def test_a_window_forgets_what_fell_out() -> None:
     w = Window(10)
     w.touch([1, 2, 3], 5)
-    w.touch1(2, 12)
+    w.touch([2], 12)
     assert w.size(12) == 3 and w.size(15) == 1 and w.size(22) == 0
 
 

@@ -31,11 +31,6 @@ class Window:
             last[p] = vtime
             move(p)
 
-    def touch1(self, page: int, vtime: int) -> None:
-        """``page`` was referenced at ``vtime``."""
-        self._last[page] = vtime
-        self._last.move_to_end(page)
-
     def size(self, vtime: int) -> int:
         """W(vtime, tau): how many pages were referenced in (vtime - tau, vtime]."""
         last, cutoff = self._last, vtime - self.tau
@@ -67,7 +62,7 @@ class WorkingSets:
             w.touch(pages, vtime)
 
     def touch1(self, page: int, vtime: int) -> None:
-        for last in self.lasts:  # Window.touch1, inline: once per fault
+        for last in self.lasts:  # inline (once per fault): Window.touch of one page
             last[page] = vtime
             last.move_to_end(page)
 
