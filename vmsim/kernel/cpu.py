@@ -210,11 +210,27 @@ class CPUs:
         table = proc.table
         ref = self.frames.referenced
         hit = self.pager.accounts[proc.pid].domain.hit if self._hits else None
+        lasts = proc.ws.lasts
+        if len(run) <= 8 and len(lasts) == 1:
+            # A short run (thrashing): access by access is cheaper, and the same (the bits and the
+            # window's times are set again to the same values; LRU/MRU moves end in last-access order).
+            last = lasts[0]
+            move = last.move_to_end
+            dirty = self.frames.dirty
+            for i, p in enumerate(run):
+                f = table[p]
+                ref[f] = 1
+                if writes is not None and writes[i]:
+                    dirty[f] = 1
+                if hit is not None:
+                    hit(f)
+                last[p] = vtime
+                move(p)
+            return
         if hit is not None and not self._recency_only:
             for p in run:
                 hit(table[p])
         latest = dict.fromkeys(reversed(run))  # distinct pages, most recent first
-        lasts = proc.ws.lasts
         if len(lasts) == 1:  # one working-set window: touch it in the same pass (WorkingSets.touch)
             last = lasts[0]
             move = last.move_to_end
