@@ -88,6 +88,7 @@ class Pager:
         self.frames = FrameTable(n_frames)
         self.spec = spec
         self.plan = Plan.of(spec)
+        self._releases, self._incoming = self.plan.releases, self.plan.incoming
         self.rng = rng
         self.scope = scope
         self.accounts: dict[int, Account] = {}
@@ -141,7 +142,7 @@ class Pager:
             seen.add(vpn)
             acct.cold += 1
         domain = acct.domain
-        released = self.give_up(domain.release()) if self.plan.releases else ()  # type: ignore[attr-defined]
+        released = self.give_up(domain.release()) if self._releases else ()  # type: ignore[attr-defined]
         frame = frames.allocate() if self._global is not None or acct.resident < acct.quota else None
         owner = vpage = -1
         vtables = None
@@ -153,14 +154,17 @@ class Pager:
                 holder = max(self.accounts.values(), key=lambda a: (a.resident, -a.pid))
                 frame = holder.domain.victim()
             else:
-                if self.plan.incoming:
+                if self._incoming:
                     domain.incoming(pid, vpn)  # type: ignore[attr-defined]
                 frame = domain.victim()
             owner = frames.owner[frame]
             victim = self.accounts[owner]
             vpage = frames.page[frame]
             vtables = frames.table[frame]
-            frames.unmap(frame)
+            if type(vtables) is dict:  # FrameTable.unmap, inline: once per fault
+                del vtables[vpage]
+            else:
+                frames.unmap(frame)
             victim.evictions += 1
             vdirty = frames.dirty[frame] == 1
             if vdirty:
