@@ -331,7 +331,8 @@ def test_new_policy_never_overwrites_without_force(tmp_path: Path, capsys) -> No
     assert cli(capsys, "new-policy", "mine", "--dir", str(tmp_path))[0] == 0
     (tmp_path / "mine.py").write_text("# my work\n")
     code, _, err = cli(capsys, "new-policy", "mine", "--dir", str(tmp_path))
-    assert code == 2 and err == f"vmsim: error: {tmp_path / 'mine.py'}: exists; run with --force to overwrite it\n"
+    assert code == 2 and err == (f"vmsim: error: {tmp_path / 'mine.py'}: already exists; not overwriting it "
+                                 "(use --force to replace it)\n")
     assert (tmp_path / "mine.py").read_text() == "# my work\n"
     assert cli(capsys, "new-policy", "mine", "--dir", str(tmp_path), "--force")[0] == 0
     assert "class Mine(RepeatIsNoop, Policy)" in (tmp_path / "mine.py").read_text()

@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from test_oracle import CASES, HASHPOWER, lcs, lcs_misses, load
 
 from vmsim.engine import replay
-from vmsim.errors import VmsimError
+from vmsim.errors import PolicyError
 from vmsim.hw.access import Chunk
 from vmsim.hw.frames import FrameTable
 from vmsim.metrics.results import RunResult
-from vmsim.policies import lookup, parse_policy
+from vmsim.policies import PolicySpec, available, lookup, origin_of, param_info, parse_policy
 from vmsim.policies.aging import Aging
 from vmsim.policies.base import Periodic
 from vmsim.policies.nfu import NFU
@@ -484,16 +484,49 @@ def test_second_chance_matches_libcachesim_clock(kind: str, name: str, frames: i
 @pytest.mark.parametrize(
     ("policy", "message"),
     [
-        ("nru:period=0", "policy nru: parameter period must be at least 1, got 0"),
+        ("nru:period=0", "policy nru: parameter period must be between 1 and 1,000,000,000, got 0"),
         ("aging:bits=0", "policy aging: parameter bits must be between 1 and 64, got 0"),
-        ("ws:tau=0", "policy ws: parameter tau must be at least 1, got 0"),
-        ("wsclock:tau=-1", "policy wsclock: parameter tau must be at least 0, got -1"),
-        ("pff:threshold=-3", "policy pff: parameter threshold must be at least 0, got -3"),
+        ("ws:tau=0", "policy ws: parameter tau must be between 1 and 1,000,000,000,000, got 0"),
+        ("wsclock:tau=-1", "policy wsclock: parameter tau must be between 0 and 1,000,000,000,000, got -1"),
+        ("pff:threshold=-3", "policy pff: parameter threshold must be between 0 and 1,000,000,000,000, got -3"),
+        # issue 13: each of these passed validate and failed (or crashed) in simulate
+        ("s3fifo:small_ratio=2", r"policy s3fifo: parameter small_ratio must be in \[0.0, 1.0\), got 2.0"),
+        ("lruk:k=0", "policy lruk: parameter k must be between 1 and 64, got 0"),
+        ("lirs:hir_ratio=1", r"policy lirs: parameter hir_ratio must be in \[0.0, 1.0\), got 1.0"),
+        ("2q:kin=2", r"policy 2q: parameter kin must be in \[0.0, 1.0\), got 2.0"),
+        ("lruk:k=99999999999999999999", "policy lruk: parameter k must be between 1 and 64, got 99999999999999999999"),
+        ("2q:kout=inf", "policy 2q: parameter kout must be between 0.0 and 100.0, got inf"),
+        ("s3fifo:ghost_ratio=nan", "policy s3fifo: parameter ghost_ratio must be between 0.0 and 100.0, got nan"),
+        ("ws:tau=1.5", "policy ws: parameter tau takes an int, got '1.5'"),
+        ("clockpro:cold_ratio=-0.1", "policy clockpro: parameter cold_ratio must be between 0.0 and 1.0, got -0.1"),
     ],
 )
 def test_bad_parameters_are_named(policy: str, message: str) -> None:
-    with pytest.raises(VmsimError, match=message):
+    with pytest.raises(PolicyError, match=message) as info:
         parse_policy(policy)
+    assert info.value.policy == policy.split(":")[0] and info.value.param == policy.split(":")[1].split("=")[0]
+
+
+@pytest.mark.parametrize("policy", ["s3fifo:small_ratio=2", "lruk:k=0", "2q:kout=inf", "s3fifo:ghost_ratio=nan"])
+def test_a_spec_built_by_hand_is_checked_too(policy: str) -> None:
+    """PolicySpec.build checks the declared ranges, so a spec made without parse_policy (the
+    Python API) cannot reach a policy's constructor with a value out of range."""
+    good = parse_policy(policy.split(":")[0])
+    key, value = policy.split(":")[1].split("=")
+    bad = PolicySpec(good.cls, {**good.params, key: type(good.params[key])(value)})
+    with pytest.raises(PolicyError):
+        bad.build(FrameTable(4), random.Random(0))
+
+
+def test_every_parameter_declares_its_range() -> None:
+    """Every numeric parameter of every built-in policy has a declared, finite range."""
+    for name in available():
+        if origin_of(name) != "built-in":
+            continue
+        for pname, p in param_info(lookup(name)).items():
+            if p.type in (int, float):
+                assert p.range is not None and p.range.lo is not None and p.range.hi is not None, (name, pname)
+                assert p.range.contains(p.default), (name, pname)
 
 
 def test_aliases() -> None:

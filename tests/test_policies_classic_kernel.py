@@ -147,8 +147,8 @@ def test_bad_parameter_in_a_scenario_is_named() -> None:
         "kernel": {"replacement": {"policy": {"kind": "working-set", "tau": 0}}},
         "processes": [{"name": "a", "workload": {"kind": "zipf", "pages": 10, "references": 100}}],
     }
-    with pytest.raises(VmsimError, match=r"^s\.yaml.*policy ws: parameter tau must be at least 1, got 0"):
+    with pytest.raises(VmsimError, match=r"^s\.yaml.*policy ws: parameter tau must be between 1 and 1,000,000,000,000, got 0"):
         validate(data, "s.yaml")
     data["kernel"]["replacement"]["policy"] = "nru:period=0"
-    with pytest.raises(VmsimError, match="policy nru: parameter period must be at least 1, got 0"):
+    with pytest.raises(VmsimError, match="policy nru: parameter period must be between 1 and 1,000,000,000, got 0"):
         validate(data, "s.yaml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -17,7 +18,8 @@ except ImportError:  # pragma: no cover
 
 from vmsim import __version__
 from vmsim.engine import Source, replay
-from vmsim.errors import VmsimError
+from vmsim.errors import OptionError, VmsimError, check_output
+from vmsim.limits import MAX_FRAMES, describe
 from vmsim.metrics import render
 from vmsim.metrics.progress import Progress
 from vmsim.metrics.results import RunResult
@@ -70,6 +72,8 @@ def parse_frames(text: str) -> list[int]:
                 lo, hi = (int(x) for x in part.split("..", 1))
                 if hi < lo:
                     raise VmsimError(f"--frames range {part!r} is empty (write low..high)")
+                if hi - lo >= 1_000_000:
+                    raise OptionError(f"--frames range {part!r} has more than a million sizes", field="--frames")
                 out.extend(range(lo, hi + 1))
             else:
                 out.append(int(part))
@@ -77,7 +81,10 @@ def parse_frames(text: str) -> list[int]:
             raise VmsimError(f"--frames takes a number, a list (16,64,256) or a range (1..8), got {text!r}") from None
     bad = [f for f in out if f <= 0]
     if bad:
-        raise VmsimError(f"--frames must be positive, got {bad[0]}")
+        raise OptionError(f"--frames must be positive, got {bad[0]}", field="--frames")
+    big = [f for f in out if f > MAX_FRAMES]
+    if big:
+        raise OptionError(f"--frames {big[0]:,}: vmsim simulates at most {describe(MAX_FRAMES)} frames", field="--frames")
     return list(dict.fromkeys(out))
 
 
@@ -223,8 +230,26 @@ SetOpt = Annotated[
     typer.Option("--set", help="Override a scenario field: PATH=VALUE, e.g. kernel.replacement.policy=fifo (repeatable)."),
 ]
 PlotOpt = Annotated[
-    Path | None, typer.Option("--plot", help="Also draw the results to FILE.png or FILE.svg (needs matplotlib).")
+    Path | None,
+    typer.Option("--plot", help="Also draw the results to FILE.png or FILE.svg (needs matplotlib); an existing FILE "
+                 "is kept unless --force."),
 ]
+PlotForceOpt = Annotated[bool, typer.Option("--force", help="Let --plot replace an existing file.")]
+
+
+def _check_plot(plot: Path | None, force: bool, *, force_needs_plot: bool = True) -> None:
+    """Before any run: --plot FILE ends in .png or .svg, can be written, matplotlib is there, and
+    FILE does not exist unless --force (so nobody waits for a run to learn the plot cannot be made)."""
+    if plot is None:
+        if force and force_needs_plot:
+            raise VmsimError("--force only lets --plot replace a file; give --plot FILE")
+        return
+    from vmsim.metrics.plots import check_plot_path
+
+    check_plot_path(plot)
+    check_output(plot, force=force)
+
+
 SimFormatOpt = Annotated[Format, typer.Option("--format", help="Output format: table or json (csv: sweep only).")]
 
 
@@ -235,6 +260,7 @@ def simulate(
     fmt: SimFormatOpt = Format.table,
     quiet: QuietOpt = False,
     plot: PlotOpt = None,
+    force: PlotForceOpt = False,
 ) -> None:
     """Run a YAML scenario on the SimPy kernel: processes, scheduler, paging device, load control."""
     from vmsim.metrics.schema import SimDoc
@@ -243,6 +269,7 @@ def simulate(
 
     if fmt is Format.csv:
         raise VmsimError("simulate prints table or json; use sweep --format csv for a table of runs")
+    _check_plot(plot, force)
     sc = load_scenario(scenario, set_ or [])
     with Progress(f"simulate {sc.name}", enabled=False if quiet else None) as progress:
         doc = SimDoc.of(run_scenario(sc, on_sample=progress))
@@ -287,8 +314,10 @@ def sweep(
         Path | None,
         typer.Option("--out", help="Also write a tidy table, one row per run, as runs finish: FILE.csv or FILE.parquet."),
     ] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Skip the runs already in --out (same configuration).")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out file.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip the runs already in --out (a table of this same grid, or refused).")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --out or --plot file.")] = False,
     quiet: QuietOpt = False,
     plot: PlotOpt = None,
 ) -> None:
@@ -297,8 +326,11 @@ def sweep(
 
     if not vary:
         raise VmsimError("sweep needs at least one --vary PATH=V1,V2,... (or PATH=A..B)")
-    if (resume or force) and out is None:
-        raise VmsimError("--resume and --force apply to --out FILE")
+    if resume and out is None:
+        raise VmsimError("--resume applies to --out FILE")
+    if force and out is None and plot is None:
+        raise VmsimError("--force applies to --out FILE and --plot FILE")
+    _check_plot(plot, force, force_needs_plot=False)
     with Progress("sweep", enabled=False if quiet else None) as progress:
         outcome = sw.sweep(scenario, vary, set_ or [], workers=_workers(workers), scheduler=scheduler, out=out,
                            resume=resume, force=force, progress=progress, label=progress.relabel)
@@ -332,11 +364,13 @@ def compare(
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
     plot: PlotOpt = None,
+    force: PlotForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Faults per policy and frame count, OPT as the reference, and every Belady anomaly."""
     from vmsim import compare as cmp
 
+    _check_plot(plot, force)
     with Progress(f"compare {source.name}", enabled=False if quiet else None) as progress:
         doc = cmp.compare(source, parse_policies(policy), required_frames(frames), page_size=page_size,
                           trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress,
@@ -370,6 +404,7 @@ def curve(
     fmt: FormatOpt = Format.table,
     seed: SeedOpt = 0,
     plot: PlotOpt = None,
+    force: PlotForceOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Miss-ratio curves: faults at every frame count. LRU comes from one pass over the trace
@@ -381,6 +416,7 @@ def curve(
     counts = required_frames(frames)
     specs = parse_policies(policy)
     n = _workers(workers)
+    _check_plot(plot, force)
     with Progress(f"curve {source.name}", enabled=False if quiet else None) as progress:
         if cmp.is_scenario(source):
             doc = cmp.compare(source, specs, counts, seed=seed, overrides=set_ or [], progress=progress, workers=n,
@@ -422,8 +458,7 @@ def record(
     from vmsim import golden as g
 
     names = [spec.label for spec in parse_policies(policy)]
-    if golden.exists() and not force:  # before running anything
-        raise VmsimError("already exists; not overwriting it (use --force to replace it)", source=str(golden))
+    check_output(golden, force=force)  # before running anything
     with Progress(f"record {golden.name}", enabled=False if quiet else None) as progress:
         doc = g.record(inputs, names, required_frames(frames), page_size=page_size, trace_format=trace_format,
                        seed=seed, scope=scope.value, progress=progress)
@@ -523,7 +558,7 @@ def policies_cmd() -> None:
     rows = []
     for name in available():
         cls = lookup(name)
-        params = ", ".join(f"{k}={str(d).lower() if isinstance(d, bool) else d}" for k, (_, d) in param_info(cls).items())
+        params = ", ".join(f"{k}={str(d).lower() if isinstance(d, bool) else d}" for k, (_, d, _) in param_info(cls).items())
         rows.append([name, ", ".join(cls.aliases), params or "-", cls.summary or "-", origin_of(name)])
     from tabulate import tabulate
 
@@ -602,6 +637,7 @@ def exercise(
         raise VmsimError("--force only lets --write-memory overwrite a file; give --write-memory FILE")
     problem = exercises.make(kind, given, seed)
     if write_memory is not None:
+        check_output(write_memory, force=force)
         problem = exercises.write_memory(problem, write_memory, force)
         typer.echo(f"{write_memory}: memory image written (pose it again with --pdbr {problem.params['pdbr']} "
                    f"--memory {write_memory})", err=True)
@@ -633,6 +669,11 @@ def _root(
     no_entry_points: Annotated[
         bool,
         typer.Option("--no-entry-points", help="Do not load the policies of installed packages (entry points vmsim.policies)."),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the Python traceback of an internal error (also VMSIM_DEBUG=1). "
+                     "Accepted anywhere on the command line."),
     ] = False,
 ) -> None:
     """vmsim: a virtual-memory simulator.
@@ -669,20 +710,30 @@ def _hoist_root_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+#: Where to report a bug (the last-resort handler names it).
+ISSUES_URL = "https://github.com/vmsim/vmsim/issues"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: bad input is one line on stderr and exit code 2, never a traceback."""
+    """Entry point: bad input is one line on stderr and exit code 2, never a traceback. Anything
+    else that escapes is a bug in vmsim: one line, exit code 70 (EX_SOFTWARE), and ``--debug``
+    (or VMSIM_DEBUG=1) shows the traceback."""
     args = _hoist_root_options(list(sys.argv[1:] if argv is None else argv))
+    debug = "--debug" in args[: args.index("--")] if "--" in args else "--debug" in args
+    if debug:
+        args = [a for i, a in enumerate(args) if a != "--debug" or ("--" in args and i > args.index("--"))]
+    debug = debug or os.environ.get("VMSIM_DEBUG", "") not in ("", "0")
     try:
         result = app(args=args, prog_name="vmsim", standalone_mode=False)
     except VmsimError as e:
-        typer.echo(f"vmsim: error: {e}", err=True)
+        typer.echo(f"vmsim: error: {_one_line(str(e))}", err=True)
         return 2
     except _cx.UsageError as e:
         if type(e).__name__ == "NoArgsIsHelpError" and e.ctx is not None:
             typer.echo(e.ctx.get_help())
             return 0
         hint = f" (see vmsim {e.ctx.info_name} --help)" if e.ctx is not None and e.ctx.info_name != "vmsim" else ""
-        typer.echo(f"vmsim: error: {e.format_message()}{hint}", err=True)
+        typer.echo(f"vmsim: error: {_one_line(e.format_message())}{hint}", err=True)
         return 2
     except typer.Exit as e:
         return e.exit_code
@@ -690,11 +741,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         typer.echo("vmsim: interrupted", err=True)
         return 130
     except _cx.ClickException as e:
-        typer.echo(f"vmsim: error: {e.format_message()}", err=True)
+        typer.echo(f"vmsim: error: {_one_line(e.format_message())}", err=True)
         return 2
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        if debug:
+            raise
+        typer.echo("vmsim: error: out of memory: this machine cannot hold what the run needs "
+                   "(use less memory, larger pages or a shorter run)", err=True)
+        return 70
+    except Exception as e:  # the last resort: a bug in vmsim, reported in one line
+        if debug:
+            raise
+        typer.echo(f"vmsim: internal error: {type(e).__name__}: {_one_line(str(e))[:300]} -- this is a bug in "
+                   f"vmsim {__version__}; please report it at {ISSUES_URL} with the command you ran "
+                   "(run it again with --debug for the traceback)", err=True)
+        return 70
     return result if isinstance(result, int) else 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text else text
 
 
 def run() -> None:

@@ -12,11 +12,12 @@ import functools
 import logging
 import multiprocessing
 import os
+import re
 import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from vmsim.errors import VmsimError
+from vmsim.errors import OptionError, VmsimError
 
 __all__ = ["MISSING_DASK", "Totals", "default_workers", "run_jobs"]
 
@@ -77,6 +78,7 @@ def run_jobs(
     if workers < 1:
         raise VmsimError(f"--workers must be at least 1, got {workers}")
     if scheduler is not None:
+        check_scheduler(scheduler)
         return _run_dask(fn, jobs, workers, scheduler, on_result)
     results: dict[int, R] = {}
     if workers == 1 or len(jobs) <= 1:
@@ -96,6 +98,19 @@ def run_jobs(
 
 def _indexed(fn: Callable[[Any], Any], item: tuple[int, Any]) -> tuple[int, Any]:
     return item[0], fn(item[1])
+
+
+_SCHEDULER = re.compile(r"^(?:(?:tcp|tls|inproc|ucx|ws|wss)://)?\[?[A-Za-z0-9_.:-]+\]?:\d{1,5}$")
+
+
+def check_scheduler(scheduler: str | None) -> None:
+    """Before any run: ``--scheduler`` is ``local`` or an address such as ``tcp://HOST:PORT``."""
+    if scheduler is None or scheduler == "local":
+        return
+    m = _SCHEDULER.match(scheduler)
+    if m is None or not 0 < int(scheduler.rsplit(":", 1)[1]) < 65536:
+        raise OptionError(f"--scheduler takes 'local' or an address such as tcp://HOST:PORT, got {scheduler!r}",
+                          field="--scheduler")
 
 
 def _ignore_sigint() -> None:
@@ -118,7 +133,7 @@ def _run_dask(
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as e:
+    except (OSError, TimeoutError, ValueError) as e:
         if cluster is not None:
             cluster.close()
         raise VmsimError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vmsim import __version__
-from vmsim.metrics.schema import SCHEMA_VERSION, SweepDoc, SweepPoint
+from vmsim.metrics.schema import SCHEMA_VERSION, GlobalStats, SweepDoc, SweepPoint
 from vmsim.metrics.tidy import TidyTable, config_key
 from vmsim.parallel import Totals, run_jobs
 from vmsim.policies import PolicySpec
@@ -19,7 +19,7 @@ from vmsim.scenario.build import simulate
 from vmsim.scenario.loader import grid, load_grid
 from vmsim.scenario.models import Scenario, policy_spec
 
-__all__ = ["SweepOutcome", "sweep", "tidy_row"]
+__all__ = ["SweepOutcome", "sweep", "tidy_columns", "tidy_row"]
 
 Progress = Callable[[int, int], bool]
 
@@ -49,6 +49,13 @@ def tidy_row(index: int, key: str, params: dict[str, Any], point: SweepPoint) ->
     return row
 
 
+def tidy_columns(paths: Sequence[str]) -> list[str]:
+    """The columns every row of the table has (:func:`tidy_row`; the TLB columns are added only
+    for a scenario with a TLB): what a table to resume must have, for these ``--vary`` paths."""
+    counters = [f for f in GlobalStats.model_fields if f not in ("thrashing", "tlb")]
+    return ["run", "key", *paths, *counters, "seed", "thrashing", "thrashing_since_s"]
+
+
 def _run_point(job: tuple[dict[str, Any], dict[str, Any], PolicySpec]) -> SweepPoint:
     """One run in a worker: the scenario travels as plain data (it pickles) and is validated again.
     Its policy travels as a PolicySpec too: unpickling one loads a plug-in policy in a worker
@@ -70,7 +77,8 @@ def sweep(
     progress: Progress | None = None,
     label: Callable[[str], None] | None = None,
 ) -> SweepOutcome:
-    """Validate every point first, then run those not already in ``out`` (with ``resume``).
+    """Validate every point first, then run those not already in ``out`` (with ``resume``; a table
+    that is not one of this grid is refused, before any run).
 
     With one worker and no scheduler the runs are made here, and ``progress(references,
     faults)`` is called during each run (returning True stops that run, marked partial, and the
@@ -83,7 +91,9 @@ def sweep(
     base, *scenarios = load_grid(path, list(overrides), [{}, *params])
     configs = [sc.model_dump(mode="json") for sc in scenarios]
     keys = [config_key(c) for c in configs]
-    table = TidyTable(out, resume=resume, overwrite=force) if out is not None else None
+    table = None
+    if out is not None:  # a table to resume must be one of this grid: its columns, and only its runs
+        table = TidyTable(out, resume=resume, overwrite=force, columns=tidy_columns(list(params[0])), keys=set(keys))
     done_keys = table.keys() if table is not None else set()
     todo = [i for i, k in enumerate(keys) if k not in done_keys]
     points: dict[int, SweepPoint] = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 
 from vmsim.errors import VmsimError
+from vmsim.limits import MAX_FRAMES, describe
 
 FREE = -1
 
@@ -23,6 +24,8 @@ class FrameTable:
     def __init__(self, n: int) -> None:
         if n <= 0:
             raise VmsimError(f"frames must be a positive number, got {n}")
+        if n > MAX_FRAMES:
+            raise VmsimError(f"{n:,} frames: vmsim simulates at most {describe(MAX_FRAMES)} frames")
         self.n = n
         self.owner: list[int] = [FREE] * n
         self.page: list[int] = [FREE] * n

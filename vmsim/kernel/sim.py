@@ -14,7 +14,8 @@ Time is integer nanoseconds.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import simpy
 
@@ -28,6 +29,7 @@ from vmsim.kernel.loadcontrol import control_for
 from vmsim.kernel.process import Proc, Processes, State
 from vmsim.kernel.sampler import Sampler, Stop
 from vmsim.kernel.workingset import WorkingSets
+from vmsim.limits import ADDRESS_SPACE, describe
 from vmsim.metrics.results import ProcessStats, SimResult, TLBStats
 from vmsim.vm import Pager, Table
 from vmsim.vm.future import iter_values, next_use
@@ -35,10 +37,34 @@ from vmsim.vm.future import iter_values, next_use
 NS = 1e-9
 
 
+def layout_of(workload: Any) -> Sequence[tuple[str, int, int, bool]]:
+    """A workload's segments as (name, first page, pages, file-backed). A workload without a
+    layout has one data segment, backed by a file (its first touches read from the paging device,
+    as a program's mapped data would)."""
+    return getattr(workload, "segments", None) or (("data", 0, max(1, workload.footprint), True),)
+
+
+def check_layout(process: str, shared: Iterable[str], layout: Sequence[tuple[str, int, int, bool]],
+                 page_size: int) -> None:
+    """Every segment a process shares is one of its workload's segments, and they all fit a
+    64-bit virtual address space (a trace's one segment is all of it)."""
+    unknown = set(shared) - {seg[0] for seg in layout}
+    if unknown:
+        raise VmsimError(f"process {process}: no segment named {', '.join(sorted(unknown))} to share; "
+                         f"its segments: {', '.join(seg[0] for seg in layout)}", field="share")
+    end = max((first + max(1, n)) * page_size for _, first, n, _ in layout)
+    if end > ADDRESS_SPACE:
+        raise VmsimError(f"process {process}: its segments span {end:,} bytes of virtual memory, more than "
+                         f"{describe(ADDRESS_SPACE)}, a 64-bit address space", field="workload")
+
+
 class Kernel:
     """One simulation: build with a config and processes, then ``run()``."""
 
-    def __init__(self, cfg: KernelConfig, specs: list[ProcessSpec], rng: random.Random, name: str = "", seed: int = 0) -> None:
+    def __init__(self, cfg: KernelConfig, specs: list[ProcessSpec], rng: random.Random, name: str = "", seed: int = 0,
+                 *, dry: bool = False) -> None:
+        """``dry``: only check that the run can be set up (``vmsim validate``); skips the one
+        costly step, generating each stream once more for local OPT's future."""
         self.cfg = cfg
         self.name = name
         self.seed = seed
@@ -77,7 +103,7 @@ class Kernel:
                     sharers = self.sharers.setdefault(key, [])
                     sharers.append(proc.table)
                 proc.ranges.append((seg.start // ps, seg.end // ps, seg.file_backed, sharers))
-            if plan.future:  # a second pass over the (deterministic) stream: local OPT is exact
+            if plan.future and not dry:  # a second pass over the (deterministic) stream: local OPT is exact
                 acct.domain.set_future(iter_values(next_use(list(spec.workload.chunks()))))  # type: ignore[attr-defined]
             self.processes.add(proc)
 
@@ -85,16 +111,9 @@ class Kernel:
         """The process's segments as its workload lays them out (one data segment by default),
         with one unified page-table dict."""
         ps = self.cfg.page_size
-        # A workload without a layout has one data segment, backed by a file (its first touches
-        # read from the paging device, as a program's mapped data would).
-        layout = getattr(spec.workload, "segments", None) or (("data", 0, max(1, spec.workload.footprint), True),)
+        layout = layout_of(spec.workload)
         segs = [Segment(name, first * ps, max(1, n) * ps, "rw", file_backed=bool(fb)) for name, first, n, fb in layout]
-        unknown = set(spec.shared) - {s.name for s in segs}
-        if unknown:
-            raise VmsimError(
-                f"process {spec.name}: no segment named {', '.join(sorted(unknown))} to share; "
-                f"its segments: {', '.join(s.name for s in segs)}"
-            )
+        check_layout(spec.name, spec.shared, layout, ps)
         return AddressSpace(segs, unified=True)
 
     # ------------------------------------------------------------------ allocation

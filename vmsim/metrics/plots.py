@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vmsim.errors import VmsimError
+from vmsim.errors import VmsimError, replacing
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MISSING_MATPLOTLIB",
+    "check_plot_path",
     "plot_compare",
     "plot_curve",
     "plot_runs",
@@ -51,6 +52,14 @@ def _format_of(path: str | Path) -> str:
     fmt = _FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise VmsimError("a plot is written as .png or .svg; give a file name ending in one of them", source=str(path))
+    return fmt
+
+
+def check_plot_path(path: str | Path) -> str:
+    """Before a run that will be plotted: the path ends in .png or .svg and matplotlib is installed,
+    or a VmsimError. Returns the format."""
+    fmt = _format_of(path)
+    _matplotlib()
     return fmt
 
 
@@ -83,8 +92,18 @@ def _render(build: Builder, data: Any, target: str | Path | io.IOBase, fmt: str)
 
 
 def _save(build: Builder, data: Any, path: str | Path) -> None:
+    """Draw to a temporary file beside ``path``, then rename it into place: an interrupted or
+    failed plot never leaves half a file where ``path`` was."""
     fmt = _format_of(path)
-    _render(build, data, Path(path), fmt)
+    try:
+        with replacing(path) as tmp:
+            _render(build, data, tmp, fmt)
+    except VmsimError as e:
+        if e.source is not None and e.source != str(path):  # name the user's path, not the temporary one
+            raise VmsimError(str(e).removeprefix(f"{e.source}: "), source=str(path)) from e
+        raise
+    except OSError as e:
+        raise VmsimError(f"cannot write the plot: {e.strerror or e}", source=str(path)) from e
 
 
 def svg_text(kind: str, data: Any) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from vmsim.errors import VmsimError, read_json
+from vmsim.errors import VmsimError, check_output, read_json, replacing
 from vmsim.metrics.render import thrashing_verdict
 from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, RunsDoc, SimDoc, SweepDoc, load_results
 
@@ -306,10 +306,8 @@ def html_report(doc: Document, title: str = "vmsim report") -> str:
 def write_report(results_path: str | Path, out_path: str | Path, *, overwrite: bool = False,
                  title: str | None = None) -> None:
     """Read a JSON results file and write its HTML report to ``out_path``; an existing file is
-    replaced only with ``overwrite=True``."""
-    src, out = Path(results_path), Path(out_path)
-    if out.exists() and not overwrite:
-        raise VmsimError("already exists; refusing to overwrite it", source=str(out))
+    replaced only with ``overwrite=True`` (checked before anything is read), atomically."""
+    src, out = Path(results_path), check_output(out_path, force=overwrite)
     results = read_json(src)
     try:
         page = html_report(load_results(results, str(src)), title=title or f"vmsim report: {src.name}")
@@ -318,6 +316,7 @@ def write_report(results_path: str | Path, out_path: str | Path, *, overwrite: b
             raise VmsimError(str(e), source=str(src)) from e
         raise
     try:
-        out.write_text(page, encoding="utf-8")
+        with replacing(out) as tmp:
+            tmp.write_text(page, encoding="utf-8")
     except OSError as e:
         raise VmsimError(f"cannot write the report: {e.strerror or e}", source=str(out)) from e

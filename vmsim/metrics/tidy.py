@@ -6,6 +6,10 @@ finished so far, whatever stops the sweep. Each row carries ``key``, a hash of t
 configuration; resuming skips the runs whose key is already in the table. At the end the rows are
 sorted by the grid's order, so a sweep stopped and resumed writes the same table as one that ran
 straight through. Parquet needs pyarrow (``vmsim[cluster]``).
+
+Resuming refuses, before any run and leaving the file as it is, a file that is not a vmsim table
+(unreadable, or without the columns a sweep writes) or a table of another sweep (a row whose key
+is not a run of this grid). An empty file (0 bytes) holds no runs: it is resumed as a new table.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import io
 import json
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from vmsim.errors import VmsimError
+from vmsim.errors import VmsimError, check_output
 
 __all__ = ["MISSING_PYARROW", "TidyTable", "config_key"]
 
@@ -36,10 +40,15 @@ def config_key(config: Mapping[str, Any]) -> str:
 
 class TidyTable:
     """The rows of one results file. ``add`` rows as runs finish; the file is rewritten at most
-    every ``interval`` seconds (and by ``flush``/``close``)."""
+    every ``interval`` seconds (and by ``flush``/``close``).
+
+    With ``resume`` an existing file is read; given ``columns`` (that the table must have) and
+    ``keys`` (the runs of this grid), a file without those columns, or with a row whose key is
+    not in ``keys``, is refused."""
 
     def __init__(self, path: str | Path, *, resume: bool = False, overwrite: bool = False,
-                 interval: float = 1.0) -> None:
+                 interval: float = 1.0, columns: Sequence[str] = ("run", "key"),
+                 keys: Collection[str] | None = None) -> None:
         self.path = Path(path)
         fmt = _FORMATS.get(self.path.suffix.lower())
         if fmt is None:
@@ -51,12 +60,10 @@ class TidyTable:
         self.rows: list[dict[str, Any]] = []
         self._dirty = False
         self._last = 0.0
-        if self.path.exists():
-            if resume:
-                self.rows = self._read()
-            elif not overwrite:
-                raise VmsimError("already exists; pass --resume to skip the runs it holds, or --force to replace it",
-                                 source=str(self.path))
+        check_output(self.path, force=resume or overwrite,
+                     hint="use --resume to skip the runs it holds, or --force to replace it")
+        if resume and self.path.exists():
+            self.rows = self._read(columns, keys)
 
     def keys(self) -> set[str]:
         return {str(r["key"]) for r in self.rows}
@@ -95,19 +102,49 @@ class TidyTable:
             self._dirty = True
         self.flush()
 
-    def _read(self) -> list[dict[str, Any]]:
+    def _read(self, columns: Sequence[str], keys: Collection[str] | None) -> list[dict[str, Any]]:
+        """The rows of the file to resume, checked (see the class); an empty file has none."""
+        src = str(self.path)
+        lines: list[int | None] = []  # where each row starts, for a CSV
         try:
+            if self.path.stat().st_size == 0:
+                return []
             if self.fmt == "csv":
                 with self.path.open(newline="", encoding="utf-8") as fh:
-                    rows: list[dict[str, Any]] = list(csv.DictReader(fh))
+                    reader = csv.DictReader(fh)
+                    header = list(reader.fieldnames or [])
+                    rows: list[dict[str, Any]] = []
+                    line = reader.line_num + 1
+                    for row in reader:
+                        if None in row or None in row.values():  # more or fewer fields than the header
+                            raise VmsimError(f"not a vmsim results table: this row does not have the header's "
+                                             f"{len(header)} fields; not resuming it", source=src, line=line)
+                        rows.append(row)
+                        lines.append(line)
+                        line = reader.line_num + 1
             else:
                 import pyarrow.parquet as pq
 
-                rows = pq.read_table(self.path).to_pylist()
+                table = pq.read_table(self.path)
+                header, rows = list(table.column_names), table.to_pylist()
+        except VmsimError:
+            raise
         except Exception as e:  # OSError, a bad CSV, or pyarrow's own errors (not Parquet, truncated)
-            raise VmsimError(f"cannot read the results table to resume: {e}", source=str(self.path)) from e
-        if rows and "key" not in rows[0]:
-            raise VmsimError("is not a vmsim results table (no 'key' column)", source=str(self.path))
+            why = " ".join(str(e).split()) or type(e).__name__
+            raise VmsimError(f"cannot read the results table to resume: {why}", source=src) from e
+        missing = [c for c in columns if c not in header]
+        if "run" in missing or "key" in missing:
+            raise VmsimError("not a vmsim results table (no 'run' and 'key' columns); not resuming it "
+                             "(use --force to replace it, or another --out)", source=src)
+        if missing:
+            shown = ", ".join(map(repr, missing[:3])) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            raise VmsimError(f"not a results table of this sweep: no column {shown}; not resuming it "
+                             "(use --force to replace it, or another --out)", source=src)
+        for i, row in enumerate(rows):
+            if keys is not None and str(row["key"]) not in keys:
+                raise VmsimError(f"run {row.get('run')} (key {row['key']}) is not a run of this sweep's grid: the table "
+                                 "is from another sweep; not resuming it (use --force to replace it, or another --out)",
+                                 source=src, line=lines[i] if lines else None)
         return rows
 
 

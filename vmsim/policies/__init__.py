@@ -14,17 +14,21 @@ import inspect
 import pkgutil
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from vmsim.errors import VmsimError
+from vmsim.errors import PolicyError
 from vmsim.policies.base import (
     ALIASES,
+    INT64,
     NEVER,
     REGISTRY,
     Foresighted,
+    Fraction,
+    OpenFraction,
     Path,
     Periodic,
     Policy,
+    Range,
     Releasing,
     RepeatIsNoop,
     WantsIncoming,
@@ -40,14 +44,19 @@ from vmsim.policies._plugins import ORIGINS, load_entry_points, load_policy_file
 __all__ = [
     "NEVER",
     "Foresighted",
+    "Fraction",
+    "OpenFraction",
+    "Param",
     "Path",
     "Periodic",
     "Policy",
     "PolicySpec",
+    "Range",
     "Releasing",
     "RepeatIsNoop",
     "WantsIncoming",
     "available",
+    "check_params",
     "load_entry_points",
     "load_policy_file",
     "lookup",
@@ -65,23 +74,64 @@ def available() -> list[str]:
 
 def lookup(name: str) -> type[Policy]:
     """The policy class for a name or alias (any case); an unknown name lists the valid ones."""
+    if not isinstance(name, str):
+        raise PolicyError(f"a policy is named by a string, got {name!r}")
     key = name.strip().lower()
     key = ALIASES.get(key, key)
     try:
         return REGISTRY[key]
     except KeyError:
-        raise VmsimError(f"unknown policy {name!r}; valid policies: {', '.join(available())}") from None
+        raise PolicyError(f"unknown policy {name!r}; valid policies: {', '.join(available())}", policy=str(name)) from None
 
 
-def param_info(cls: type[Policy]) -> dict[str, tuple[type, Any]]:
-    """The policy's parameters: name -> (type, default), from its constructor's signature."""
-    hints = typing.get_type_hints(cls.__init__)
-    out: dict[str, tuple[type, Any]] = {}
+class Param(NamedTuple):
+    """One constructor parameter of a policy: its type, its default, and the values it accepts."""
+
+    type: type
+    default: Any
+    range: Range | None
+
+
+def param_info(cls: type[Policy]) -> dict[str, Param]:
+    """The policy's parameters, from its constructor's signature: the one place they are
+    declared (``k: Annotated[int, Range(1, 64)] = 2``). An int without a declared range must fit
+    an int64; every float must be finite."""
+    hints = typing.get_type_hints(cls.__init__, include_extras=True)
+    out: dict[str, Param] = {}
     for pname, p in inspect.signature(cls.__init__).parameters.items():
         if pname in ("self", "frames", "rng"):
             continue
-        out[pname] = (hints.get(pname, str), p.default)
+        hint = hints.get(pname, str)
+        rng: Range | None = None
+        if typing.get_origin(hint) is typing.Annotated:
+            rng = next((m for m in hint.__metadata__ if isinstance(m, Range)), None)
+            hint = hint.__origin__
+        if rng is None and hint is int:
+            rng = INT64
+        elif rng is None and hint is float:
+            rng = Range()
+        out[pname] = Param(hint, p.default, rng)
     return out
+
+
+def check_params(cls: type[Policy], params: dict[str, Any]) -> None:
+    """Every value of the right type and in its declared range, then the policy's own checks
+    across parameters (``Policy.validate``): one PolicyError naming the policy and parameter."""
+    info = param_info(cls)
+    for key, value in params.items():
+        if key not in info:
+            valid = ", ".join(info) or "none"
+            raise PolicyError(f"policy {cls.name}: unknown parameter {key!r}; valid parameters: {valid}",
+                              policy=cls.name, param=key)
+        p = info[key]
+        if p.type in (int, float) and (isinstance(value, bool) or not isinstance(value, int | float)
+                                       or (p.type is int and not isinstance(value, int))):
+            raise PolicyError(f"policy {cls.name}: parameter {key} takes {'an int' if p.type is int else 'a number'}, "
+                              f"got {value!r}", policy=cls.name, param=key)
+        if p.range is not None and not p.range.contains(value):
+            raise PolicyError(f"policy {cls.name}: parameter {key} must be {p.range.rule()}, got {value!r}",
+                              policy=cls.name, param=key)
+    cls.validate(**params)
 
 
 def _convert(policy: str, key: str, raw: str, typ: type) -> Any:
@@ -92,11 +142,13 @@ def _convert(policy: str, key: str, raw: str, typ: type) -> Any:
             return True
         if low in ("false", "0", "no", "off"):
             return False
-        raise VmsimError(f"policy {policy}: parameter {key} takes true or false, got {raw!r}")
+        raise PolicyError(f"policy {policy}: parameter {key} takes true or false, got {raw!r}", policy=policy, param=key)
     try:
         return typ(text)
-    except ValueError:
-        raise VmsimError(f"policy {policy}: parameter {key} takes a {typ.__name__}, got {raw!r}") from None
+    except (ValueError, TypeError, OverflowError):
+        name = {int: "an int", float: "a number", str: "a string"}.get(typ, f"a {getattr(typ, '__name__', typ)}")
+        raise PolicyError(f"policy {policy}: parameter {key} takes {name}, got {raw!r}",
+                          policy=policy, param=key) from None
 
 
 @dataclass(frozen=True)
@@ -109,10 +161,12 @@ class PolicySpec:
     @property
     def label(self) -> str:
         defaults = param_info(self.cls)
-        shown = [f"{k}={_fmt(v)}" for k, v in self.params.items() if v != defaults[k][1]]
+        shown = [f"{k}={_fmt(v)}" for k, v in self.params.items() if v != defaults[k].default]
         return ":".join([self.cls.name, *shown])
 
     def build(self, frames: Any, rng: Any) -> Policy:
+        """A new instance; its parameters are checked against their declared ranges first."""
+        check_params(self.cls, self.params)
         return self.cls(frames, rng, **self.params)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -139,15 +193,16 @@ def parse_policy(text: str) -> PolicySpec:
     name, *pairs = text.split(":")
     cls = lookup(name)
     info = param_info(cls)
-    params: dict[str, Any] = {k: d for k, (_, d) in info.items()}
+    params: dict[str, Any] = {k: p.default for k, p in info.items()}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise VmsimError(f"policy {cls.name}: parameters are written key=value, got {pair!r}")
+            raise PolicyError(f"policy {cls.name}: parameters are written key=value, got {pair!r}", policy=cls.name)
         if key not in info:
             valid = ", ".join(info) or "none"
-            raise VmsimError(f"policy {cls.name}: unknown parameter {key!r}; valid parameters: {valid}")
-        params[key] = _convert(cls.name, key, raw, info[key][0])
-    cls.validate(**params)
+            raise PolicyError(f"policy {cls.name}: unknown parameter {key!r}; valid parameters: {valid}",
+                              policy=cls.name, param=key)
+        params[key] = _convert(cls.name, key, raw, info[key].type)
+    check_params(cls, params)
     return PolicySpec(cls, params)

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from string import Template
 
-from vmsim.errors import VmsimError
+from vmsim.errors import VmsimError, check_output
 from vmsim.policies.base import ALIASES, REGISTRY
 
 __all__ = ["class_name", "write_skeleton"]
@@ -212,10 +212,8 @@ def write_skeleton(name: str, directory: Path, *, overwrite: bool = False) -> tu
         raise VmsimError(f"new-policy: {name!r} is already a built-in policy's name or alias; choose another")
     cls = class_name(name)
     policy, tests = directory / f"{name}.py", directory / f"test_{name}.py"
-    if not overwrite:
-        for p in (policy, tests):
-            if p.exists():
-                raise VmsimError("exists; run with --force to overwrite it", source=str(p))
+    for p in (policy, tests):
+        check_output(p, force=overwrite, mkdir=True)  # --dir is created if need be
     try:
         directory.mkdir(parents=True, exist_ok=True)
         policy.write_text(POLICY.substitute(name=name, cls=cls))

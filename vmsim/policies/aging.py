@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Annotated
 
 import numpy as np
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies._scan import KeyScan
-from vmsim.policies.base import Path, Periodic, RepeatIsNoop, register
+from vmsim.policies.base import Path, Periodic, Range, RepeatIsNoop, register
 
 
 @register
@@ -31,18 +31,18 @@ class Aging(Periodic, RepeatIsNoop, KeyScan):
     summary = "smallest n-bit counter (shifted right each period, referenced bit on top) goes first"
     path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD, bits: int = 8) -> None:
+    def __init__(
+        self,
+        frames: FrameTable,
+        rng: random.Random,
+        period: Periodic.Period = Periodic.DEFAULT_PERIOD,
+        bits: Annotated[int, Range(1, 64)] = 8,
+    ) -> None:
         super().__init__(frames, rng)
-        self.validate(period=period, bits=bits)
         self.period = period
         self.bits = bits
         self._top = np.uint64(1 << (bits - 1))
         self._count = np.zeros(frames.n, dtype=np.uint64)
-
-    @classmethod
-    def validate(cls, **params: Any) -> None:
-        super().validate(**params)
-        cls.require(1 <= params.get("bits", 8) <= 64, "bits", "between 1 and 64", params.get("bits"))
 
     def insert(self, frame: int) -> None:
         self._count[frame] = 0

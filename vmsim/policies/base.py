@@ -39,11 +39,13 @@ from __future__ import annotations
 import abc
 import enum
 import inspect
+import math
 import random
 from collections.abc import Iterable
-from typing import Any, ClassVar, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from vmsim.errors import VmsimError
+from vmsim.errors import PolicyError, VmsimError
 from vmsim.hw.frames import FrameTable
 
 #: The next-use time ``set_future`` gives an access whose page is never used again.
@@ -82,6 +84,60 @@ _RETIRED = {
 }
 
 
+@dataclass(frozen=True)
+class Range:
+    """The values a policy parameter accepts, declared once where the parameter is, in the
+    constructor's signature: ``k: Annotated[int, Range(1, 1000)] = 2``. The scenario schema,
+    ``NAME:key=value`` specs and :class:`~vmsim.policies.PolicySpec` all check against it; floats
+    must also be finite. A bound is inclusive unless ``lo_open`` / ``hi_open``."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` is finite and within the bounds."""
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
+            return False
+        return not (self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi))
+
+    def rule(self) -> str:
+        """The bounds in words, for error messages: ``between 1 and 64``, ``in [0.0, 1.0)``."""
+        lo, hi = _num(self.lo), _num(self.hi)
+        if self.lo is not None and self.hi is not None:
+            if not (self.lo_open or self.hi_open):
+                return f"between {lo} and {hi}"
+            return f"in {'(' if self.lo_open else '['}{lo}, {hi}{')' if self.hi_open else ']'}"
+        if self.lo is not None:
+            return f"{'greater than' if self.lo_open else 'at least'} {lo}"
+        if self.hi is not None:
+            return f"{'less than' if self.hi_open else 'at most'} {hi}"
+        return "a finite number"
+
+    def field_kwargs(self) -> dict[str, float]:
+        """The same bounds as pydantic ``Field`` constraints, so the schema shows them."""
+        out: dict[str, float] = {}
+        if self.lo is not None:
+            out["gt" if self.lo_open else "ge"] = self.lo
+        if self.hi is not None:
+            out["lt" if self.hi_open else "le"] = self.hi
+        return out
+
+
+def _num(x: float | None) -> str:
+    return f"{x:,}" if isinstance(x, int) and abs(x) >= 10_000 else str(x)
+
+
+#: A fraction in [0, 1] and in [0, 1); the ``period`` of a Periodic policy (in references).
+Fraction = Annotated[float, Range(0.0, 1.0)]
+OpenFraction = Annotated[float, Range(0.0, 1.0, hi_open=True)]
+#: Integers without a declared range must still fit an int64 (what the compiled loops hold).
+INT64 = Range(-(2**63), 2**63 - 1)
+
+
 class Policy(abc.ABC):
     """Base class of replacement policies. Subclasses keep their own order over their frames."""
 
@@ -104,15 +160,17 @@ class Policy(abc.ABC):
 
     @classmethod
     def validate(cls, **params: Any) -> None:
-        """Raise VmsimError naming the parameter if a value is out of range (override per policy,
-        calling ``super().validate(**params)``)."""
+        """Checks across parameters that a :class:`Range` on each cannot say (override per policy,
+        calling ``super().validate(**params)``); each parameter's own range is declared in the
+        constructor's signature and checked before this is called."""
         return
 
     @classmethod
     def require(cls, ok: bool, param: str, rule: str, value: Any) -> None:
         """For ``validate``: fail with one line naming the policy, the parameter and its rule."""
         if not ok:
-            raise VmsimError(f"policy {cls.name}: parameter {param} must be {rule}, got {value!r}")
+            raise PolicyError(f"policy {cls.name}: parameter {param} must be {rule}, got {value!r}",
+                              policy=cls.name, param=param)
 
     def set_capacity(self, frames: int) -> None:
         """The number of frames this domain may hold: its quota under local scope (called when the
@@ -162,16 +220,13 @@ class RepeatIsNoop:
 
 class Periodic(abc.ABC):
     """Mixin: ``tick(now)`` every ``period`` units of virtual time (see the module doc). The policy
-    takes ``period: int`` (at least 1, default :attr:`DEFAULT_PERIOD`) as a constructor parameter,
-    which this mixin validates; the driver reads ``self.period``."""
+    takes ``period: Periodic.Period = Periodic.DEFAULT_PERIOD`` as a constructor parameter (whose
+    declared range is checked with the others); the driver reads ``self.period``."""
 
     DEFAULT_PERIOD: ClassVar[int] = 1000
+    #: References between ticks: at least 1, at most a billion (a tick per run at most, in practice).
+    Period = Annotated[int, Range(1, 10**9)]
     period: int
-
-    @classmethod
-    def validate(cls, **params: Any) -> None:
-        cls.require(params.get("period", 1) >= 1, "period", "at least 1", params.get("period"))  # type: ignore[attr-defined]
-        super().validate(**params)  # type: ignore[misc]
 
     @abc.abstractmethod
     def tick(self, now: int) -> list[int]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import random
 
-from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, register
+from vmsim.policies.base import Fraction, Path, Policy, register
 
 _HOT, _COLD, _TEST = 0, 1, 2
 
@@ -39,10 +38,8 @@ class ClockPro(Policy):
     summary = "CLOCK-Pro: Clock with hot/cold pages and test periods; adaptive cold target (cold_ratio)"
     path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, cold_ratio: float = 0.5) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, cold_ratio: Fraction = 0.5) -> None:
         super().__init__(frames, rng)
-        if not 0.0 <= cold_ratio <= 1.0:
-            raise VmsimError(f"policy clockpro: cold_ratio is a fraction in [0, 1], got {cold_ratio}")
         self.cold_ratio = cold_ratio
         self._nxt: dict[int, int] = {}
         self._prv: dict[int, int] = {}

@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 
-from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, register
+from vmsim.policies.base import OpenFraction, Path, Policy, register
 
 
 @register
@@ -36,10 +35,8 @@ class LIRS(Policy):
     summary = "LIRS: LIR pages (short reuse distance) stay; evict resident HIR pages (hir_ratio)"
     path = Path.HITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, hir_ratio: float = 0.01) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, hir_ratio: OpenFraction = 0.01) -> None:
         super().__init__(frames, rng)
-        if not 0.0 <= hir_ratio < 1.0:
-            raise VmsimError(f"policy lirs: hir_ratio is a fraction in [0, 1), got {hir_ratio}")
         self.hir_ratio = hir_ratio
         self._s: OrderedDict[int, None] = OrderedDict()  # bottom first
         self._q: OrderedDict[int, None] = OrderedDict()  # resident HIR frames, front first

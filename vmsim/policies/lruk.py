@@ -5,10 +5,10 @@ from __future__ import annotations
 import random
 from collections import OrderedDict, deque
 from heapq import heapify, heappop, heappush
+from typing import Annotated
 
-from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, register
+from vmsim.policies.base import Path, Policy, Range, register
 
 
 @register
@@ -29,10 +29,8 @@ class LRUK(Policy):
     summary = "LRU-K: evict the page whose K-th most recent reference is oldest (k, default 2)"
     path = Path.HITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, k: int = 2) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, k: Annotated[int, Range(1, 64)] = 2) -> None:
         super().__init__(frames, rng)
-        if k < 1:
-            raise VmsimError(f"policy lruk: k must be at least 1, got {k}")
         self.k = k
         self._t = 0
         self._hist: list[deque[int]] = [deque(maxlen=k) for _ in range(frames.n)]

@@ -30,9 +30,8 @@ class NFU(Periodic, RepeatIsNoop, KeyScan):
     summary = "smallest sampled reference count (referenced bit added each period) goes first"
     path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, period: Periodic.Period = Periodic.DEFAULT_PERIOD) -> None:
         super().__init__(frames, rng)
-        self.validate(period=period)
         self.period = period
         self._count = np.zeros(frames.n, dtype=np.int64)
         self._last = np.zeros(frames.n, dtype=np.int64)  # time of the tick that last found the referenced bit set

@@ -28,9 +28,8 @@ class NRU(Periodic, RepeatIsNoop, Policy):
     summary = "random page of the lowest (referenced, dirty) class; referenced bits cleared every period"
     path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, period: Periodic.Period = Periodic.DEFAULT_PERIOD) -> None:
         super().__init__(frames, rng)
-        self.validate(period=period)
         self.period = period
         # The domain's frames (load order with swap-removal) and live views of the MMU's bits, so
         # the class scan at a fault is a few array operations.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Annotated
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, Releasing, register
+from vmsim.policies.base import Path, Policy, Range, Releasing, register
 
 
 @register
@@ -34,17 +34,12 @@ class PFF(Releasing, Policy):
     summary = "at a fault after more than threshold accesses, release pages unreferenced since the last"
     path = Path.HITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, threshold: int = 1000) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, threshold: Annotated[int, Range(0, 10**12)] = 1000) -> None:
         super().__init__(frames, rng)
-        self.validate(threshold=threshold)
         self.threshold = threshold
         self._members: dict[int, None] = {}  # load order
         self._now = 0  # accesses so far
         self._last_fault = 0
-
-    @classmethod
-    def validate(cls, **params: Any) -> None:
-        cls.require(params.get("threshold", 0) >= 0, "threshold", "at least 0", params.get("threshold"))
 
     def hit(self, frame: int) -> None:
         self._now += 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from typing import Annotated
 
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, register
+from vmsim.policies.base import OpenFraction, Path, Policy, Range, register
 
 
 @register
@@ -34,17 +35,13 @@ class S3FIFO(Policy):
         self,
         frames: FrameTable,
         rng: random.Random,
-        small_ratio: float = 0.1,
-        ghost_ratio: float = 0.9,
-        threshold: int = 2,
+        small_ratio: OpenFraction = 0.1,
+        ghost_ratio: Annotated[float, Range(0.0, 100.0)] = 0.9,
+        threshold: Annotated[int, Range(1, 1000)] = 2,
     ) -> None:
         super().__init__(frames, rng)
-        if not 0.0 <= small_ratio < 1.0:
-            raise VmsimError(f"policy s3fifo: small_ratio is a fraction in [0, 1), got {small_ratio}")
         if ghost_ratio < 0.0:
             raise VmsimError(f"policy s3fifo: ghost_ratio is a fraction of the frames, at least 0, got {ghost_ratio}")
-        if threshold < 1:
-            raise VmsimError(f"policy s3fifo: threshold must be at least 1, got {threshold}")
         self.small_ratio, self.ghost_ratio, self.threshold = small_ratio, ghost_ratio, threshold
         self._small: OrderedDict[int, None] = OrderedDict()
         self._main: OrderedDict[int, None] = OrderedDict()

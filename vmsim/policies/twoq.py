@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from typing import Annotated
 
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
+from vmsim.policies.base import OpenFraction, Path, Policy, Range, RepeatIsNoop, register
 
 
 @register
@@ -27,10 +28,14 @@ class TwoQ(RepeatIsNoop, Policy):
     summary = "2Q: FIFO A1in for new pages, LRU Am for re-referenced ones, ghost A1out (kin, kout)"
     path = Path.HITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, kin: float = 0.25, kout: float = 0.5) -> None:
+    def __init__(
+        self,
+        frames: FrameTable,
+        rng: random.Random,
+        kin: OpenFraction = 0.25,
+        kout: Annotated[float, Range(0.0, 100.0)] = 0.5,
+    ) -> None:
         super().__init__(frames, rng)
-        if not 0.0 <= kin < 1.0:
-            raise VmsimError(f"policy 2q: kin is a fraction of the frames in [0, 1), got {kin}")
         if kout < 0.0:
             raise VmsimError(f"policy 2q: kout is a fraction of the frames, at least 0, got {kout}")
         self.kin, self.kout = kin, kout

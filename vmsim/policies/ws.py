@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Annotated
 
 import numpy as np
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies._scan import KeyScan
-from vmsim.policies.base import Path, Periodic, RepeatIsNoop, register
+from vmsim.policies.base import Path, Periodic, Range, RepeatIsNoop, register
 
 
 @register
@@ -39,18 +39,18 @@ class WorkingSet(Periodic, RepeatIsNoop, KeyScan):
     summary = "Denning's working set: release pages unreferenced for tau (sampled every period)"
     path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD, tau: int = 10000) -> None:
+    def __init__(
+        self,
+        frames: FrameTable,
+        rng: random.Random,
+        period: Periodic.Period = Periodic.DEFAULT_PERIOD,
+        tau: Annotated[int, Range(1, 10**12)] = 10000,
+    ) -> None:
         super().__init__(frames, rng)
-        self.validate(period=period, tau=tau)
         self.period = period
         self.tau = tau
         self._used = np.zeros(frames.n, dtype=np.int64)
         self._now = 0
-
-    @classmethod
-    def validate(cls, **params: Any) -> None:
-        super().validate(**params)
-        cls.require(params.get("tau", 1) >= 1, "tau", "at least 1", params.get("tau"))
 
     def insert(self, frame: int) -> None:
         self._used[frame] = self._now

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Annotated, Any
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Periodic, register
+from vmsim.policies.base import Periodic, Range, register
 from vmsim.policies.clock import Clock
 
 
@@ -32,18 +32,19 @@ class WSClock(Periodic, Clock):
     aliases = ("ws-clock",)
     summary = "clock that evicts clean pages unused for tau (virtual time from ticks every period)"
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: int = Periodic.DEFAULT_PERIOD, tau: int = 10000) -> None:
+    def __init__(
+        self,
+        frames: FrameTable,
+        rng: random.Random,
+        period: Periodic.Period = Periodic.DEFAULT_PERIOD,
+        tau: Annotated[int, Range(0, 10**12)] = 10000,
+    ) -> None:
         super().__init__(frames, rng, ref_bit_on_load=True)
-        self.validate(period=period, tau=tau)
         self.period = period
         self.tau = tau
         self._used = [0] * frames.n
         self._now = 0
 
-    @classmethod
-    def validate(cls, **params: Any) -> None:
-        super().validate(**params)
-        cls.require(params.get("tau", 0) >= 0, "tau", "at least 0", params.get("tau"))
 
     @classmethod
     def folds_repeats(cls, **params: Any) -> bool:

@@ -10,7 +10,7 @@ from typing import Any
 
 from vmsim.errors import VmsimError
 from vmsim.kernel.config import KernelConfig, LoadControlConfig, PFFConfig, ProcessSpec, WorkingSetConfig
-from vmsim.kernel.sim import Kernel
+from vmsim.kernel.sim import Kernel, check_layout, layout_of
 from vmsim.metrics.results import SimResult
 from vmsim.scenario.models import (
     CNNTrainSpec,
@@ -121,9 +121,9 @@ def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worke
     )
 
 
-def build(s: Scenario) -> Kernel:
+def build(s: Scenario, *, dry: bool = False) -> Kernel:
     """One seeded random.Random for the whole simulation: workloads draw their seeds from it in
-    process order, then the kernel's policies use it."""
+    process order, then the kernel's policies use it. ``dry``: for :func:`check` only."""
     rng = random.Random(s.seed)
     specs: list[ProcessSpec] = []
     for group in s.processes:
@@ -132,12 +132,32 @@ def build(s: Scenario) -> Kernel:
         group_seed = rng.getrandbits(63) if sharded else 0
         for i in range(group.count):
             seed = group_seed if sharded else rng.getrandbits(63)
-            workload = make_workload(group.workload, seed, s.machine.page_size, s.machine.memory, i, group.count)
+            try:
+                workload = make_workload(group.workload, seed, s.machine.page_size, s.machine.memory, i, group.count)
+            except VmsimError as e:
+                e.field = e.field or f"processes.{s.processes.index(group)}.workload"
+                raise
             name = group.name if group.count == 1 else f"{group.name}.{i}"
+            try:
+                check_layout(name, group.share, layout_of(workload), s.machine.page_size)
+            except VmsimError as e:
+                e.field = f"processes.{s.processes.index(group)}.{e.field}"
+                raise
             share = set(group.share) | ({"dataset"} if sharded else set())
             shared = {seg: f"{group.name}/{seg}" for seg in sorted(share)}
             specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload, shared))
-    return Kernel(kernel_config(s), specs, rng, name=s.name, seed=s.seed)
+    return Kernel(kernel_config(s), specs, rng, name=s.name, seed=s.seed, dry=dry)
+
+
+def check(s: Scenario) -> None:
+    """Everything a run would reject before its first reference, found without running: build
+    the workloads and the kernel as ``simulate`` does, and drop them. ``vmsim validate`` and every
+    command that runs scenarios call this before anything runs, so the two always agree."""
+    try:
+        build(s, dry=True)
+    except MemoryError:
+        raise VmsimError("this machine cannot hold the simulation's tables (out of memory); use less memory "
+                         "or larger pages", field="machine.memory") from None
 
 
 def simulate(s: Scenario, on_sample: Callable[[int, int], bool] | None = None) -> SimResult:

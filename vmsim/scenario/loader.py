@@ -77,7 +77,7 @@ def _set_value(data: dict[str, Any], path: str, value: Any) -> None:
         last = i == len(keys) - 1
         where = ".".join(keys[: i + 1])
         if isinstance(node, list):
-            if not key.isdigit() or int(key) >= len(node):
+            if not (key.isascii() and key.isdigit()) or int(key) >= len(node):
                 raise VmsimError(f"--set {path}: {where} is not an item of a list of {len(node)}")
             if last:
                 node[int(key)] = value
@@ -171,13 +171,29 @@ def validate(data: dict[str, Any], source: str, lines: Lines | None = None) -> S
         raise VmsimError(_describe(dict(first)) + more, source=source, line=_line_of(tuple(first["loc"]), lines or {})) from None
 
 
+def checked(data: dict[str, Any], source: str, lines: Lines | None = None) -> Scenario:
+    """Validate, then build what a run would build (``build.check``): any error, the schema's or
+    a workload's, is one VmsimError naming the file, the line and the field."""
+    from vmsim.scenario.build import check
+
+    sc = validate(data, source, lines)
+    try:
+        check(sc)
+    except VmsimError as e:
+        if e.source is not None:
+            raise
+        loc = tuple(int(k) if k.isdecimal() else k for k in e.field.split(".")) if e.field else ()
+        raise e.at(source, _line_of(loc, lines or {}) if loc else None, e.field) from None
+    return sc
+
+
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Read, override, validate. Nothing runs until this has succeeded."""
+    """Read, override, validate and check. Nothing runs until this has succeeded."""
     p = Path(path)
     data, lines = read_yaml(p)
     for assignment in overrides or []:
         apply_override(data, assignment)
-    return validate(data, str(p), lines)
+    return checked(data, str(p), lines)
 
 
 def _values(text: str, path: str) -> list[Any]:
@@ -224,5 +240,5 @@ def load_grid(path: str | Path, overrides: list[str], points: list[dict[str, Any
         d = copy.deepcopy(data)
         for key, value in point.items():
             _set_value(d, key, value)
-        out.append(validate(d, str(p), lines))
+        out.append(checked(d, str(p), lines))
     return out

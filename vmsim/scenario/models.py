@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,13 +26,24 @@ from pydantic import (
 
 from vmsim.errors import VmsimError
 from vmsim.hw.address import check_page_size
-from vmsim.policies import PolicySpec, available, lookup, origin_of, param_info, parse_policy
+from vmsim.limits import MAX_FRAMES, MAX_INT, describe
+from vmsim.policies import Param, PolicySpec, available, check_params, lookup, origin_of, param_info, parse_policy
 from vmsim.scenario.units import Duration, Size
 from vmsim.workloads.refstring import parse_refs
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Every scenario model: unknown keys are errors, floats must be finite, and no whole number
+    exceeds :data:`~vmsim.limits.MAX_INT` (sizes and durations have their own, tighter limits)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _int_limit(cls, v: Any, info: ValidationInfo) -> Any:
+        if type(v) is int and abs(v) > MAX_INT and info.field_name != "seed":
+            raise ValueError(f"{v} is larger than the largest number vmsim accepts here, {describe(MAX_INT)}")
+        return v
 
 
 # ----------------------------------------------------------------------------- machine
@@ -91,6 +103,9 @@ class Machine(Model):
     def _memory(self) -> Machine:
         if self.memory < self.page_size:
             raise ValueError(f"memory ({self.memory} bytes) is smaller than one page ({self.page_size} bytes)")
+        if self.frames > MAX_FRAMES:
+            raise ValueError(f"memory ({self.memory:,} bytes) is {self.frames:,} frames of {self.page_size} bytes; "
+                             f"vmsim simulates at most {describe(MAX_FRAMES)} frames (use larger pages or less memory)")
         return self
 
     @property
@@ -107,22 +122,40 @@ class Scheduler(Model):
 
 
 def _check_ranges(model: BaseModel) -> BaseModel:
-    """The policy's own range checks on its parameters (``Policy.validate``)."""
+    """The policy's checks across its parameters (``Policy.validate``), after pydantic has
+    checked each against its declared range."""
     data = model.model_dump()
     try:
-        lookup(data.pop("kind")).validate(**data)
+        check_params(lookup(data.pop("kind")), data)
     except VmsimError as e:
-        raise ValueError(str(e)) from None
+        raise ValueError(e.reason) from None
     return model
 
 
+def _param_field(policy: str, pname: str, p: Param) -> Any:
+    """A policy parameter as a pydantic field: its type, and its declared range checked with the
+    same words as a ``NAME:key=value`` spec (the bounds also go into the JSON schema)."""
+    if p.type is bool or p.range is None:
+        return (p.type, p.default)
+    rng = p.range
+
+    def in_range(v: Any) -> Any:
+        if not rng.contains(v):
+            raise ValueError(f"policy {policy}: parameter {pname} must be {rng.rule()}, got {v!r}")
+        return v
+
+    bounds = {{"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}[k]: v
+              for k, v in rng.field_kwargs().items()}
+    return (Annotated[p.type, Field(allow_inf_nan=True, json_schema_extra=bounds), AfterValidator(in_range)], p.default)
+
+
 def _policy_model(name: str) -> type[BaseModel]:
-    """The model of one registered policy: ``kind`` plus its parameters with their defaults, and
-    the policy's own range checks."""
+    """The model of one registered policy: ``kind`` plus its parameters with their defaults and
+    declared ranges (``param_info``, the same declaration ``NAME:key=value`` specs use)."""
     cls = lookup(name)
     fields: dict[str, Any] = {"kind": (Literal[name], ...)}  # type: ignore[valid-type]
-    for pname, (ptype, default) in param_info(cls).items():
-        fields[pname] = (ptype, default)
+    for pname, p in param_info(cls).items():
+        fields[pname] = _param_field(cls.name, pname, p)
     return create_model(  # type: ignore[call-overload, no-any-return]
         f"{cls.__name__}Policy",
         __base__=Model,
@@ -144,13 +177,13 @@ def _policy_input(value: Any) -> Any:
         try:
             spec = parse_policy(value)
         except VmsimError as e:
-            raise ValueError(str(e)) from None
+            raise ValueError(e.reason) from None
         return {"kind": spec.cls.name, **spec.params}
     if isinstance(value, dict) and isinstance(value.get("kind"), str):
         try:
             return {**value, "kind": lookup(value["kind"]).name}
         except VmsimError as e:
-            raise ValueError(str(e)) from None
+            raise ValueError(e.reason) from None
     return value
 
 
@@ -165,7 +198,7 @@ def _plugin_policy(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     name that is not registered is an unknown policy (``_policy_input`` says so)."""
     value = _policy_input(value)
     kind = value.get("kind") if isinstance(value, dict) else None
-    if kind is None or kind in _BUILTIN_KINDS:
+    if not isinstance(kind, str) or kind in _BUILTIN_KINDS:
         return handler(value)
     cls = lookup(kind)
     model = _PLUGIN_MODELS.get(cls)
@@ -386,7 +419,7 @@ class LLMInferSpec(Model):
     kind: Literal["llm_infer"]
     model: LLMModelSpec = LLMModelSpec()
     kv: KVSpec = KVSpec()
-    rate_per_step: float = Field(0.2, ge=0, description="Poisson arrivals per decode step")
+    rate_per_step: float = Field(0.2, ge=0, le=1000, description="Poisson arrivals per decode step (at most 1,000)")
     prompt_len: LengthSpec = LengthSpec(mean=200)
     output_len: LengthSpec = LengthSpec(mean=100)
     max_num_seqs: int = Field(64, ge=1)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated
 
 from pydantic import BeforeValidator, PlainSerializer
+
+from vmsim.limits import MAX_BYTES, MAX_DURATION_NS, describe
 
 _SIZE = {
     "": 1, "b": 1,
@@ -20,18 +23,20 @@ def parse_size(value: object) -> int:
     """Bytes from an int or a string such as ``4KiB`` (binary) or ``4KB`` (decimal)."""
     if isinstance(value, bool):
         raise ValueError("a size is a number of bytes or a string like 4KiB")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+    n: float | int | None = None
+    if isinstance(value, int | float):
+        n = value
+    elif isinstance(value, str):
         m = _NUM.match(value)
         if m and m.group(2).lower() in _SIZE:
             n = float(m.group(1)) * _SIZE[m.group(2).lower()]
-            if n.is_integer():
-                return int(n)
-            raise ValueError(f"{value!r} is not a whole number of bytes")
-    raise ValueError(f"{value!r} is not a size (write e.g. 4096, 4KiB, 64MiB, 1GB)")
+    if n is None:
+        raise ValueError(f"{value!r} is not a size (write e.g. 4096, 4KiB, 64MiB, 1GB)")
+    if not (isinstance(n, int) or math.isfinite(n)) or abs(n) > MAX_BYTES:
+        raise ValueError(f"{value!r} is larger than the largest size vmsim accepts, {describe(MAX_BYTES)} bytes (256 TiB)")
+    if isinstance(n, float) and not n.is_integer():
+        raise ValueError(f"{value!r} is not a whole number of bytes")
+    return int(n)
 
 
 def parse_duration(value: object) -> int:
@@ -41,13 +46,18 @@ def parse_duration(value: object) -> int:
     """
     if isinstance(value, bool):
         raise ValueError("a duration is a number of seconds or a string like 5ms")
+    ns: float | None = None
     if isinstance(value, int | float):
-        return round(value * 10**9)
-    if isinstance(value, str):
+        ns = value * 10**9 if isinstance(value, int) else float(value) * 1e9
+    elif isinstance(value, str):
         m = _NUM.match(value)
         if m and m.group(2) in _NS:
-            return round(float(m.group(1)) * _NS[m.group(2)])
-    raise ValueError(f"{value!r} is not a duration (write e.g. 100ns, 5us, 5ms, 2s)")
+            ns = float(m.group(1)) * _NS[m.group(2)]
+    if ns is None:
+        raise ValueError(f"{value!r} is not a duration (write e.g. 100ns, 5us, 5ms, 2s)")
+    if not (isinstance(ns, int) or math.isfinite(ns)) or abs(ns) > MAX_DURATION_NS:
+        raise ValueError(f"{value!r} is longer than the longest duration vmsim accepts, {MAX_DURATION_NS:,} ns (11.6 days)")
+    return round(ns)
 
 
 Size = Annotated[int, BeforeValidator(parse_size)]

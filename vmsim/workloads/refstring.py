@@ -8,6 +8,7 @@ import numpy as np
 
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
+from vmsim.limits import MAX_PAGE, describe
 
 _TOKEN = re.compile(r"(\d+)([wWrR]?)")
 
@@ -25,6 +26,10 @@ def parse_refs(text: str) -> Chunk:
             raise VmsimError(
                 f"reference {i} is {tok!r}: expected a page number with an optional w suffix (e.g. 7 or 2w)"
             )
-        pages.append(int(m.group(1)))
+        page = int(m.group(1)) if len(m.group(1)) <= 19 else MAX_PAGE + 1
+        if page > MAX_PAGE:
+            raise VmsimError(f"reference {i} is {tok[:30]!r}: a page number larger than {describe(MAX_PAGE)}, "
+                             "the largest vmsim holds")
+        pages.append(page)
         writes.append(1 if m.group(2) in ("w", "W") else 0)
     return Chunk(np.array(pages, dtype=np.int64), np.array(writes, dtype=np.uint8) if any(writes) else None)

@@ -25,9 +25,10 @@ from typing import IO
 
 import numpy as np
 
-from vmsim.errors import VmsimError
+from vmsim.errors import TraceError, VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.hw.address import check_page_size
+from vmsim.limits import MAX_PAGE, describe
 
 FORMATS = ("lackey", "pitt", "rw", "pid", "pages")
 
@@ -141,6 +142,35 @@ def _bad_line(path: Path, base: int, block: bytes, fmt: str) -> VmsimError:
     return VmsimError(f"malformed {fmt} data", source=str(path), line=base + 1)
 
 
+def _line_of_access(block: bytes, index: int, skipped: np.ndarray | None = None) -> int:
+    """The 0-based line in ``block`` of its ``index``-th access (blank and banner lines skipped)."""
+    n = -1
+    for i, text in enumerate(block.split(b"\n")[:-1]):
+        if skipped is not None:
+            if skipped[i]:
+                continue
+        elif not text.strip():
+            continue
+        n += 1
+        if n == index:
+            return i
+    return 0
+
+
+def _too_large(path: Path, base: int, block: bytes, index: int, skipped: np.ndarray | None = None,
+               what: str = "page number") -> VmsimError:
+    line = _line_of_access(block, index, skipped)
+    text = block.split(b"\n")[line].decode(errors="replace")[:80]
+    return TraceError(f"{text!r}: the {what} is larger than {describe(MAX_PAGE)}, the largest vmsim holds",
+                      source=str(path), line=base + line + 1)
+
+
+def _check_pages(path: Path, base: int, block: bytes, values: list[int], what: str = "page number") -> None:
+    """Page numbers (or process ids) parsed with Python ints must fit the int64 arrays."""
+    if values and max(values) > MAX_PAGE:
+        raise _too_large(path, base, block, next(i for i, v in enumerate(values) if v > MAX_PAGE), None, what)
+
+
 _HEXV = _HEXVAL.astype(np.int64)
 
 
@@ -178,6 +208,8 @@ def _lackey_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.n
     if int(nhex) != int(ndig.sum() + (ends - comma - 1).sum()):
         return None
     keep = ndig - (shift >> 2)
+    if keep.max() > 15:  # a page number that may not fit an int64: the general path checks it
+        return None
     pages = np.zeros(len(ends), dtype=np.int64)
     for k in np.flatnonzero(np.bincount(np.maximum(keep, 0))).tolist():
         if k == 0:
@@ -243,7 +275,10 @@ def _parse_lackey(path: Path, base: int, block: bytes, shift: int, instructions:
         if (d == 255).any():
             raise _bad_line(path, base, block, "lackey")
         value[live] = (value[live] << np.uint64(4)) | d
-    pages = (value >> np.uint64(shift)).astype(np.int64)
+    shifted = value >> np.uint64(shift)
+    if len(shifted) and shifted.max() > np.uint64(MAX_PAGE):
+        raise _too_large(path, base, block, int(np.argmax(shifted > np.uint64(MAX_PAGE))), banner | blank)
+    pages = shifted.astype(np.int64)
     writes = ((c1 == ord("S")) | (c1 == ord("M"))).astype(np.uint8)
     if not instructions:
         keep = ~is_i
@@ -286,17 +321,23 @@ def _parse_regex(path: Path, base: int, block: bytes, fmt: str, shift: int) -> C
     if len(found) != block.count(b"\n") - len(_BLANK.findall(block)):
         raise _bad_line(path, base, block, fmt)
     if fmt == "pages":
-        return Chunk(np.array([int(x) for x in found], dtype=np.int64))
+        values = [int(x) for x in found]
+        _check_pages(path, base, block, values)
+        return Chunk(np.array(values, dtype=np.int64))
     if fmt == "pitt":
         addrs, ops = [x[0] for x in found], [x[1] for x in found]
     elif fmt == "rw":
         ops, addrs = [x[0] for x in found], [x[1] for x in found]
     else:  # pid
         ops, addrs = [x[0] for x in found], [x[1] for x in found]
-    pages = np.array([int(x, 16) >> shift for x in addrs], dtype=np.int64)
+    values = [int(x, 16) >> shift for x in addrs]
+    _check_pages(path, base, block, values)
+    pages = np.array(values, dtype=np.int64)
     writes = np.array([o in (b"W", b"w", b"S", b"s") for o in ops], dtype=np.uint8)
     if fmt == "pid":
-        pids = np.array([int(x[2]) for x in found], dtype=np.int64)
+        pid_values = [int(x[2]) for x in found]
+        _check_pages(path, base, block, pid_values, "process id")
+        pids = np.array(pid_values, dtype=np.int64)
         return Chunk(pages, writes, pids)
     return Chunk(pages, writes)
 
