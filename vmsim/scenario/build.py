@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vmsim.errors import VmsimError
+from vmsim.errors import ScenarioError, VmsimError
 from vmsim.kernel.config import KernelConfig, LoadControlConfig, PFFConfig, ProcessSpec, WorkingSetConfig
 from vmsim.kernel.sim import Kernel, check_layout, layout_of
 from vmsim.metrics.results import SimResult
@@ -134,15 +134,13 @@ def build(s: Scenario, *, dry: bool = False) -> Kernel:
             seed = group_seed if sharded else rng.getrandbits(63)
             try:
                 workload = make_workload(group.workload, seed, s.machine.page_size, s.machine.memory, i, group.count)
-            except VmsimError as e:
-                e.field = e.field or f"processes.{s.processes.index(group)}.workload"
-                raise
+            except VmsimError as e:  # a trace's own error keeps its file and line in the message
+                raise ScenarioError(str(e), field=e.field or f"processes.{s.processes.index(group)}.workload") from None
             name = group.name if group.count == 1 else f"{group.name}.{i}"
             try:
                 check_layout(name, group.share, layout_of(workload), s.machine.page_size)
             except VmsimError as e:
-                e.field = f"processes.{s.processes.index(group)}.{e.field}"
-                raise
+                raise ScenarioError(e.reason, field=f"processes.{s.processes.index(group)}.{e.field}") from None
             share = set(group.share) | ({"dataset"} if sharded else set())
             shared = {seg: f"{group.name}/{seg}" for seg in sorted(share)}
             specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload, shared))

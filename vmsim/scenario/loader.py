@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from vmsim.errors import VmsimError
+from vmsim.errors import ScenarioError, VmsimError
 from vmsim.scenario.models import TAGS, Scenario
 
 Lines = dict[tuple[str | int, ...], int]
@@ -168,7 +168,10 @@ def validate(data: dict[str, Any], source: str, lines: Lines | None = None) -> S
         errors = sorted(e.errors(), key=lambda err: rank.get(err["type"], 2))
         first = errors[0]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise VmsimError(_describe(dict(first)) + more, source=source, line=_line_of(tuple(first["loc"]), lines or {})) from None
+        loc = tuple(first["loc"])
+        field = ".".join(str(k) for k in loc if not (isinstance(k, str) and k in TAGS)) or None
+        raise ScenarioError(_describe(dict(first)) + more, source=source, line=_line_of(loc, lines or {}),
+                            field=field) from None
 
 
 def checked(data: dict[str, Any], source: str, lines: Lines | None = None) -> Scenario:
