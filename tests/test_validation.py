@@ -272,3 +272,54 @@ def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     monkeypatch.delenv("VMSIM_DEBUG", raising=False)
     assert cli.main(["refs", "1", "-f", "1"]) == 70
     assert capsys.readouterr().err.startswith("vmsim: error: out of memory")
+
+
+# --------------------------------------------------------------------------- answer keys
+
+
+@pytest.fixture
+def key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    rc, out, _ = run(["exercise", "tlb", "--seed", "1", "--solve", "--format", "json"], capsys)
+    assert rc == 0
+    import json
+
+    return json.loads(out)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"answers": 5}, '"answers" is a list of objects'),
+        ({"answers": ["a", "b"]}, '"answers" is a list of objects'),
+        ({"params": [1]}, '"params" is an object'),
+        ({"seed": "x"}, '"seed" is a whole number'),
+        ({"params.entries": "x"}, "--entries takes a number"),
+        ({"params.entries": 10**30}, "--entries must be at most 1024"),  # used to hang the solver
+        ({"params.addresses": [10**30]}, "outside the address space"),
+    ],
+)
+def test_damaged_answer_keys(tmp_path: Path, key: dict, change: dict, message: str,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    for k, v in change.items():
+        if k.startswith("params."):
+            key["params"][k.split(".", 1)[1]] = v
+        else:
+            key[k] = v
+    f = tmp_path / "key.json"
+    f.write_text(json.dumps(key))
+    (tmp_path / "a.json").write_text("[]")
+    rc, _, err = run(["check", str(f), "--answers", str(tmp_path / "a.json")], capsys)
+    assert rc == 2 and message in err and str(f) in err
+
+
+def test_every_kind_of_key_checks_back(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The params round trip (options -> params -> options) holds for every kind's keys."""
+    for kind in ("relocation", "segmentation", "linear", "tlb", "freelist", "multilevel"):
+        for seed in (1, 2):
+            rc, out, _ = run(["exercise", kind, "--seed", str(seed), "--solve", "--format", "json"], capsys)
+            f = tmp_path / f"{kind}{seed}.json"
+            f.write_text(out)
+            rc, out, err = run(["check", str(f)], capsys)
+            assert rc == 0 and "every field matches" in out, (kind, seed, err)

@@ -44,6 +44,42 @@ def is_key(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") in REQUIRED and "params" in doc and "answers" in doc
 
 
+def _check_params(kind: Any, key: dict[str, Any], source: str) -> None:
+    """A key's problem is one ``vmsim exercise`` could pose: its params, written back as the
+    options that pose it (``Kind.command``) and validated as those options are, come out the
+    same. So a key cannot ask the solver for what the options refuse (a TLB of 10**30 entries)."""
+    import random
+
+    from vmsim.exercises.common import Options
+
+    seed = key.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise VmsimError(f"not a valid {kind.name} answer key: \"seed\" is a whole number", source=source)
+    try:
+        args = kind.command(key["params"], seed)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise VmsimError(f"not a valid {kind.name} answer key: {type(e).__name__}: {e}", source=source) from None
+    if "FILE" in args:  # a problem over a memory image (multilevel): its options name a file
+        return
+    given: dict[str, object] = {}
+    i = 0
+    while i < len(args):
+        if i + 1 < len(args) and not args[i + 1].startswith("--"):
+            given[args[i]] = args[i + 1]
+            i += 2
+        else:
+            given[args[i]] = True
+            i += 1
+    try:
+        rebuilt = kind.build(Options(given), random.Random(seed))
+    except VmsimError as e:
+        raise VmsimError(f"not a valid {kind.name} answer key: {e}", source=source) from None
+    diff = sorted(k for k in set(rebuilt) | set(key["params"]) if rebuilt.get(k) != key["params"].get(k))
+    if diff:
+        raise VmsimError(f"not a valid {kind.name} answer key: params {', '.join(diff)} are not a problem "
+                         "vmsim exercise poses", source=source)
+
+
 def check_answers(key: dict[str, Any], answers: Any | None, source: str = "") -> tuple[int, list[Mismatch]]:
     """Solve the key's problem again (a key this vmsim would answer differently is an error);
     then, if given, compare the student's ``answers`` with the key. Returns the number of answers
@@ -52,10 +88,16 @@ def check_answers(key: dict[str, Any], answers: Any | None, source: str = "") ->
 
     kind = lookup(key["kind"])
     expected: list[dict[str, Any]] = key["answers"]
+    if not isinstance(expected, list) or not all(isinstance(a, dict) for a in expected):
+        raise VmsimError(f"not a valid {kind.name} answer key: \"answers\" is a list of objects, one per item, "
+                         f"got {type(expected).__name__}", source=source)
+    if not isinstance(key["params"], dict):
+        raise VmsimError(f"not a valid {kind.name} answer key: \"params\" is an object", source=source)
+    _check_params(kind, key, source)
     try:
         fresh, _ = kind.solve(key["params"], int(key.get("seed", 0)))
-    except (KeyError, TypeError, ValueError) as e:
-        raise VmsimError(f"not a valid {kind.name} answer key: {e}", source=source) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, ZeroDivisionError) as e:
+        raise VmsimError(f"not a valid {kind.name} answer key: {type(e).__name__}: {e}", source=source) from None
     stale = [Mismatch(i, f, exp.get(f), new.get(f)) for i, (exp, new) in enumerate(zip(expected, fresh))
              for f in exp if exp.get(f) != new.get(f)]
     if stale or len(fresh) != len(expected):
@@ -65,7 +107,8 @@ def check_answers(key: dict[str, Any], answers: Any | None, source: str = "") ->
         return len(expected), []
     got = answers.get("answers") if isinstance(answers, dict) else answers
     if not isinstance(got, list) or not all(isinstance(a, dict) for a in got):
-        raise VmsimError("the answers are a JSON list of objects, one per item (or a document with \"answers\")")
+        raise VmsimError("the answers are a JSON list of objects, one per item (or a document with \"answers\")",
+                         source="--answers")
     out: list[Mismatch] = []
     for i, exp in enumerate(expected):
         if i >= len(got):
