@@ -10,7 +10,6 @@ into place, so an interrupted write never leaves half a file where the user's fi
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -79,22 +78,12 @@ class FileExistsRefusal(VmsimError):
 
 
 def read_json(path: str | Path, what: str = "file") -> Any:
-    """A JSON file's contents; a missing, unreadable or malformed file is one VmsimError naming
-    the file (and the line, for bad JSON). ``what`` names the file in "no such ..."."""
-    p = Path(path)
-    src = str(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise VmsimError(f"no such {what}", source=src) from None
-    except IsADirectoryError:
-        raise VmsimError(f"is a directory, not a {what}", source=src) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise VmsimError(f"cannot read: {getattr(e, 'strerror', None) or e}", source=src) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise VmsimError(f"invalid JSON: {e.msg} (column {e.colno})", source=src, line=e.lineno) from None
+    """A JSON file's contents; a missing, unreadable or malformed file (or one past the bounds of
+    :mod:`vmsim.readers`) is one VmsimError naming the file (and the line, for bad JSON). ``what``
+    names the file in "no such ..."."""
+    from vmsim.readers import read_json as read  # readers imports this module
+
+    return read(path, what)
 
 
 def check_output(path: str | Path, *, force: bool = False, hint: str = "use --force to replace it",

@@ -11,50 +11,20 @@ import difflib
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from vmsim.errors import ScenarioError, VmsimError
+from vmsim.readers import YAMLSyntaxError, load_yaml, read_text
 from vmsim.scenario.models import TAGS, Scenario
 
 Lines = dict[tuple[str | int, ...], int]
 
 
-def _compose_lines(node: yaml.Node, path: tuple[str | int, ...], lines: Lines) -> None:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            k = key.value
-            lines[(*path, k)] = key.start_mark.line + 1
-            _compose_lines(value, (*path, k), lines)
-            lines[(*path, k)] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _compose_lines(item, (*path, i), lines)
-
-
 def read_yaml(path: Path) -> tuple[dict[str, Any], Lines]:
-    """The document as plain data, and the line of every key and item."""
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise VmsimError("no such file", source=str(path)) from None
-    except IsADirectoryError:
-        raise VmsimError("is a directory, not a scenario file", source=str(path)) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise VmsimError(f"cannot read: {e}", source=str(path)) from None
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e)
-        raise VmsimError(f"invalid YAML: {problem}", source=str(path), line=mark.line + 1 if mark else None) from None
+    """The document as plain data, and the line of every key and item (:func:`load_yaml`)."""
+    data, lines = load_yaml(read_text(path, "scenario file"), str(path))
     if not isinstance(data, dict):
         raise VmsimError("a scenario is a YAML mapping with keys name, seed, machine, kernel, processes", source=str(path))
-    lines: Lines = {}
-    if node is not None:
-        _compose_lines(node, (), lines)
     return data, lines
 
 
@@ -64,9 +34,11 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     if not sep or not path.strip():
         raise VmsimError(f"--set takes PATH=VALUE (e.g. kernel.replacement.policy=fifo), got {assignment!r}")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else raw
-    except yaml.YAMLError:
-        value = raw
+        value = load_yaml(raw, "--set")[0] if raw.strip() else raw
+    except YAMLSyntaxError:
+        value = raw  # not YAML: a plain string
+    except VmsimError as e:
+        raise VmsimError(f"--set {path.strip()}: {e.reason}") from None
     _set_value(data, path, value)
 
 
@@ -212,9 +184,11 @@ def _values(text: str, path: str) -> list[Any]:
     out = []
     for part in text.split(","):
         try:
-            out.append(yaml.safe_load(part) if part.strip() else part)
-        except yaml.YAMLError:
-            out.append(part)
+            out.append(load_yaml(part, "--vary")[0] if part.strip() else part)
+        except YAMLSyntaxError:
+            out.append(part)  # not YAML: a plain string
+        except VmsimError as e:
+            raise VmsimError(f"--vary {path}: {e.reason}") from None
     return out
 
 
