@@ -323,3 +323,11 @@ def test_every_kind_of_key_checks_back(tmp_path: Path, capsys: pytest.CaptureFix
             f.write_text(out)
             rc, out, err = run(["check", str(f)], capsys)
             assert rc == 0 and "every field matches" in out, (kind, seed, err)
+
+
+def test_validate_reads_a_trace_through(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed line anywhere in a scenario's trace is found by validate, naming both files."""
+    (tmp_path / "t.pages").write_text("1\n2\n3\n" * 50_000 + "oops\n")
+    f = scenario(tmp_path, {"kind": "trace", "path": "t.pages", "format": "pages"})
+    rc, _, err = run(["validate", str(f)], capsys)
+    assert rc == 2 and f"{f}:" in err and "t.pages:150001:" in err

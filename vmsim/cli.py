@@ -524,7 +524,7 @@ def validate(
     bad = 0
     for path in scenarios:
         try:
-            sc = load_scenario(path, set_ or [])
+            sc = load_scenario(path, set_ or [], thorough=True)
         except VmsimError as e:
             typer.echo(f"vmsim: error: {e}", err=True)
             bad += 1

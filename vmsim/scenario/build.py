@@ -72,7 +72,8 @@ def kernel_config(s: Scenario) -> KernelConfig:
     )
 
 
-def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worker: int = 0, workers: int = 1) -> Any:
+def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worker: int = 0, workers: int = 1,
+                  thorough: bool = False) -> Any:
     """The generator for one process's workload model (seeded from the simulation's generator)."""
     if isinstance(w, CNNTrainSpec):
         model: Any = w.model.preset or [layer.model_dump() for layer in w.model.layers or []]
@@ -107,7 +108,7 @@ def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worke
         return RefStringWorkload(w.refs, w.repeat)
     if isinstance(w, Trace):
         trace = TraceWorkload(Path(w.path), w.format, page_size, w.instructions, w.limit)
-        trace.validate()
+        trace.validate(thorough)
         return trace
     return SyntheticWorkload(
         kind=w.kind,
@@ -121,9 +122,9 @@ def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worke
     )
 
 
-def build(s: Scenario, *, dry: bool = False) -> Kernel:
+def build(s: Scenario, *, dry: bool = False, thorough: bool = False) -> Kernel:
     """One seeded random.Random for the whole simulation: workloads draw their seeds from it in
-    process order, then the kernel's policies use it. ``dry``: for :func:`check` only."""
+    process order, then the kernel's policies use it. ``dry`` and ``thorough``: for :func:`check`."""
     rng = random.Random(s.seed)
     specs: list[ProcessSpec] = []
     for group in s.processes:
@@ -133,7 +134,8 @@ def build(s: Scenario, *, dry: bool = False) -> Kernel:
         for i in range(group.count):
             seed = group_seed if sharded else rng.getrandbits(63)
             try:
-                workload = make_workload(group.workload, seed, s.machine.page_size, s.machine.memory, i, group.count)
+                workload = make_workload(group.workload, seed, s.machine.page_size, s.machine.memory, i, group.count,
+                                         thorough)
             except VmsimError as e:  # a trace's own error keeps its file and line in the message
                 raise ScenarioError(str(e), field=e.field or f"processes.{s.processes.index(group)}.workload") from None
             name = group.name if group.count == 1 else f"{group.name}.{i}"
@@ -147,12 +149,14 @@ def build(s: Scenario, *, dry: bool = False) -> Kernel:
     return Kernel(kernel_config(s), specs, rng, name=s.name, seed=s.seed, dry=dry)
 
 
-def check(s: Scenario) -> None:
+def check(s: Scenario, thorough: bool = False) -> None:
     """Everything a run would reject before its first reference, found without running: build
-    the workloads and the kernel as ``simulate`` does, and drop them. ``vmsim validate`` and every
-    command that runs scenarios call this before anything runs, so the two always agree."""
+    the workloads and the kernel as ``simulate`` does, and drop them. Every command that runs
+    scenarios calls this before anything runs; ``vmsim validate`` calls it ``thorough``, which
+    also reads every trace file through (a malformed line anywhere is found), so validate rejects
+    at least what a run would."""
     try:
-        build(s, dry=True)
+        build(s, dry=True, thorough=thorough)
     except MemoryError:
         raise VmsimError("this machine cannot hold the simulation's tables (out of memory); use less memory "
                          "or larger pages", field="machine.memory") from None

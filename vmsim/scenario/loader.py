@@ -146,14 +146,14 @@ def validate(data: dict[str, Any], source: str, lines: Lines | None = None) -> S
                             field=field) from None
 
 
-def checked(data: dict[str, Any], source: str, lines: Lines | None = None) -> Scenario:
+def checked(data: dict[str, Any], source: str, lines: Lines | None = None, thorough: bool = False) -> Scenario:
     """Validate, then build what a run would build (``build.check``): any error, the schema's or
     a workload's, is one VmsimError naming the file, the line and the field."""
     from vmsim.scenario.build import check
 
     sc = validate(data, source, lines)
     try:
-        check(sc)
+        check(sc, thorough)
     except VmsimError as e:
         if e.source is not None:
             raise
@@ -162,13 +162,14 @@ def checked(data: dict[str, Any], source: str, lines: Lines | None = None) -> Sc
     return sc
 
 
-def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Read, override, validate and check. Nothing runs until this has succeeded."""
+def load_scenario(path: str | Path, overrides: list[str] | None = None, thorough: bool = False) -> Scenario:
+    """Read, override, validate and check (``thorough``: as ``vmsim validate`` does). Nothing
+    runs until this has succeeded."""
     p = Path(path)
     data, lines = read_yaml(p)
     for assignment in overrides or []:
         apply_override(data, assignment)
-    return checked(data, str(p), lines)
+    return checked(data, str(p), lines, thorough)
 
 
 def _values(text: str, path: str) -> list[Any]:

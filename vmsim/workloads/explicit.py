@@ -55,9 +55,16 @@ class TraceWorkload:
     def _source(self):  # type: ignore[no-untyped-def]
         return open_trace(self.path, self.fmt, self.page_size, self.instructions, self.limit)
 
-    def validate(self) -> None:
-        """Open the file and detect its format now, so a bad trace fails before the run."""
-        _ = self._source
+    def validate(self, thorough: bool = False) -> None:
+        """Open the file, detect its format and parse its first block now, so a bad trace fails
+        before the run; ``thorough`` parses all of it (``vmsim validate``: a malformed line
+        anywhere is found without running)."""
+        chunks = self._source()
+        if thorough:
+            for _ in chunks:
+                pass
+        else:
+            next(chunks, None)
 
     @property
     def segments(self) -> tuple[tuple[str, int, int, bool], ...]:
