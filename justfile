@@ -21,6 +21,11 @@ bench:
     python benchmarks/kernel.py
     python benchmarks/kernel_scale.py --write-doc
 
+# fuzz the CLI with 5000 examples a test (CI runs 200); `just fuzz SEED` replays a run (docs/reliability.md)
+fuzz seed=`python -c "import random; print(random.randrange(2**32))"`:
+    @echo "vmsim fuzz: seed {{seed}} (replay it with: just fuzz {{seed}})"
+    VMSIM_FUZZ_SEED={{seed}} VMSIM_FUZZ_EXAMPLES=5000 python -m pytest -q tests/test_fuzz.py
+
 # a textbook example and a real trace
 demo:
     vmsim refs "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1" --frames 3 --policy fifo,lru,opt

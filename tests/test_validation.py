@@ -197,7 +197,7 @@ def test_reference_string_beyond_int64(capsys: pytest.CaptureFixture[str]) -> No
     ("argv", "message"),
     [
         (["refs", "1 2 3", "-f", "99999999999"], f"at most {MAX_FRAMES:,}"),
-        (["refs", "1 2 3", "-f", "1..99999999999"], "more than a million"),
+        (["refs", "1 2 3", "-f", "1..99999999999"], "more than 1,000,000 sizes"),
         (["refs", "1 2 3", "-f", "-1"], "must be positive"),
     ],
 )
@@ -331,3 +331,80 @@ def test_validate_reads_a_trace_through(tmp_path: Path, capsys: pytest.CaptureFi
     f = scenario(tmp_path, {"kind": "trace", "path": "t.pages", "format": "pages"})
     rc, _, err = run(["validate", str(f)], capsys)
     assert rc == 2 and f"{f}:" in err and "t.pages:150001:" in err
+
+
+# --------------------------------------------------------------------------- found by tests/test_fuzz.py
+
+
+@pytest.mark.parametrize(
+    ("override", "field"),
+    [
+        ("processes.0.count=99999999999", "processes.0.count"),  # built every process: hung validate
+        ("kernel.load_control={kind: working_set, interval: 1ns}", "kernel.load_control.interval"),  # hung simulate
+        ("kernel.load_control={kind: pff, interval: 1ns}", "kernel.load_control.interval"),
+        ("kernel.sample_interval=1ns", "kernel.sample_interval"),
+    ],
+)
+def test_counts_and_periods_that_would_hang(override: str, field: str, capsys: pytest.CaptureFixture[str]) -> None:
+    f = Path(__file__).resolve().parents[1] / "scenarios" / "textbook.yaml"
+    rc, _, err = run(["validate", str(f), "--set", override], capsys)
+    assert rc == 2 and field in err
+
+
+def test_too_many_processes_in_all(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = {"name": "t", "processes": [{"name": f"g{i}", "count": 6000, "workload": TINY} for i in range(2)]}
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(data))
+    rc, _, err = run(["validate", str(f)], capsys)
+    assert rc == 2 and "12,000 processes" in err
+
+
+def test_an_embedding_table_beyond_the_byte_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = scenario(tmp_path, {"kind": "embedding_lookup", "tables": [{"rows": 2**40, "dim": 2**20}]})
+    rc, _, err = run(["validate", str(f)], capsys)
+    assert rc == 2 and "processes.0.workload.tables.0" in err and "rows x dim x dtype_bytes" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt", "message"),
+    [
+        ("9" * 5000 + "\n", "pages", "larger than 9,223,372,036,854,775,807"),  # int() refuses > 4,300 digits
+        ("l 0x10 " + "9" * 5000 + "\n", "pid", "larger than 9,223,372,036,854,775,807"),
+        ("1" + "\0" * 200_000, "pages", "line longer than 65,536 bytes"),  # read whole before
+    ],
+)
+def test_trace_lines_too_long(tmp_path: Path, text: str, fmt: str, message: str,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "t.trace"
+    f.write_text(text)
+    rc, _, err = run(["replay", str(f), "-f", "2", "--trace-format", fmt, "--quiet"], capsys)
+    assert rc == 2 and message in err and f"{f}:1:" in err
+
+
+def test_file_names_too_long(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    long = "a" * 300
+    rc, out, _ = run(["refs", "1 2", "-f", "2", "--format", "json"], capsys)
+    (tmp_path / "r.json").write_text(out)
+    rc, _, err = run(["report", str(tmp_path / "r.json"), "--html", str(tmp_path / f"{long}.html")], capsys)
+    assert rc == 2 and "cannot write it" in err
+    rc, _, err = run(["--policy-file", f"{long}.py:X", "policies"], capsys)
+    assert rc == 2 and "cannot read" in err
+    f = scenario(tmp_path, {"kind": "trace", "path": f"{long}.pages"})
+    rc, _, err = run(["validate", str(f)], capsys)
+    assert rc == 2 and "processes.0.workload.path" in err
+
+
+def test_a_huge_vary_range(capsys: pytest.CaptureFixture[str]) -> None:
+    f = Path(__file__).resolve().parents[1] / "scenarios" / "textbook.yaml"
+    rc, _, err = run(["sweep", str(f), "--vary", "seed=1..99999999999", "--workers", "1", "--quiet"], capsys)
+    assert rc == 2 and "more than 1,000,000 values" in err
+
+
+def test_answer_key_with_a_non_string_policy(tmp_path: Path, key: dict, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    key["params"]["policy"] = True
+    f = tmp_path / "key.json"
+    f.write_text(json.dumps(key))
+    rc, _, err = run(["check", str(f)], capsys)
+    assert rc == 2 and "not a valid tlb answer key" in err

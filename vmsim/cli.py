@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover
 from vmsim import __version__
 from vmsim.engine import Source, replay
 from vmsim.errors import OptionError, VmsimError, check_output
-from vmsim.limits import MAX_FRAMES, describe
+from vmsim.limits import MAX_FRAMES, MAX_RANGE, describe
 from vmsim.metrics import render
 from vmsim.metrics.progress import Progress
 from vmsim.metrics.results import RunResult
@@ -72,8 +72,8 @@ def parse_frames(text: str) -> list[int]:
                 lo, hi = (int(x) for x in part.split("..", 1))
                 if hi < lo:
                     raise VmsimError(f"--frames range {part!r} is empty (write low..high)")
-                if hi - lo >= 1_000_000:
-                    raise OptionError(f"--frames range {part!r} has more than a million sizes", field="--frames")
+                if hi - lo >= MAX_RANGE:
+                    raise OptionError(f"--frames range {part!r} has more than {MAX_RANGE:,} sizes", field="--frames")
                 out.extend(range(lo, hi + 1))
             else:
                 out.append(int(part))

@@ -93,14 +93,17 @@ def check_output(path: str | Path, *, force: bool = False, hint: str = "use --fo
     without ``force`` (``hint`` says how to allow it). Returns the path."""
     p = Path(path)
     src = str(p)
-    if p.is_dir():
-        raise VmsimError("is a directory; give a file name to write", source=src)
-    parent = p.parent
-    if not mkdir and not parent.is_dir():
-        what = "is not a directory" if parent.exists() else "does not exist"
-        raise VmsimError(f"cannot write it: the directory {parent} {what}", source=src)
-    if (p.exists() or p.is_symlink()) and not force:
-        raise FileExistsRefusal(f"already exists; not overwriting it ({hint})", source=src)
+    try:
+        if p.is_dir():
+            raise VmsimError("is a directory; give a file name to write", source=src)
+        parent = p.parent
+        if not mkdir and not parent.is_dir():
+            what = "is not a directory" if parent.exists() else "does not exist"
+            raise VmsimError(f"cannot write it: the directory {parent} {what}", source=src)
+        if (p.exists() or p.is_symlink()) and not force:
+            raise FileExistsRefusal(f"already exists; not overwriting it ({hint})", source=src)
+    except OSError as e:  # a name too long for the file system, a path through a file, ...
+        raise VmsimError(f"cannot write it: {e.strerror or e}", source=src[:200]) from None
     return p
 
 

@@ -18,6 +18,15 @@ MAX_DURATION_NS = 10**15
 #: Any other whole number in a scenario (references, pages, rows, steps, counts): 2**48, so
 #: products with a page size or an element size stay inside an int64.
 MAX_INT = 1 << 48
+#: Processes in one scenario: each has its own page table and SimPy process, built up front.
+MAX_PROCESSES = 10_000
+#: The finest period of the sampler and of load control: 100 us (a check costs O(processes),
+#: and a page-in takes milliseconds; a finer period only multiplies events).
+MIN_CHECK_NS = 100_000
+#: Entries of a range on the command line (``--frames A..B``, ``--vary PATH=A..B``).
+MAX_RANGE = 1_000_000
+#: The longest line of a trace file vmsim reads (a file without newlines is not a trace).
+MAX_LINE = 1 << 16
 #: A process's virtual address space: 64 bits (a trace's one segment covers all of it).
 ADDRESS_SPACE = 1 << 64
 #: Page numbers and addresses in traces and reference strings: what an int64 holds.

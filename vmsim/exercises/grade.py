@@ -59,6 +59,7 @@ def _check_params(kind: Any, key: dict[str, Any], source: str) -> None:
         args = kind.command(key["params"], seed)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
         raise VmsimError(f"not a valid {kind.name} answer key: {type(e).__name__}: {e}", source=source) from None
+    args = [str(a) for a in args]
     if "FILE" in args:  # a problem over a memory image (multilevel): its options name a file
         return
     given: dict[str, object] = {}
@@ -74,6 +75,8 @@ def _check_params(kind: Any, key: dict[str, Any], source: str) -> None:
         rebuilt = kind.build(Options(given), random.Random(seed))
     except VmsimError as e:
         raise VmsimError(f"not a valid {kind.name} answer key: {e}", source=source) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise VmsimError(f"not a valid {kind.name} answer key: {type(e).__name__}: {e}", source=source) from None
     diff = sorted(k for k in set(rebuilt) | set(key["params"]) if rebuilt.get(k) != key["params"].get(k))
     if diff:
         raise VmsimError(f"not a valid {kind.name} answer key: params {', '.join(diff)} are not a problem "

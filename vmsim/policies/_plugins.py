@@ -69,6 +69,10 @@ def load_policy_file(ref: str) -> type[Policy]:
     cls_name = cls_name.strip()
     path = Path(text).expanduser()
     where = text
+    try:
+        path.is_file()
+    except OSError as e:  # a name too long for the file system, ...
+        raise VmsimError(f"cannot read: {e.strerror or e}", source=where[:200]) from None
     if not path.is_file():
         hint = "" if text.endswith(".py") else " (--policy-file takes FILE.py:Class)"
         raise VmsimError(("is a directory, not a Python file" if path.is_dir() else "no such file") + hint, source=where)

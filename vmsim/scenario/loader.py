@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from vmsim.errors import ScenarioError, VmsimError
+from vmsim.errors import OptionError, ScenarioError, VmsimError
+from vmsim.limits import MAX_RANGE
 from vmsim.readers import YAMLSyntaxError, load_yaml, read_text
 from vmsim.scenario.models import TAGS, Scenario
 
@@ -181,6 +182,8 @@ def _values(text: str, path: str) -> list[Any]:
             raise VmsimError(f"--vary {path}: a range is written A..B with whole numbers, got {text!r}") from None
         if b < a:
             raise VmsimError(f"--vary {path}: the range {text!r} is empty")
+        if b - a >= MAX_RANGE:
+            raise OptionError(f"--vary {path}: the range {text!r} has more than {MAX_RANGE:,} values", field="--vary")
         return list(range(a, b + 1))
     out = []
     for part in text.split(","):
@@ -201,6 +204,11 @@ def grid(vary: list[str]) -> list[dict[str, Any]]:
         if not sep or not path.strip() or not text.strip():
             raise VmsimError(f"--vary takes PATH=V1,V2,... or PATH=A..B, got {item!r}")
         axes.append((path.strip(), _values(text, path.strip())))
+    total = 1
+    for _, values in axes:
+        total *= len(values)
+        if total > MAX_RANGE:
+            raise OptionError(f"--vary: the grid has more than {MAX_RANGE:,} points", field="--vary")
     points: list[dict[str, Any]] = [{}]
     for path, values in axes:
         points = [{**p, path: v} for p in points for v in values]

@@ -26,7 +26,7 @@ from pydantic import (
 
 from vmsim.errors import VmsimError
 from vmsim.hw.address import check_page_size
-from vmsim.limits import MAX_FRAMES, MAX_INT, describe
+from vmsim.limits import MAX_BYTES, MAX_FRAMES, MAX_INT, MAX_PROCESSES, MIN_CHECK_NS, describe
 from vmsim.policies import Param, PolicySpec, available, check_params, lookup, origin_of, param_info, parse_policy
 from vmsim.scenario.units import Duration, Size
 from vmsim.workloads.refstring import parse_refs
@@ -249,7 +249,7 @@ class WorkingSetControl(Model):
 
     kind: Literal["working_set"]
     tau: Duration = Field(10_000_000, gt=0, description="working-set window, in process virtual time")
-    interval: Duration = Field(10_000_000, gt=0, description="how often the kernel checks")
+    interval: Duration = Field(10_000_000, ge=MIN_CHECK_NS, description="how often the kernel checks (at least 100us)")
     victim: Literal["largest", "newest"] = "largest"
 
 
@@ -259,7 +259,7 @@ class PFFControl(Model):
     kind: Literal["pff"]
     lower: float = Field(10.0, ge=0, description="faults per second of the process's own execution")
     upper: float = Field(1000.0, gt=0, description="faults per second of the process's own execution")
-    interval: Duration = Field(10_000_000, gt=0)
+    interval: Duration = Field(10_000_000, ge=MIN_CHECK_NS, description="how often the kernel checks (at least 100us)")
 
     @model_validator(mode="after")
     def _bounds(self) -> PFFControl:
@@ -276,7 +276,7 @@ class Kernel(Model):
     replacement: Replacement = Replacement()
     allocation: Allocation = Allocation()
     load_control: LoadControl = NoLoadControl()
-    sample_interval: Duration = Field(10_000_000, gt=0, description="time-series sampling period")
+    sample_interval: Duration = Field(10_000_000, ge=MIN_CHECK_NS, description="time-series sampling period (at least 100us)")
     ws_tau: Duration = Field(50_000_000, gt=0, description="window of the reported working-set size W(t, tau)")
 
 
@@ -350,8 +350,12 @@ class Trace(Model):
     def _path(cls, v: str, info: ValidationInfo) -> str:
         base = (info.context or {}).get("base_dir")
         p = Path(v) if base is None or Path(v).is_absolute() else Path(base) / v
-        if not p.is_file():
-            raise ValueError(f"trace file {str(p)!r} does not exist")
+        try:
+            exists = p.is_file()
+        except OSError as e:  # a name too long for the file system, ...
+            raise ValueError(f"trace file {str(p)[:200]!r}: {e.strerror or e}") from None
+        if not exists:
+            raise ValueError(f"trace file {str(p)[:200]!r} does not exist")
         return str(p)
 
 
@@ -361,6 +365,13 @@ class EmbeddingTableSpec(Model):
     dtype_bytes: int = Field(4, ge=1)
     hotness: int = Field(1, ge=1, description="lookups per sample in this table")
     name: str = ""
+
+    @model_validator(mode="after")
+    def _size(self) -> EmbeddingTableSpec:
+        size = self.rows * self.dim * self.dtype_bytes
+        if size > MAX_BYTES:
+            raise ValueError(f"the table is {size:,} bytes (rows x dim x dtype_bytes), more than {describe(MAX_BYTES)}")
+        return self
 
 
 class EmbeddingLookupSpec(Model):
@@ -488,7 +499,7 @@ Workload = Annotated[
 
 class ProcessGroup(Model):
     name: str
-    count: int = Field(1, ge=1)
+    count: int = Field(1, ge=1, le=MAX_PROCESSES, description=f"processes in the group (at most {MAX_PROCESSES:,} in a scenario)")
     arrival: Duration = Field(0, ge=0, description="arrival of the first process of the group")
     arrival_interval: Duration = Field(0, ge=0, description="gap between arrivals within the group")
     share: list[str] = Field(
@@ -505,6 +516,13 @@ class Scenario(Model):
     machine: Machine = Machine()
     kernel: Kernel = Kernel()
     processes: list[ProcessGroup] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _process_count(self) -> Scenario:
+        total = sum(g.count for g in self.processes)
+        if total > MAX_PROCESSES:
+            raise ValueError(f"{total:,} processes: a scenario runs at most {MAX_PROCESSES:,}")
+        return self
 
     @model_validator(mode="after")
     def _fixed_allocation(self) -> Scenario:

@@ -28,7 +28,7 @@ import numpy as np
 from vmsim.errors import TraceError, VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.hw.address import check_page_size
-from vmsim.limits import MAX_PAGE, describe
+from vmsim.limits import MAX_LINE, MAX_PAGE, describe
 
 FORMATS = ("lackey", "pitt", "rw", "pid", "pages")
 
@@ -72,6 +72,11 @@ def _open(path: Path) -> IO[bytes]:
     return raw
 
 
+def block_lines(block: bytes) -> int:
+    """Lines in a block of whole lines."""
+    return block.count(b"\n")
+
+
 def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
     """(number of lines before the block, block of whole lines ending in a newline)."""
     with _open(path) as fh:
@@ -87,8 +92,14 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
             data = rest + data
             cut = data.rfind(b"\n") + 1
             if cut == 0:
+                if len(data) > MAX_LINE:
+                    raise TraceError(f"line longer than {MAX_LINE:,} bytes: not a trace (no newline)",
+                                     source=str(path), line=line + 1)
                 rest = data
                 continue
+            if len(data) - cut > MAX_LINE:
+                raise TraceError(f"line longer than {MAX_LINE:,} bytes: not a trace (no newline)",
+                                 source=str(path), line=line + block_lines(data[:cut]) + 1)
             block, rest = data[:cut], data[cut:]
             yield line, block
             line += block.count(b"\n")
@@ -163,6 +174,14 @@ def _too_large(path: Path, base: int, block: bytes, index: int, skipped: np.ndar
     text = block.split(b"\n")[line].decode(errors="replace")[:80]
     return TraceError(f"{text!r}: the {what} is larger than {describe(MAX_PAGE)}, the largest vmsim holds",
                       source=str(path), line=base + line + 1)
+
+
+def _whole(digits: bytes, base: int) -> int:
+    """A number of a trace line; one too long to be a page number or pid (Python refuses to
+    convert more than 4,300 decimal digits) comes back as MAX_PAGE + 1, which the caller refuses."""
+    if len(digits) > 40:
+        return MAX_PAGE + 1
+    return int(digits, base)
 
 
 def _check_pages(path: Path, base: int, block: bytes, values: list[int], what: str = "page number") -> None:
@@ -321,7 +340,7 @@ def _parse_regex(path: Path, base: int, block: bytes, fmt: str, shift: int) -> C
     if len(found) != block.count(b"\n") - len(_BLANK.findall(block)):
         raise _bad_line(path, base, block, fmt)
     if fmt == "pages":
-        values = [int(x) for x in found]
+        values = [_whole(x, 10) for x in found]
         _check_pages(path, base, block, values)
         return Chunk(np.array(values, dtype=np.int64))
     if fmt == "pitt":
@@ -330,12 +349,12 @@ def _parse_regex(path: Path, base: int, block: bytes, fmt: str, shift: int) -> C
         ops, addrs = [x[0] for x in found], [x[1] for x in found]
     else:  # pid
         ops, addrs = [x[0] for x in found], [x[1] for x in found]
-    values = [int(x, 16) >> shift for x in addrs]
+    values = [_whole(x, 16) >> shift for x in addrs]
     _check_pages(path, base, block, values)
     pages = np.array(values, dtype=np.int64)
     writes = np.array([o in (b"W", b"w", b"S", b"s") for o in ops], dtype=np.uint8)
     if fmt == "pid":
-        pid_values = [int(x[2]) for x in found]
+        pid_values = [_whole(x[2], 10) for x in found]
         _check_pages(path, base, block, pid_values, "process id")
         pids = np.array(pid_values, dtype=np.int64)
         return Chunk(pages, writes, pids)
