@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support import Chunks
 
 from vmsim.engine.curves import CurvePoint, curve, lru_distances
 from vmsim.engine.replay import replay
@@ -17,16 +17,6 @@ from vmsim.policies import parse_policy
 from vmsim.workloads.traces import open_trace
 
 LACKEY = Path(__file__).resolve().parents[2] / "shared" / "traces" / "bzip2.lackey.gz"
-
-
-class Chunks:
-    """A picklable re-iterable source over fixed chunks."""
-
-    def __init__(self, chunks: list[Chunk]) -> None:
-        self.chunks = chunks
-
-    def __call__(self) -> Iterator[Chunk]:
-        return iter(self.chunks)
 
 
 def make_stream(seed: int, *, repeats: bool, writes: bool, pids: bool, n: int = 600, pages: int = 40) -> Chunks:

@@ -10,6 +10,7 @@ import random
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -267,10 +268,10 @@ def test_tlb_random_policy_is_fixed_by_the_seed() -> None:
             before[ans["set"]] = ans["set_after"]
 
 
-def test_tlb_matches_libcachesim_set_by_set() -> None:
+def test_tlb_matches_libcachesim_set_by_set(libcachesim: Any) -> None:
     """Each set of a set-associative TLB is an LRU (or FIFO) cache of `ways` entries: splitting the
     stream by set and feeding each part to libCacheSim gives the same misses."""
-    lcs = pytest.importorskip("libcachesim")
+    lcs = libcachesim
     rng = random.Random(5)
     vpns = [rng.randrange(24) if rng.random() < 0.5 else rng.randrange(6) for _ in range(400)]
     addrs = ",".join(str(v * 4096 + rng.randrange(4096)) for v in vpns)

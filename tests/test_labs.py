@@ -12,6 +12,7 @@ import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,8 +70,8 @@ def test_the_handouts_hand_worked_counts() -> None:
     assert_faults("1 1 1 2 3 4 2 3 4 2 3 4", "lab_lfu", 3, 10)
 
 
-def test_the_sample_agrees_with_libcachesim_lfu() -> None:
-    lcs = pytest.importorskip("libcachesim")
+def test_the_sample_agrees_with_libcachesim_lfu(libcachesim: Any) -> None:
+    lcs = libcachesim
     load_policy_file(str(SAMPLE))
     spec = parse_policy("lab_lfu")
     for seed in range(40):

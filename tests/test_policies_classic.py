@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 # The oracle tests' helpers: libCacheSim, its miss count per request, the generated and shared traces.
-from test_oracle import CASES, HASHPOWER, lcs, lcs_misses, load
+from support import CASES, HASHPOWER, lcs, lcs_misses, load
 
 from vmsim.engine import replay
 from vmsim.errors import PolicyError

@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from test_oracle import TRACES
+from support import TRACES
 
 from vmsim.cli import main
 from vmsim.errors import VmsimError

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from test_oracle import HASHPOWER, SHARED, generated, lcs, lcs_misses, load, shared, vm_faults
+from support import HASHPOWER, SHARED, generated, lcs, lcs_misses, load, shared, vm_faults
 
 from vmsim.engine import replay
 from vmsim.hw.access import Chunk

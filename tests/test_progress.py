@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_curves import Chunks
+from support import TRACES, Chunks
 
 from vmsim.engine import replay
 from vmsim.engine.curves import curve
@@ -25,7 +24,6 @@ from vmsim.scenario.build import simulate
 from vmsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "traces"
 
 
 class Tty(io.StringIO):
@@ -75,15 +73,22 @@ def test_stopping_simulate_marks_the_result_partial() -> None:
 
 
 def interrupted(*args: str) -> tuple[str, str]:
-    """Run vmsim on the bzip2 trace, press Ctrl-C after 2 s; stdout and stderr, after checking the
-    exit code is 130 and no traceback was printed."""
+    """Run vmsim on the bzip2 trace, press Ctrl-C once its progress line shows the run is under
+    way; stdout and stderr, after checking the exit code is 130 and no traceback was printed."""
+    env = {**os.environ, "VMSIM_PROGRESS": "1", "VMSIM_PROGRESS_DELAY": "0"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vmsim", args[0], str(SHARED / "bzip2.lackey.gz"), *args[1:], "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "vmsim", args[0], str(TRACES / "bzip2.lackey.gz"), *args[1:], "--format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
-    time.sleep(2.0)
+    assert proc.stderr is not None
+    seen = ""
+    while seen.count(" references") < 2:  # under way: its progress line drawn twice
+        c = proc.stderr.read(1)
+        assert c, f"vmsim ended before drawing a progress line: {seen!r}"
+        seen += c
     os.kill(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
+    err = seen + err
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "partial" in err
     return out, err

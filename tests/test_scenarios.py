@@ -14,7 +14,6 @@ from vmsim.scenario.build import simulate
 from vmsim.scenario.loader import load_scenario, validate
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "traces"
 
 
 def base(policy: object = "lru", workload: dict | None = None) -> dict:

@@ -12,8 +12,6 @@ from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.workloads import detect_format, open_trace
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "traces"
-
 LACKEY = """==123== Lackey, an example Valgrind tool
 ==123== Command: ./a.out
 I  04016b0,3
@@ -148,16 +146,16 @@ def test_bad_options(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "writes", "pages"), [("bzip2", 6_318, 95), ("sort", 6_321, 96)])
-def test_shared_trace_slice(name: str, writes: int, pages: int) -> None:
+def test_shared_trace_slice(name: str, writes: int, pages: int, traces: Path) -> None:
     """The first 100k accesses of each shared trace: counts pinned from this reader, checked
     against an independent line-by-line parse below."""
-    src = open_trace(SHARED / f"{name}.lackey.gz", limit=100_000)
+    src = open_trace(traces / f"{name}.lackey.gz", limit=100_000)
     chunks = list(src())
     got_pages = np.concatenate([c.pages for c in chunks])
     got_writes = np.concatenate([c.writes for c in chunks])
     assert len(got_pages) == 100_000
     expect_pages, expect_writes = [], []
-    with gzip.open(SHARED / f"{name}.lackey.gz", "rt") as fh:
+    with gzip.open(traces / f"{name}.lackey.gz", "rt") as fh:
         for line in fh:
             if line.startswith("=="):
                 continue

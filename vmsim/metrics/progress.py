@@ -1,13 +1,15 @@
 """A progress line on stderr for long runs, and Ctrl-C as "stop and show what you have".
 
 The line appears only once a run has taken ``delay`` seconds, only when stderr is a terminal
-(and not with ``--quiet``), and is redrawn at most every ``interval`` seconds. While a Progress is
+(and not with ``--quiet``), and is redrawn at most every ``interval`` seconds. ``VMSIM_PROGRESS=1``
+shows it on any stderr (a log file, CI) and ``VMSIM_PROGRESS_DELAY=SECONDS`` sets the delay. While a Progress is
 active, the first Ctrl-C asks the run to stop at its next checkpoint (the engines then return
 results marked partial); a second Ctrl-C interrupts at once.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -22,9 +24,13 @@ class Progress:
     def __init__(self, label: str, *, enabled: bool | None = None, stream: TextIO | None = None,
                  delay: float = 2.0, interval: float = 0.25) -> None:
         self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
+        forced = os.environ.get("VMSIM_PROGRESS", "") not in ("", "0")
+        self.enabled = (forced or self.stream.isatty()) if enabled is None else enabled
         self.label = label
-        self.delay = delay
+        try:
+            self.delay = float(os.environ.get("VMSIM_PROGRESS_DELAY", delay))
+        except ValueError:
+            self.delay = delay
         self.interval = interval
         self.stop = False
         self._start = time.monotonic()
