@@ -100,13 +100,19 @@ def main() -> None:
     inproc = in_process(trace, frames, args.repeat)
     print("| path | references | faults | median s | M references/s |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    print(f"| vmsim simulate scenarios/speed.yaml (SimPy kernel) | {sim['global']['references']:,} | "
-          f"{sim['global']['faults']:,} | {s:.2f} | {sim['global']['references'] / s / 1e6:.2f} |")
-    print(f"| vmsim replay of the same references (pid trace, global LRU) | {rep['references']:,} | "
-          f"{rep['faults']:,} | {r:.2f} | {rep['references'] / r / 1e6:.2f} |")
+    print(
+        f"| vmsim simulate scenarios/speed.yaml (SimPy kernel) | {sim['global']['references']:,} | "
+        f"{sim['global']['faults']:,} | {s:.2f} | {sim['global']['references'] / s / 1e6:.2f} |"
+    )
+    print(
+        f"| vmsim replay of the same references (pid trace, global LRU) | {rep['references']:,} | "
+        f"{rep['faults']:,} | {r:.2f} | {rep['references'] / r / 1e6:.2f} |"
+    )
     print(f"\nkernel / replay time: {s / r:.2f}x ({args.repeat} runs, medians; trace {refs:,} references, {frames} frames)")
-    print("\nIn one process, after imports (medians): " + ", ".join(f"{k} {v:.2f} s ({refs / v / 1e6:.2f} M/s)"
-                                                                 for k, v in inproc.items()))
+    print(
+        "\nIn one process, after imports (medians): "
+        + ", ".join(f"{k} {v:.2f} s ({refs / v / 1e6:.2f} M/s)" for k, v in inproc.items())
+    )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,31 @@ ROOT = Path(__file__).resolve().parent.parent
 SCEN = ROOT / "scenarios"
 TRACES = ROOT.parent / "shared" / "traces"
 
-POLICIES = ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "mru", "random", "second-chance", "esc", "nru",
-            "aging", "nfu", "lfu", "mfu", "wsclock", "ws", "pff", "arc", "2q", "lirs", "clockpro", "s3fifo", "sieve",
-            "lruk"]
+POLICIES = [
+    "fifo",
+    "lru",
+    "clock",
+    "clock:ref_bit_on_load=false",
+    "mru",
+    "random",
+    "second-chance",
+    "esc",
+    "nru",
+    "aging",
+    "nfu",
+    "lfu",
+    "mfu",
+    "wsclock",
+    "ws",
+    "pff",
+    "arc",
+    "2q",
+    "lirs",
+    "clockpro",
+    "s3fifo",
+    "sieve",
+    "lruk",
+]
 
 
 def _cases() -> dict[str, tuple[str, list[str]]]:
@@ -40,26 +62,45 @@ def _cases() -> dict[str, tuple[str, list[str]]]:
     for n in (1, 2, 4, 6, 8, 12):
         for lc in ("none", "working_set", "pff"):
             cases[f"thrashing-n{n}-{lc}"] = (th, [f"processes.0.count={n}", f"kernel.load_control.kind={lc}"])
-        cases[f"thrashing-n{n}-pff-local"] = (th, [f"processes.0.count={n}", "kernel.load_control.kind=pff",
-                                                   "kernel.replacement.scope=local"])
-    cases["thrashing-ws-newest"] = (th, ["processes.0.count=8", "kernel.load_control.kind=working_set",
-                                         "kernel.load_control.victim=newest"])
-    for tlb in ("{entries: 16}", "{entries: 16, ways: 4, asid: true}", "{entries: 8, policy: fifo}",
-                "{entries: 8, policy: random, asid: true}"):
+        cases[f"thrashing-n{n}-pff-local"] = (
+            th,
+            [f"processes.0.count={n}", "kernel.load_control.kind=pff", "kernel.replacement.scope=local"],
+        )
+    cases["thrashing-ws-newest"] = (
+        th,
+        ["processes.0.count=8", "kernel.load_control.kind=working_set", "kernel.load_control.victim=newest"],
+    )
+    for tlb in (
+        "{entries: 16}",
+        "{entries: 16, ways: 4, asid: true}",
+        "{entries: 8, policy: fifo}",
+        "{entries: 8, policy: random, asid: true}",
+    ):
         tag = tlb.replace(" ", "").replace("{", "").replace("}", "").replace(":", "").replace(",", "-")
         for lc in ("none", "working_set"):
-            cases[f"thrashing-tlb-{tag}-{lc}"] = (th, ["processes.0.count=4", f"machine.tlb={tlb}",
-                                                       f"kernel.load_control.kind={lc}"])
+            cases[f"thrashing-tlb-{tag}-{lc}"] = (
+                th,
+                ["processes.0.count=4", f"machine.tlb={tlb}", f"kernel.load_control.kind={lc}"],
+            )
     cases["thrashing-cpus2-ch2"] = (th, ["processes.0.count=6", "machine.cpus=2", "machine.paging_device.channels=2"])
     cases["thrashing-cpus2-ws"] = (th, ["processes.0.count=8", "machine.cpus=2", "kernel.load_control.kind=working_set"])
     for pol in [*POLICIES, "opt"]:
         tag = pol.replace(":", "-").replace("=", "")
         if pol != "opt":
             cases[f"thrashing-global-{tag}"] = (th, ["processes.0.count=4", f"kernel.replacement.policy={pol}"])
-        cases[f"thrashing-local-{tag}"] = (th, ["processes.0.count=4", f"kernel.replacement.policy={pol}",
-                                                "kernel.replacement.scope=local"])
-        cases[f"thrashing-local-ws-{tag}"] = (th, ["processes.0.count=8", f"kernel.replacement.policy={pol}",
-                                                   "kernel.replacement.scope=local", "kernel.load_control.kind=working_set"])
+        cases[f"thrashing-local-{tag}"] = (
+            th,
+            ["processes.0.count=4", f"kernel.replacement.policy={pol}", "kernel.replacement.scope=local"],
+        )
+        cases[f"thrashing-local-ws-{tag}"] = (
+            th,
+            [
+                "processes.0.count=8",
+                f"kernel.replacement.policy={pol}",
+                "kernel.replacement.scope=local",
+                "kernel.load_control.kind=working_set",
+            ],
+        )
     for pol in ("fifo", "clock", "nru", "ws", "pff", "arc"):
         cases[f"cnn_train-{pol}"] = ("cnn_train.yaml", [f"kernel.replacement.policy={pol}"])
     cases["cnn_train-opt-local"] = ("cnn_train.yaml", ["kernel.replacement.policy=opt", "kernel.replacement.scope=local"])
@@ -67,10 +108,14 @@ def _cases() -> dict[str, tuple[str, list[str]]]:
         cases[f"llm_serving-{kv}"] = ("llm_serving.yaml", [f"processes.0.workload.kv.manager={kv}"])
     cases["multi_tenant-ws"] = ("multi_tenant_thrash.yaml", ["kernel.load_control.kind=working_set"])
     cases["multi_tenant-pff"] = ("multi_tenant_thrash.yaml", ["kernel.load_control.kind=pff"])
-    cases["multi_tenant-local-pff"] = ("multi_tenant_thrash.yaml", ["kernel.load_control.kind=pff",
-                                                                    "kernel.replacement.scope=local"])
-    cases["dataloader-shuffle-clock"] = ("dataloader_shuffle.yaml", ["processes.0.workload.order=shuffle",
-                                                                      "kernel.replacement.policy=clock"])
+    cases["multi_tenant-local-pff"] = (
+        "multi_tenant_thrash.yaml",
+        ["kernel.load_control.kind=pff", "kernel.replacement.scope=local"],
+    )
+    cases["dataloader-shuffle-clock"] = (
+        "dataloader_shuffle.yaml",
+        ["processes.0.workload.order=shuffle", "kernel.replacement.policy=clock"],
+    )
     return cases
 
 
@@ -120,8 +165,13 @@ def _replay(name: str, trace: str, pol: str, frames: int, scope: str, limit: int
 
     src = open_trace(TRACES / trace, limit=limit) if trace else _multi_stream()
     r = replay(src, parse_policy(pol), frames, scope=scope, seed=1)  # type: ignore[arg-type]
-    return name, {"faults": r.faults, "cold": r.cold_faults, "evictions": r.evictions, "writebacks": r.writebacks,
-                  "references": r.references}
+    return name, {
+        "faults": r.faults,
+        "cold": r.cold_faults,
+        "evictions": r.evictions,
+        "writebacks": r.writebacks,
+        "references": r.references,
+    }
 
 
 def _first_diff(a: Any, b: Any, path: str = "") -> str | None:
@@ -152,8 +202,9 @@ def main() -> int:
     ap.add_argument("dir", type=Path)
     ap.add_argument("--only", default="", help="only the cases whose name contains this")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--ignore", action="append", default=[],
-                    help="a field to leave out of the comparison, e.g. global.thrashing (repeatable)")
+    ap.add_argument(
+        "--ignore", action="append", default=[], help="a field to leave out of the comparison, e.g. global.thrashing (repeatable)"
+    )
     args = ap.parse_args()
     sims = {k: v for k, v in _cases().items() if args.only in k}
     reps = {k: v for k, v in _replay_cases().items() if args.only in k}

@@ -61,14 +61,17 @@ def uniform_case(pages: int, refs: int) -> tuple[Path, Path, int]:
     trace = OUT / f"u{pages}x{refs}.pitt"
     if not trace.exists():
         rng = random.Random(pages)
-        trace.write_text("".join(f"{rng.randrange(pages) * 4096:08x} {'W' if rng.random() < 0.3 else 'R'}\n"
-                                 for _ in range(refs)))
+        trace.write_text(
+            "".join(f"{rng.randrange(pages) * 4096:08x} {'W' if rng.random() < 0.3 else 'R'}\n" for _ in range(refs))
+        )
     frames = pages * 9 // 10
     scen = OUT / f"u{pages}x{refs}.yaml"
-    scen.write_text(f"name: scale{pages}\nseed: 1\nmachine:\n  page_size: 4KiB\n  memory: {frames * 4}KiB\n"
-                    "  paging_device: {read: 100us, write: 100us, channels: 1}\n"
-                    "kernel:\n  replacement: {policy: lru, scope: global}\n"
-                    f"processes:\n  - name: p\n    workload: {{kind: trace, path: {trace}, format: pitt}}\n")
+    scen.write_text(
+        f"name: scale{pages}\nseed: 1\nmachine:\n  page_size: 4KiB\n  memory: {frames * 4}KiB\n"
+        "  paging_device: {read: 100us, write: 100us, channels: 1}\n"
+        "kernel:\n  replacement: {policy: lru, scope: global}\n"
+        f"processes:\n  - name: p\n    workload: {{kind: trace, path: {trace}, format: pitt}}\n"
+    )
     return trace, scen, frames
 
 
@@ -82,18 +85,29 @@ def simulate_vs_replay(sizes: list[int], refs: int, repeat: int) -> list[dict]:
             ts, out = timed([VMSIM, "simulate", str(scen), "--format", "json", "-q"])
             sim_t.append(ts)
             fs = json.loads(out)["global"]["faults"]
-            tr, out = timed([VMSIM, "replay", str(trace), "--frames", str(frames), "--policy", "lru",
-                                "--format", "json", "-q"])
+            tr, out = timed([VMSIM, "replay", str(trace), "--frames", str(frames), "--policy", "lru", "--format", "json", "-q"])
             rep_t.append(tr)
             faults.add((fs, json.loads(out)["runs"][0]["faults"]))
-        (fs, fr), = faults
+        ((fs, fr),) = faults
         if fs != fr:
             raise SystemExit(f"{pages} pages: simulate faulted {fs} times, replay {fr}")
         s, r = statistics.median(sim_t), statistics.median(rep_t)
-        rows.append({"frames": frames, "refs": refs, "faults": fs, "simulate_s": s, "replay_s": r,
-                     "ratio": s / r, "us_per_fault": s / fs * 1e6})
-        print(f"  {frames:>9,} frames {fs:>9,} faults  simulate {s:6.2f} s  replay {r:6.2f} s  "
-              f"{s / r:4.2f}x  {s / fs * 1e6:6.1f} us/fault", flush=True)
+        rows.append(
+            {
+                "frames": frames,
+                "refs": refs,
+                "faults": fs,
+                "simulate_s": s,
+                "replay_s": r,
+                "ratio": s / r,
+                "us_per_fault": s / fs * 1e6,
+            }
+        )
+        print(
+            f"  {frames:>9,} frames {fs:>9,} faults  simulate {s:6.2f} s  replay {r:6.2f} s  "
+            f"{s / r:4.2f}x  {s / fs * 1e6:6.1f} us/fault",
+            flush=True,
+        )
     return rows
 
 
@@ -105,10 +119,17 @@ def resnet(repeat: int, *sets: str) -> dict:
         times.append(t)
         doc = json.loads(out)
     g = doc["global"]
-    row = {"refs": g["references"], "faults": g["faults"], "frames": g["frames"], "wall_s": statistics.median(times),
-           "simulated_s": g["simulated_time_s"], "cpu": g["cpu_utilization"]}
-    print(f"  ResNet-50 {' '.join(sets)}: {row['refs']:,} references, {row['faults']:,} faults, {row['wall_s']:.1f} s",
-          flush=True)
+    row = {
+        "refs": g["references"],
+        "faults": g["faults"],
+        "frames": g["frames"],
+        "wall_s": statistics.median(times),
+        "simulated_s": g["simulated_time_s"],
+        "cpu": g["cpu_utilization"],
+    }
+    print(
+        f"  ResNet-50 {' '.join(sets)}: {row['refs']:,} references, {row['faults']:,} faults, {row['wall_s']:.1f} s", flush=True
+    )
     return row
 
 
@@ -136,7 +157,8 @@ def eight_processes(repeat: int) -> dict:
             "kernel:\n  replacement: {policy: lru, scope: global}\n  load_control: {kind: working_set}\n"
             f"processes:\n  - name: p\n    count: {n}\n"
             f"    workload: {{kind: phases, pages: {pages}, phase_length: {pages * 4}, references: {refs}, "
-            "write_fraction: 0.3}\n")
+            "write_fraction: 0.3}\n"
+        )
         runs = []
         for _ in range(repeat):
             _, text = timed([PY, "-c", PER_FAULT, str(scen)])
@@ -144,10 +166,18 @@ def eight_processes(repeat: int) -> dict:
             runs.append((float(secs), int(faults), int(refs_done), int(susp)))
         secs = statistics.median(r[0] for r in runs)
         _, faults, refs_done, susp = runs[0]
-        out[n] = {"processes": n, "faults": faults, "refs": refs_done, "suspensions": susp, "seconds": secs,
-                  "us_per_fault": secs / faults * 1e6}
-        print(f"  {n} process(es): {faults:,} faults, {susp} suspensions, {secs:.2f} s, "
-              f"{secs / faults * 1e6:.1f} us/fault", flush=True)
+        out[n] = {
+            "processes": n,
+            "faults": faults,
+            "refs": refs_done,
+            "suspensions": susp,
+            "seconds": secs,
+            "us_per_fault": secs / faults * 1e6,
+        }
+        print(
+            f"  {n} process(es): {faults:,} faults, {susp} suspensions, {secs:.2f} s, {secs / faults * 1e6:.1f} us/fault",
+            flush=True,
+        )
     return {"one": out[1], "eight": out[8], "ratio": out[8]["us_per_fault"] / out[1]["us_per_fault"]}
 
 
@@ -171,39 +201,67 @@ def memory_per_frame() -> dict:
     secs, base, peak = text.split()
     frames = 16 * 2**30 // 4096
     added = (int(peak) - int(base)) * 1024
-    row = {"frames": frames, "build_s": float(secs), "peak_mb": int(peak) / 1024, "added_mb": added / 2**20,
-           "bytes_per_frame": added / frames}
-    print(f"  16 GiB of 4 KiB pages ({frames:,} frames): built in {row['build_s']:.2f} s, peak RSS "
-          f"{row['peak_mb']:.0f} MB ({row['bytes_per_frame']:.0f} bytes per frame over the process before)", flush=True)
+    row = {
+        "frames": frames,
+        "build_s": float(secs),
+        "peak_mb": int(peak) / 1024,
+        "added_mb": added / 2**20,
+        "bytes_per_frame": added / frames,
+    }
+    print(
+        f"  16 GiB of 4 KiB pages ({frames:,} frames): built in {row['build_s']:.2f} s, peak RSS "
+        f"{row['peak_mb']:.0f} MB ({row['bytes_per_frame']:.0f} bytes per frame over the process before)",
+        flush=True,
+    )
     return row
 
 
 def render(res: dict, when: str) -> str:
-    lines = [DOC_START, "",
-             f"Measured {when} with `python benchmarks/kernel_scale.py` (medians of {res['repeat']}, whole processes).",
-             "", "| frames | faults | simulate s | replay s | simulate / replay | us per fault (simulate) |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        DOC_START,
+        "",
+        f"Measured {when} with `python benchmarks/kernel_scale.py` (medians of {res['repeat']}, whole processes).",
+        "",
+        "| frames | faults | simulate s | replay s | simulate / replay | us per fault (simulate) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in res["scale"]:
-        lines.append(f"| {r['frames']:,} | {r['faults']:,} | {r['simulate_s']:.2f} | {r['replay_s']:.2f} | "
-                     f"**{r['ratio']:.2f}x** | {r['us_per_fault']:.1f} |")
+        lines.append(
+            f"| {r['frames']:,} | {r['faults']:,} | {r['simulate_s']:.2f} | {r['replay_s']:.2f} | "
+            f"**{r['ratio']:.2f}x** | {r['us_per_fault']:.1f} |"
+        )
     first, last = res["scale"][0], res["scale"][-1]
-    lines += ["", f"Microseconds per fault at {last['frames']:,} frames over {first['frames']:,}: "
-              f"**{last['us_per_fault'] / first['us_per_fault']:.2f}x** (whole process, start-up included)."]
+    lines += [
+        "",
+        f"Microseconds per fault at {last['frames']:,} frames over {first['frames']:,}: "
+        f"**{last['us_per_fault'] / first['us_per_fault']:.2f}x** (whole process, start-up included).",
+    ]
     if "resnet" in res:
         r, r2 = res["resnet"], res["resnet2g"]
-        lines += ["", "ResNet-50, batch 32, two iterations, Adam, fp32 (`scenarios/resnet50_oversubscribed.yaml`), whole "
-                  f"process: in {r['frames']:,} frames (90% of the footprint) {r['refs']:,} references and "
-                  f"{r['faults']:,} faults in **{r['wall_s']:.1f} s** ({r['simulated_s']:.1f} s simulated); in 2 GiB "
-                  f"({r2['frames']:,} frames, the issue's run, 267 s before) {r2['faults']:,} faults in "
-                  f"**{r2['wall_s']:.1f} s**."]
+        lines += [
+            "",
+            "ResNet-50, batch 32, two iterations, Adam, fp32 (`scenarios/resnet50_oversubscribed.yaml`), whole "
+            f"process: in {r['frames']:,} frames (90% of the footprint) {r['refs']:,} references and "
+            f"{r['faults']:,} faults in **{r['wall_s']:.1f} s** ({r['simulated_s']:.1f} s simulated); in 2 GiB "
+            f"({r2['frames']:,} frames, the issue's run, 267 s before) {r2['faults']:,} faults in "
+            f"**{r2['wall_s']:.1f} s**.",
+        ]
     e = res["eight"]
-    lines += ["", f"Eight processes thrashing under global LRU with working-set load control at 100,000 frames: "
-              f"{e['eight']['us_per_fault']:.1f} us per fault ({e['eight']['faults']:,} faults, "
-              f"{e['eight']['suspensions']} suspensions) against {e['one']['us_per_fault']:.1f} for one process with "
-              f"the same pages and references: **{e['ratio']:.2f}x**."]
+    lines += [
+        "",
+        f"Eight processes thrashing under global LRU with working-set load control at 100,000 frames: "
+        f"{e['eight']['us_per_fault']:.1f} us per fault ({e['eight']['faults']:,} faults, "
+        f"{e['eight']['suspensions']} suspensions) against {e['one']['us_per_fault']:.1f} for one process with "
+        f"the same pages and references: **{e['ratio']:.2f}x**.",
+    ]
     m = res["memory"]
-    lines += ["", f"Memory: a 16 GiB machine of 4 KiB pages ({m['frames']:,} frames) builds in {m['build_s']:.2f} s "
-              f"at a peak RSS of {m['peak_mb']:.0f} MB, {m['bytes_per_frame']:.0f} bytes per frame.", "", DOC_END]
+    lines += [
+        "",
+        f"Memory: a 16 GiB machine of 4 KiB pages ({m['frames']:,} frames) builds in {m['build_s']:.2f} s "
+        f"at a peak RSS of {m['peak_mb']:.0f} MB, {m['bytes_per_frame']:.0f} bytes per frame.",
+        "",
+        DOC_END,
+    ]
     return "\n".join(lines)
 
 
@@ -232,7 +290,7 @@ def main() -> int:
         text = DOC.read_text()
         block = render(res, dt.date.today().isoformat())
         if DOC_START in text:
-            text = text[: text.index(DOC_START)] + block + text[text.index(DOC_END) + len(DOC_END):]
+            text = text[: text.index(DOC_START)] + block + text[text.index(DOC_END) + len(DOC_END) :]
         else:
             text += "\n" + block + "\n"
         DOC.write_text(text)

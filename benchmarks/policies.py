@@ -81,8 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"| (peer: plain-Python LRU loop) | {base:.2f} | {ZIPF_REFS / base / 1e6:.2f} | {peer_faults:,} | 1.00x |")
     for name in names:
         seconds, faults = measure(name, chunk, ZIPF_FRAMES, args.repeat)
-        print(f"| {name} | {seconds:.2f} | {ZIPF_REFS / seconds / 1e6:.2f} | {faults:,} | {seconds / base:.2f}x |",
-              flush=True)
+        print(f"| {name} | {seconds:.2f} | {ZIPF_REFS / seconds / 1e6:.2f} | {faults:,} | {seconds / base:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

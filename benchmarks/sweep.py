@@ -58,8 +58,11 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--references", type=int, default=12000, help="references per process")
     args = ap.parse_args()
-    paths = [("1 worker (in this process)", 1, None), ("2 workers (process pool)", 2, None),
-             ("2 workers (local Dask cluster)", 2, "local")]
+    paths = [
+        ("1 worker (in this process)", 1, None),
+        ("2 workers (process pool)", 2, None),
+        ("2 workers (local Dask cluster)", 2, "local"),
+    ]
     times: dict[str, list[float]] = {label: [] for label, *_ in paths}
     outputs: set[str] = set()
     for _ in range(args.repeat):
@@ -70,17 +73,20 @@ def main() -> None:
     assert len(outputs) == 1, "the three paths gave different results"
     med = {label: statistics.median(ts) for label, ts in times.items()}
     runs = 200
-    print(f"200-run sweep of {SCENARIO.name} ({args.references:,} references per process), {default_workers()} cores, "
-          f"median of {args.repeat}\n")
+    print(
+        f"200-run sweep of {SCENARIO.name} ({args.references:,} references per process), {default_workers()} cores, "
+        f"median of {args.repeat}\n"
+    )
     print("| path | median s | runs/s |")
     print("|---|---:|---:|")
     for label, s in med.items():
         print(f"| {label} | {s:.2f} | {runs / s:.1f} |")
     one, pool, dask = (med[label] for label, *_ in paths)
-    print(f"\n2 workers / 1 worker: {one / pool:.2f}x faster (pure CPU work on this machine: "
-          f"{ceiling(args.repeat):.2f}x)")
-    print(f"Dask over the process pool: {1000 * (dask - pool) / runs:+.1f} ms per run "
-          f"(the local cluster's start-up included: {dask - pool:+.2f} s in all)")
+    print(f"\n2 workers / 1 worker: {one / pool:.2f}x faster (pure CPU work on this machine: {ceiling(args.repeat):.2f}x)")
+    print(
+        f"Dask over the process pool: {1000 * (dask - pool) / runs:+.1f} ms per run "
+        f"(the local cluster's start-up included: {dask - pool:+.2f} s in all)"
+    )
 
 
 if __name__ == "__main__":

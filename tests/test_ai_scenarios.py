@@ -53,10 +53,15 @@ def test_os_demand_kv_thrashes_where_paged_kv_preempts_and_keeps_serving() -> No
 def test_contiguous_kv_reserves_memory_it_does_not_use() -> None:
     sc = load_scenario(SCENARIOS / "llm_serving.yaml", ["processes.0.workload.steps=50"])
     paged = build(sc).procs[0].spec.workload.stats()
-    contiguous = build(
-        load_scenario(SCENARIOS / "llm_serving.yaml", ["processes.0.workload.steps=50",
-                                                       "processes.0.workload.kv.manager=contiguous"])
-    ).procs[0].spec.workload.stats()
+    contiguous = (
+        build(
+            load_scenario(
+                SCENARIOS / "llm_serving.yaml", ["processes.0.workload.steps=50", "processes.0.workload.kv.manager=contiguous"]
+            )
+        )
+        .procs[0]
+        .spec.workload.stats()
+    )
     assert contiguous["kv_utilization"] < 0.5 < paged["kv_utilization"]
     assert contiguous["tokens_served"] < paged["tokens_served"]
 
@@ -101,12 +106,17 @@ def test_workload_parameters_are_validated(workload: dict, message: str) -> None
 
 
 def test_errors_found_when_building_are_one_line_too() -> None:
-    data = {"name": "x", "machine": {"memory": "1MiB"},
-            "processes": [{"name": "p", "workload": {"kind": "llm_infer", "model": {"weight_bytes": "2MiB"}}}]}
+    data = {
+        "name": "x",
+        "machine": {"memory": "1MiB"},
+        "processes": [{"name": "p", "workload": {"kind": "llm_infer", "model": {"weight_bytes": "2MiB"}}}],
+    }
     with pytest.raises(VmsimError, match="no room for a KV pool"):
         build(validate(data, "s.yaml"))
-    data = {"name": "x", "processes": [{"name": "p", "workload": {
-        "kind": "data_loader", "dataset_bytes": 100, "sample_bytes": 200}}]}
+    data = {
+        "name": "x",
+        "processes": [{"name": "p", "workload": {"kind": "data_loader", "dataset_bytes": 100, "sample_bytes": 200}}],
+    }
     with pytest.raises(VmsimError, match="sample_bytes must be <="):
         build(validate(data, "s.yaml"))
 

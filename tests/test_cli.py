@@ -40,7 +40,12 @@ def test_refs_several_runs(capsys) -> None:
     runs = json.loads(out)["runs"]
     assert code == 0
     assert [(r["policy"], r["frames"]) for r in runs] == [
-        ("fifo", 3), ("fifo", 4), ("lru", 3), ("lru", 4), ("opt", 3), ("opt", 4)
+        ("fifo", 3),
+        ("fifo", 4),
+        ("lru", 3),
+        ("lru", 4),
+        ("opt", 3),
+        ("opt", 4),
     ]
     assert [r["faults"] for r in runs if r["frames"] == 3] == [15, 12, 9]
 

@@ -30,8 +30,7 @@ def test_compare_trace_finds_beladys_anomaly(tmp_path: Path, capsys) -> None:
 
 
 def test_compare_scenario_has_cpu_utilization(capsys) -> None:
-    assert main(["compare", str(ROOT / "scenarios" / "belady_anomaly.yaml"), "-f", "3,4", "-p", "fifo",
-                 "--format", "json"]) == 0
+    assert main(["compare", str(ROOT / "scenarios" / "belady_anomaly.yaml"), "-f", "3,4", "-p", "fifo", "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert {r["policy"] for r in d["runs"]} == {"opt", "fifo"}  # local scope: OPT is possible
     assert all("cpu_utilization" in r for r in d["runs"])

@@ -38,7 +38,15 @@ def solved(capsys: pytest.CaptureFixture[str], kind: str, *args: str) -> dict:
 
 def test_sizes_and_addresses_parse() -> None:
     assert [parse_size("--x", s) for s in ("1024", "0x400", "1k", "1K", "16KiB", "1m", "2g", "100b")] == [
-        1024, 1024, 1024, 1024, 16384, 1 << 20, 2 << 30, 100]
+        1024,
+        1024,
+        1024,
+        1024,
+        16384,
+        1 << 20,
+        2 << 30,
+        100,
+    ]
     assert parse_addresses("--a", "0x1f, 12 ,0X10") == [31, 12, 16]
     with pytest.raises(VmsimError, match="--x takes a size"):
         parse_size("--x", "16q")
@@ -51,23 +59,33 @@ def test_sizes_and_addresses_parse() -> None:
 
 def test_relocation_hand_worked(capsys) -> None:
     # base 12418, limit 472: valid iff VA < 472, PA = 12418 + VA.
-    d = solved(capsys, "relocation", "--asize", "1k", "--psize", "16k", "--base", "12418", "--limit", "472",
-               "--addresses", "0,471,472,0x3ff,100")
+    d = solved(
+        capsys,
+        "relocation",
+        "--asize",
+        "1k",
+        "--psize",
+        "16k",
+        "--base",
+        "12418",
+        "--limit",
+        "472",
+        "--addresses",
+        "0,471,472,0x3ff,100",
+    )
     got = [(a["vaddr"], a["valid"], a["paddr"]) for a in d["answers"]]
     assert got == [
-        (0, True, 12418),      # 12418 + 0
-        (471, True, 12889),    # limit - 1, the last valid byte: 12418 + 471
-        (472, False, None),    # the limit itself is the first invalid byte
-        (1023, False, None),   # 1023 >= 472
-        (100, True, 12518),    # 12418 + 100
+        (0, True, 12418),  # 12418 + 0
+        (471, True, 12889),  # limit - 1, the last valid byte: 12418 + 471
+        (472, False, None),  # the limit itself is the first invalid byte
+        (1023, False, None),  # 1023 >= 472
+        (100, True, 12518),  # 12418 + 100
     ]
-    assert d["params"] == {"asize": 1024, "psize": 16384, "base": 12418, "limit": 472,
-                           "addresses": [0, 471, 472, 1023, 100]}
+    assert d["params"] == {"asize": 1024, "psize": 16384, "base": 12418, "limit": 472, "addresses": [0, 471, 472, 1023, 100]}
 
 
 def test_relocation_base_plus_limit_may_reach_the_end_of_memory(capsys) -> None:
-    d = solved(capsys, "relocation", "--psize", "16k", "--base", str(16384 - 100), "--limit", "100",
-               "--addresses", "99")
+    d = solved(capsys, "relocation", "--psize", "16k", "--base", str(16384 - 100), "--limit", "100", "--addresses", "99")
     assert d["answers"][0]["paddr"] == 16383  # 16284 + 99, the last byte of physical memory
 
 
@@ -83,25 +101,25 @@ def test_segmentation_hand_worked_boundaries(capsys) -> None:
     d = solved(capsys, "segmentation", *SEG, "--addresses", "0,299,300,511,512,823,824,1023")
     got = [(a["vaddr"], a["segment"], a["valid"], a["paddr"]) for a in d["answers"]]
     assert got == [
-        (0, 0, True, 2000),      # 2000 + 0
-        (299, 0, True, 2299),    # last valid byte of seg 0: limit0 - 1
-        (300, 0, False, None),   # first invalid byte of seg 0: limit0
-        (511, 0, False, None),   # still seg 0 (top bit clear), far past its limit
-        (512, 1, False, None),   # seg 1 (top bit set): 1024 - 512 = 512 > 200
-        (823, 1, False, None),   # first invalid byte below seg 1: 1024 - 823 = 201 > 200
-        (824, 1, True, 4800),    # lowest valid byte of seg 1: 5000 - 200
-        (1023, 1, True, 4999),   # last (top) valid byte of seg 1: 5000 - 1
+        (0, 0, True, 2000),  # 2000 + 0
+        (299, 0, True, 2299),  # last valid byte of seg 0: limit0 - 1
+        (300, 0, False, None),  # first invalid byte of seg 0: limit0
+        (511, 0, False, None),  # still seg 0 (top bit clear), far past its limit
+        (512, 1, False, None),  # seg 1 (top bit set): 1024 - 512 = 512 > 200
+        (823, 1, False, None),  # first invalid byte below seg 1: 1024 - 823 = 201 > 200
+        (824, 1, True, 4800),  # lowest valid byte of seg 1: 5000 - 200
+        (1023, 1, True, 4999),  # last (top) valid byte of seg 1: 5000 - 1
     ]
     assert [a["offset"] for a in d["answers"]][-2:] == [-200, -1]  # VA - asize
 
 
 def test_segments_may_touch_but_not_overlap(capsys) -> None:
     # seg 0 = [0, 100), seg 1 = [100, 200): they touch, no overlap.
-    d = solved(capsys, "segmentation", "--base0", "0", "--limit0", "100", "--base1", "200", "--limit1", "100",
-               "--addresses", "99,924")
+    d = solved(
+        capsys, "segmentation", "--base0", "0", "--limit0", "100", "--base1", "200", "--limit1", "100", "--addresses", "99,924"
+    )
     assert [a["paddr"] for a in d["answers"]] == [99, 100]  # 0 + 99; 200 - (1024 - 924)
-    code, _, err = cli(capsys, "exercise", "segmentation", "--base0", "0", "--limit0", "101", "--base1", "200",
-                       "--limit1", "100")
+    code, _, err = cli(capsys, "exercise", "segmentation", "--base0", "0", "--limit0", "101", "--base1", "200", "--limit1", "100")
     assert code == 2 and "overlap" in err
 
 
@@ -110,14 +128,26 @@ def test_segments_may_touch_but_not_overlap(capsys) -> None:
 
 def test_linear_hand_worked(capsys) -> None:
     # 16 KiB space, 4 KiB pages: VPN = VA >> 12 (4 pages), offset = VA & 0xfff. Table 12,-,-,6.
-    d = solved(capsys, "linear", "--asize", "16k", "--psize", "64k", "--page-size", "4k", "--page-table", "12,-,-,6",
-               "--addresses", "0x0,0xfff,0x1000,0x2fff,0x3abc")
+    d = solved(
+        capsys,
+        "linear",
+        "--asize",
+        "16k",
+        "--psize",
+        "64k",
+        "--page-size",
+        "4k",
+        "--page-table",
+        "12,-,-,6",
+        "--addresses",
+        "0x0,0xfff,0x1000,0x2fff,0x3abc",
+    )
     got = [(a["vaddr"], a["vpn"], a["valid"], a["paddr"]) for a in d["answers"]]
     assert got == [
-        (0x0, 0, True, 0xC000),     # 12 * 4096 + 0
-        (0xFFF, 0, True, 0xCFFF),   # last byte of page 0: 12 * 4096 + 4095
-        (0x1000, 1, False, None),   # first byte of page 1: invalid
-        (0x2FFF, 2, False, None),   # page 2: invalid
+        (0x0, 0, True, 0xC000),  # 12 * 4096 + 0
+        (0xFFF, 0, True, 0xCFFF),  # last byte of page 0: 12 * 4096 + 4095
+        (0x1000, 1, False, None),  # first byte of page 1: invalid
+        (0x2FFF, 2, False, None),  # page 2: invalid
         (0x3ABC, 3, True, 0x6ABC),  # 6 * 4096 + 0xabc = 24576 + 2748 = 27324
     ]
     assert d["params"]["page_table"] == [12, None, None, 6]
@@ -158,8 +188,7 @@ def test_multilevel_hand_worked(capsys, tmp_path: Path, style: str) -> None:
     # 0x0d00: PDE index 3, PTE index 8 -> page 16 byte 8 = 0x00: PTE invalid.
     # 0x0d3f: PDE index 3, PTE index 9 -> 0x7f: PTE invalid.
     d = solved(capsys, "multilevel", "--pdbr", "5", "--memory", str(mem), "--addresses", "0x0cea,0x1000,0x0d00,0x0d3f")
-    got = [(a["vaddr"], a["pde_index"], a["pte_index"], a["fault"], a["valid"], a["paddr"], a["value"])
-           for a in d["answers"]]
+    got = [(a["vaddr"], a["pde_index"], a["pte_index"], a["fault"], a["valid"], a["paddr"], a["value"]) for a in d["answers"]]
     assert got == [
         (0x0CEA, 3, 7, None, True, 0x42A, 0xAB),
         (0x1000, 4, 0, "pde", False, None, None),
@@ -188,12 +217,21 @@ def test_multilevel_random_image_is_consistent() -> None:
 
 def test_multilevel_write_memory_reposes_the_same_problem(capsys, tmp_path: Path) -> None:
     mem = tmp_path / "mem.txt"
-    code, first, err = cli(capsys, "exercise", "multilevel", "--seed", "7", "--solve", "--format", "json",
-                           "--write-memory", str(mem))
+    code, first, err = cli(
+        capsys, "exercise", "multilevel", "--seed", "7", "--solve", "--format", "json", "--write-memory", str(mem)
+    )
     assert code == 0 and "memory image written" in err
     d = json.loads(first)
-    again = solved(capsys, "multilevel", "--pdbr", str(d["params"]["pdbr"]), "--memory", str(mem),
-                   "--addresses", ",".join(map(str, d["params"]["addresses"])))
+    again = solved(
+        capsys,
+        "multilevel",
+        "--pdbr",
+        str(d["params"]["pdbr"]),
+        "--memory",
+        str(mem),
+        "--addresses",
+        ",".join(map(str, d["params"]["addresses"])),
+    )
     assert again["params"] == d["params"] and again["answers"] == d["answers"]
     code, _, err = cli(capsys, "exercise", "multilevel", "--seed", "8", "--write-memory", str(mem))
     assert code == 2 and "exists" in err and "--force" in err
@@ -201,13 +239,16 @@ def test_multilevel_write_memory_reposes_the_same_problem(capsys, tmp_path: Path
     assert code == 0 and read_memory(mem) != [bytes.fromhex(h) for h in d["params"]["memory"]]
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda lines: lines[:100], "needs exactly 128"),
-    (lambda lines: [*lines, lines[0]], "more than 128 pages"),
-    (lambda lines: [lines[0][:-2], *lines[1:]], ":3: a page is 32 bytes"),
-    (lambda lines: [lines[0], "page 5: " + INVALID_PAGE, *lines[2:]], ":4: this line is page 1, but it says page 5"),
-    (lambda lines: ["zz" * 32, *lines[1:]], ":3: expected"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda lines: lines[:100], "needs exactly 128"),
+        (lambda lines: [*lines, lines[0]], "more than 128 pages"),
+        (lambda lines: [lines[0][:-2], *lines[1:]], ":3: a page is 32 bytes"),
+        (lambda lines: [lines[0], "page 5: " + INVALID_PAGE, *lines[2:]], ":4: this line is page 1, but it says page 5"),
+        (lambda lines: ["zz" * 32, *lines[1:]], ":3: expected"),
+    ],
+)
 def test_multilevel_bad_memory_files(capsys, tmp_path: Path, edit, message: str) -> None:
     good = hand_memory(tmp_path).read_text().splitlines()
     bad = tmp_path / "bad.txt"
@@ -228,8 +269,15 @@ def test_tlb_direct_mapped_set_conflicts(capsys) -> None:
     # each other; 1 and 5 fight over set 1: every access misses.
     d = solved(capsys, "tlb", "--entries", "4", "--ways", "1", "--addresses", TLB_ADDRS)
     got = [(a["vpn"], a["set"], a["hit"], a["evicted"]) for a in d["answers"]]
-    assert got == [(0, 0, False, None), (4, 0, False, 0), (0, 0, False, 4), (1, 1, False, None),
-                   (5, 1, False, 1), (1, 1, False, 5), (8, 0, False, 0)]
+    assert got == [
+        (0, 0, False, None),
+        (4, 0, False, 0),
+        (0, 0, False, 4),
+        (1, 1, False, None),
+        (5, 1, False, 1),
+        (1, 1, False, 5),
+        (8, 0, False, 0),
+    ]
     # EAT = 10 + (7/7) * 100 = 110
     assert d["summary"]["hits"] == 0 and d["summary"]["eat_ns"] == 110.0
 
@@ -237,13 +285,20 @@ def test_tlb_direct_mapped_set_conflicts(capsys) -> None:
 def test_tlb_fully_associative_lru(capsys) -> None:
     # 4 entries in one set, LRU first: [0] [0 4] hit0 -> [4 0] [4 0 1] [4 0 1 5] hit1 -> [4 0 5 1];
     # VPN 8 misses in a full set and evicts 4, the least recently used.
-    d = solved(capsys, "tlb", "--entries", "4", "--policy", "lru", "--hit-time", "20", "--miss-penalty", "100",
-               "--addresses", TLB_ADDRS)
+    d = solved(
+        capsys, "tlb", "--entries", "4", "--policy", "lru", "--hit-time", "20", "--miss-penalty", "100", "--addresses", TLB_ADDRS
+    )
     assert [a["hit"] for a in d["answers"]] == [False, False, True, False, False, True, False]
     assert d["answers"][-1]["evicted"] == 4 and d["answers"][-1]["set_after"] == [0, 5, 1, 8]
     # hit ratio 2/7; EAT = 20 + (5/7) * 100 = 91.428571...
-    assert d["summary"] == {"accesses": 7, "hits": 2, "misses": 5, "hit_ratio": round(2 / 7, 6),
-                            "eat_ns": 91.428571, "formula": "EAT = hit_time + miss_ratio * miss_penalty"}
+    assert d["summary"] == {
+        "accesses": 7,
+        "hits": 2,
+        "misses": 5,
+        "hit_ratio": round(2 / 7, 6),
+        "eat_ns": 91.428571,
+        "formula": "EAT = hit_time + miss_ratio * miss_penalty",
+    }
 
 
 @pytest.mark.parametrize(("policy", "victim", "after"), [("lru", 4, [0, 8]), ("fifo", 0, [4, 8])])
@@ -277,8 +332,10 @@ def test_tlb_matches_libcachesim_set_by_set(libcachesim: Any) -> None:
     addrs = ",".join(str(v * 4096 + rng.randrange(4096)) for v in vpns)
     for policy, make_cache in (("lru", lcs.LRU), ("fifo", lcs.FIFO)):
         for entries, ways in ((8, 1), (8, 2), (8, 8), (12, 3)):
-            p = make("tlb", {"--entries": str(entries), "--ways": str(ways), "--policy": policy, "--addresses": addrs,
-                             "--asize": "128k"})
+            p = make(
+                "tlb",
+                {"--entries": str(entries), "--ways": str(ways), "--policy": policy, "--addresses": addrs, "--asize": "128k"},
+            )
             sets = entries // ways
             misses = 0
             for s in range(sets):
@@ -335,16 +392,19 @@ def test_freelist_failure_and_alignment(capsys) -> None:
     assert d["summary"]["failed_allocations"] == 1
 
 
-@pytest.mark.parametrize(("order", "free_after", "addr15"), [
-    # a10 x3 -> 0, 10, 20; free list [(30,70)]. f0 then f1 (blocks (0,10) and (10,10)):
-    # front: [(10,10),(0,10),(30,70)]: list neighbours (10,10),(0,10) are not in address order, no merge;
-    ("front", [[10, 10], [0, 10], [30, 70]], 30),
-    # back: [(30,70),(0,10),(10,10)] -> (0,10) ends where (10,10) starts: merged into (0,20); first fit
-    # scans the list in order, so a15 still takes 30, the first block in the list;
-    ("back", [[30, 70], [0, 20]], 30),
-    # address: [(0,20),(30,70)] and a15 takes 0.
-    ("address", [[0, 20], [30, 70]], 0),
-])
+@pytest.mark.parametrize(
+    ("order", "free_after", "addr15"),
+    [
+        # a10 x3 -> 0, 10, 20; free list [(30,70)]. f0 then f1 (blocks (0,10) and (10,10)):
+        # front: [(10,10),(0,10),(30,70)]: list neighbours (10,10),(0,10) are not in address order, no merge;
+        ("front", [[10, 10], [0, 10], [30, 70]], 30),
+        # back: [(30,70),(0,10),(10,10)] -> (0,10) ends where (10,10) starts: merged into (0,20); first fit
+        # scans the list in order, so a15 still takes 30, the first block in the list;
+        ("back", [[30, 70], [0, 20]], 30),
+        # address: [(0,20),(30,70)] and a15 takes 0.
+        ("address", [[0, 20], [30, 70]], 0),
+    ],
+)
 def test_freelist_order_decides_what_coalesces(capsys, order: str, free_after: list, addr15: int) -> None:
     d = solved(capsys, "freelist", "--order", order, "--coalesce", "--ops", "a10,a10,a10,f0,f1,a15")
     assert d["answers"][4]["free_list"] == free_after
@@ -455,48 +515,51 @@ def test_without_solve_there_are_no_answers(capsys) -> None:
     assert "PA 0x0069 (decimal 105 = 100 + 5)" in out and "segmentation violation (50 >= limit 10)" in out
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["relocation", "--page-size", "4k"], "--page-size is not an option of relocation"),
-    (["freelist", "--addresses", "1"], "--addresses is not an option of freelist"),
-    (["linear", "--entries", "4"], "--entries is not an option of linear"),
-    (["tlb", "--no-coalesce"], "--coalesce is not an option of tlb"),
-    (["relocation", "--write-memory", "x.txt"], "--write-memory is not an option of relocation"),
-    (["nonsense"], "unknown exercise kind 'nonsense'"),
-    (["relocation", "--asize", "1q"], "--asize takes a size"),
-    (["relocation", "--asize", "0"], "--asize must be positive"),
-    (["relocation", "--asize", "1k", "--addresses", "1,1024"], "address 1024 (0x400) is outside"),
-    (["relocation", "--limit", "2k"], "--limit 2048 is larger than the address space"),
-    (["relocation", "--base", "16300", "--limit", "100"], "does not fit in physical memory"),
-    (["relocation", "--count", "3", "--addresses", "1"], "cannot be combined with --addresses"),
-    (["segmentation", "--asize", "1000"], "--asize must be a power of two"),
-    (["segmentation", "--limit1", "513"], "--limit1 513 is larger than half the address space"),
-    (["segmentation", "--base1", "10", "--limit1", "20"], "--base1 10 is the top of segment 1"),
-    (["segmentation", "--base1", "20k"], "beyond physical memory"),
-    (["linear", "--page-size", "3000"], "--page-size must be a power of two"),
-    (["linear", "--asize", "12k"], "--asize must be a power of two"),
-    (["linear", "--page-table", "1,2,3"], "--page-table has 3 entries but the address space has 4 pages"),
-    (["linear", "--page-table", "1,2,16,-"], "--page-table entry 2 maps to frame 16"),
-    (["linear", "--page-table", "1,x,3,-"], "--page-table entry 1 is 'x'"),
-    (["linear", "--asize", "16m"], "at most 1024"),
-    (["multilevel", "--pdbr", "128"], "--pdbr is a physical page number, 0..127"),
-    (["multilevel", "--memory", "m.txt"], "--memory needs --pdbr"),
-    (["multilevel", "--pdbr", "1", "--memory", "/nonexistent/m.txt"], "--memory: cannot read /nonexistent/m.txt"),
-    (["multilevel", "--addresses", "0x8000"], "outside the address space of 32768 bytes"),
-    (["multilevel", "--force"], "--force only lets --write-memory overwrite"),
-    (["tlb", "--entries", "6", "--ways", "4"], "--ways 4 must divide --entries 6"),
-    (["tlb", "--entries", "0"], "--entries must be positive"),
-    (["tlb", "--policy", "opt"], "--policy takes one of lru, fifo, random"),
-    (["tlb", "--hit-time", "fast"], "--hit-time takes a number"),
-    (["tlb", "--page-size", "128k"], "--page-size 131072 is larger than the address space"),
-    (["freelist", "--policy", "lru"], "--policy takes one of first, best, worst, next"),
-    (["freelist", "--order", "random"], "--order takes one of address"),
-    (["freelist", "--policy", "next", "--order", "front"], "--policy next needs --order address"),
-    (["freelist", "--ops", "a10,f1"], "'f1' frees allocation 1, but only 1 allocation comes before it"),
-    (["freelist", "--ops", "a10,f0,f0"], "frees allocation 0 a second time"),
-    (["freelist", "--ops", "a0"], "allocates nothing"),
-    (["freelist", "--ops", "m10"], "'m10' is not an operation"),
-    (["freelist", "--size", "-5"], "--size takes a size"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["relocation", "--page-size", "4k"], "--page-size is not an option of relocation"),
+        (["freelist", "--addresses", "1"], "--addresses is not an option of freelist"),
+        (["linear", "--entries", "4"], "--entries is not an option of linear"),
+        (["tlb", "--no-coalesce"], "--coalesce is not an option of tlb"),
+        (["relocation", "--write-memory", "x.txt"], "--write-memory is not an option of relocation"),
+        (["nonsense"], "unknown exercise kind 'nonsense'"),
+        (["relocation", "--asize", "1q"], "--asize takes a size"),
+        (["relocation", "--asize", "0"], "--asize must be positive"),
+        (["relocation", "--asize", "1k", "--addresses", "1,1024"], "address 1024 (0x400) is outside"),
+        (["relocation", "--limit", "2k"], "--limit 2048 is larger than the address space"),
+        (["relocation", "--base", "16300", "--limit", "100"], "does not fit in physical memory"),
+        (["relocation", "--count", "3", "--addresses", "1"], "cannot be combined with --addresses"),
+        (["segmentation", "--asize", "1000"], "--asize must be a power of two"),
+        (["segmentation", "--limit1", "513"], "--limit1 513 is larger than half the address space"),
+        (["segmentation", "--base1", "10", "--limit1", "20"], "--base1 10 is the top of segment 1"),
+        (["segmentation", "--base1", "20k"], "beyond physical memory"),
+        (["linear", "--page-size", "3000"], "--page-size must be a power of two"),
+        (["linear", "--asize", "12k"], "--asize must be a power of two"),
+        (["linear", "--page-table", "1,2,3"], "--page-table has 3 entries but the address space has 4 pages"),
+        (["linear", "--page-table", "1,2,16,-"], "--page-table entry 2 maps to frame 16"),
+        (["linear", "--page-table", "1,x,3,-"], "--page-table entry 1 is 'x'"),
+        (["linear", "--asize", "16m"], "at most 1024"),
+        (["multilevel", "--pdbr", "128"], "--pdbr is a physical page number, 0..127"),
+        (["multilevel", "--memory", "m.txt"], "--memory needs --pdbr"),
+        (["multilevel", "--pdbr", "1", "--memory", "/nonexistent/m.txt"], "--memory: cannot read /nonexistent/m.txt"),
+        (["multilevel", "--addresses", "0x8000"], "outside the address space of 32768 bytes"),
+        (["multilevel", "--force"], "--force only lets --write-memory overwrite"),
+        (["tlb", "--entries", "6", "--ways", "4"], "--ways 4 must divide --entries 6"),
+        (["tlb", "--entries", "0"], "--entries must be positive"),
+        (["tlb", "--policy", "opt"], "--policy takes one of lru, fifo, random"),
+        (["tlb", "--hit-time", "fast"], "--hit-time takes a number"),
+        (["tlb", "--page-size", "128k"], "--page-size 131072 is larger than the address space"),
+        (["freelist", "--policy", "lru"], "--policy takes one of first, best, worst, next"),
+        (["freelist", "--order", "random"], "--order takes one of address"),
+        (["freelist", "--policy", "next", "--order", "front"], "--policy next needs --order address"),
+        (["freelist", "--ops", "a10,f1"], "'f1' frees allocation 1, but only 1 allocation comes before it"),
+        (["freelist", "--ops", "a10,f0,f0"], "frees allocation 0 a second time"),
+        (["freelist", "--ops", "a0"], "allocates nothing"),
+        (["freelist", "--ops", "m10"], "'m10' is not an operation"),
+        (["freelist", "--size", "-5"], "--size takes a size"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(capsys, args: list[str], message: str) -> None:
     code, out, err = cli(capsys, "exercise", *args)
     assert code == 2 and out == ""

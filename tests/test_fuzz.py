@@ -93,10 +93,12 @@ def check_one_line(argv: Sequence[str], rc: int, err: str) -> None:
     most = max(1, len(argv) - 1) if "validate" in argv else 1
     lines = err.split("\n")
     assert err.endswith("\n") and 2 <= len(lines) <= most + 1 and "\r" not in err, (
-        f"{describe(argv)}: exit 2 must print exactly one line on stderr, got {err!r}")
+        f"{describe(argv)}: exit 2 must print exactly one line on stderr, got {err!r}"
+    )
     for line in lines[:-1]:
-        assert line.startswith("vmsim: error: ") and line[len("vmsim: error: "):].strip(), (
-            f"{describe(argv)}: the error line must start 'vmsim: error: ' and say something, got {err!r}")
+        assert line.startswith("vmsim: error: ") and line[len("vmsim: error: ") :].strip(), (
+            f"{describe(argv)}: the error line must start 'vmsim: error: ' and say something, got {err!r}"
+        )
 
 
 @contextlib.contextmanager
@@ -125,8 +127,7 @@ def run_cli(argv: Sequence[str], ok: frozenset[int] = OK_CODES, timeout: float |
     argv = [str(a) for a in argv]
     out, err = io.StringIO(), io.StringIO()
     try:
-        with (contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), debug_mode(),
-              time_limit(timeout or TIMEOUT)):
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), debug_mode(), time_limit(timeout or TIMEOUT):
             rc = main(argv)
     except Hang:
         raise AssertionError(f"{describe(argv)}: did not finish in {timeout or TIMEOUT:g} s") from None
@@ -255,7 +256,8 @@ def _lackey_lines() -> list[str]:
             return [line.rstrip("\n") for line in itertools.islice(fh, 300)]
     kinds = ["I ", " L", " S", " M"]
     return ["==1== Lackey, an example Valgrind tool"] + [
-        f"{kinds[i % 4]} {0x4000000 + 64 * (i * 7919 % 509):08x},{1 + i % 8}" for i in range(300)]
+        f"{kinds[i % 4]} {0x4000000 + 64 * (i * 7919 % 509):08x},{1 + i % 8}" for i in range(300)
+    ]
 
 
 def base_traces() -> dict[str, list[str]]:
@@ -309,8 +311,19 @@ class Files:
             "refs.json": ["refs", "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1", "-f", "3,4", "-p", "fifo,lru", "--format", "json"],
             "replay.json": ["replay", "t.pages", "-f", "4", "-p", "lru", "--format", "json", "--quiet"],
             "simulate.json": ["simulate", "textbook.yaml", "--format", "json", "--quiet"],
-            "compare.json": ["compare", "t.pages", "-f", "1..4", "-p", "fifo,lru", "--workers", "1", "--format", "json",
-                             "--quiet"],
+            "compare.json": [
+                "compare",
+                "t.pages",
+                "-f",
+                "1..4",
+                "-p",
+                "fifo,lru",
+                "--workers",
+                "1",
+                "--format",
+                "json",
+                "--quiet",
+            ],
         }
         for kind in ("relocation", "segmentation", "linear", "tlb", "freelist"):
             runs[f"key_{kind}.json"] = ["exercise", kind, "--seed", "3", "--solve", "--format", "json"]
@@ -349,40 +362,200 @@ def inside(d: Path) -> Iterator[Path]:
 
 # ----------------------------------------------------------------------------- nasty values
 
-EXTREME: list[Any] = [0, -1, 1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63), 1e30, -1e30, "1e400", math.inf, -math.inf,
-                      math.nan, BIG_INT, 0.5, 1e-30, -0.0]
-WRONG_TYPE: list[Any] = [None, True, False, "x", "", [], {}, [1, 2], {"a": 1}, "²", "\u0663", "1 2", "\x00", "🙂🙂", "-",
-                         DEEP[1000]]
-UNITS = ["1e400ms", "4XiB", "-5ms", "1.5B", "0B", "0ns", "1e30GiB", "nanms", "infms", "inf", "nan", "4 KiB", "4kib",
-         "1e-9ns", "0.5ns", "5000000000000000000000min", "9e18s", "1µs", "\u0661\u0662KiB", BIG_DIGITS + "KiB", "1e400",
-         "0x10KiB", "1e308TiB", "18446744073709551616B", "4KiB ", "MiB", ".5MiB"]
-SIZE_KEYS = {"memory", "page_size", "dataset_bytes", "sample_bytes", "weight_bytes", "pool_bytes", "param_bytes",
-             "act_bytes_per_sample"}
-TIME_KEYS = {"memory_access", "context_switch", "zero_fill", "read", "write", "quantum", "tau", "interval",
-             "sample_interval", "ws_tau", "arrival", "arrival_interval", "hit_time"}
-POLICIES: list[Any] = [
-    "s3fifo:small_ratio=2", "lruk:k=0", "lirs:hir_ratio=1", "2q:kin=2", "2q:kout=inf", "s3fifo:ghost_ratio=nan",
-    "lruk:k=99999999999999999999", {"kind": ["lru"]}, {"kind": 5}, {"kind": None}, {"kind": "lru", "k": 2},
-    {"kind": "lruk", "k": 2**64}, {"kind": "s3fifo", "ghost_ratio": math.nan}, {"kind": "2q", "kout": math.inf},
-    {"kind": "clock", "ref_bit_on_load": "maybe"}, {"kind": "aging", "bits": 0}, {"kind": "aging", "bits": 10**6},
-    "aging:bits=99999", "aging:period=0", "ws:tau=-1", "ws:tau=1e400", "wsclock:period=nan", "pff:threshold=-1",
-    "nfu:period=18446744073709551616", "nru:period=0", "clockpro:cold_ratio=nan", "clockpro:cold_ratio=1",
-    "s3fifo:threshold=99999999999999999999", "lirs:hir_ratio=-0.0", "lirs:hir_ratio=1e-300", "2q:kin=1e-300",
-    "lruk:k=1.5", "lruk:k=", "lruk:=2", "lruk:k=2:k=3", "lru:", ":", "", "all", "LRU", "belady", "random", "opt",
-    "arc:x=1", "clock:ref_bit_on_load=", "2q:kin=0.25,kout=0.5", ["lru"], 5, None, "lru\n", "lrü",
+EXTREME: list[Any] = [
+    0,
+    -1,
+    1,
+    2**31,
+    2**63 - 1,
+    2**63,
+    2**64,
+    -(2**63),
+    1e30,
+    -1e30,
+    "1e400",
+    math.inf,
+    -math.inf,
+    math.nan,
+    BIG_INT,
+    0.5,
+    1e-30,
+    -0.0,
 ]
-SHARES: list[Any] = [["weights"], ["data"], ["nope"], ["dataset"], ["kv"], ["params", "activations"], [""], ["data", "data"],
-                     "data", [5], [None], [["data"]]]
+WRONG_TYPE: list[Any] = [
+    None,
+    True,
+    False,
+    "x",
+    "",
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+    "²",
+    "\u0663",
+    "1 2",
+    "\x00",
+    "🙂🙂",
+    "-",
+    DEEP[1000],
+]
+UNITS = [
+    "1e400ms",
+    "4XiB",
+    "-5ms",
+    "1.5B",
+    "0B",
+    "0ns",
+    "1e30GiB",
+    "nanms",
+    "infms",
+    "inf",
+    "nan",
+    "4 KiB",
+    "4kib",
+    "1e-9ns",
+    "0.5ns",
+    "5000000000000000000000min",
+    "9e18s",
+    "1µs",
+    "\u0661\u0662KiB",
+    BIG_DIGITS + "KiB",
+    "1e400",
+    "0x10KiB",
+    "1e308TiB",
+    "18446744073709551616B",
+    "4KiB ",
+    "MiB",
+    ".5MiB",
+]
+SIZE_KEYS = {
+    "memory",
+    "page_size",
+    "dataset_bytes",
+    "sample_bytes",
+    "weight_bytes",
+    "pool_bytes",
+    "param_bytes",
+    "act_bytes_per_sample",
+}
+TIME_KEYS = {
+    "memory_access",
+    "context_switch",
+    "zero_fill",
+    "read",
+    "write",
+    "quantum",
+    "tau",
+    "interval",
+    "sample_interval",
+    "ws_tau",
+    "arrival",
+    "arrival_interval",
+    "hit_time",
+}
+POLICIES: list[Any] = [
+    "s3fifo:small_ratio=2",
+    "lruk:k=0",
+    "lirs:hir_ratio=1",
+    "2q:kin=2",
+    "2q:kout=inf",
+    "s3fifo:ghost_ratio=nan",
+    "lruk:k=99999999999999999999",
+    {"kind": ["lru"]},
+    {"kind": 5},
+    {"kind": None},
+    {"kind": "lru", "k": 2},
+    {"kind": "lruk", "k": 2**64},
+    {"kind": "s3fifo", "ghost_ratio": math.nan},
+    {"kind": "2q", "kout": math.inf},
+    {"kind": "clock", "ref_bit_on_load": "maybe"},
+    {"kind": "aging", "bits": 0},
+    {"kind": "aging", "bits": 10**6},
+    "aging:bits=99999",
+    "aging:period=0",
+    "ws:tau=-1",
+    "ws:tau=1e400",
+    "wsclock:period=nan",
+    "pff:threshold=-1",
+    "nfu:period=18446744073709551616",
+    "nru:period=0",
+    "clockpro:cold_ratio=nan",
+    "clockpro:cold_ratio=1",
+    "s3fifo:threshold=99999999999999999999",
+    "lirs:hir_ratio=-0.0",
+    "lirs:hir_ratio=1e-300",
+    "2q:kin=1e-300",
+    "lruk:k=1.5",
+    "lruk:k=",
+    "lruk:=2",
+    "lruk:k=2:k=3",
+    "lru:",
+    ":",
+    "",
+    "all",
+    "LRU",
+    "belady",
+    "random",
+    "opt",
+    "arc:x=1",
+    "clock:ref_bit_on_load=",
+    "2q:kin=0.25,kout=0.5",
+    ["lru"],
+    5,
+    None,
+    "lru\n",
+    "lrü",
+]
+SHARES: list[Any] = [
+    ["weights"],
+    ["data"],
+    ["nope"],
+    ["dataset"],
+    ["kv"],
+    ["params", "activations"],
+    [""],
+    ["data", "data"],
+    "data",
+    [5],
+    [None],
+    [["data"]],
+]
 ADDED: list[tuple[tuple[Any, ...], list[Any]]] = [
-    (("machine", "tlb"), [{"entries": 64, "ways": 3}, {"entries": 2**63}, {"entries": 64, "ways": 0},
-                          {"entries": 1, "policy": "random"}, {"entries": 2**40, "ways": 1}, {"entries": 8, "ways": 2**63},
-                          {"hit_time": "1e400ms"}, {"entries": BIG_INT}]),
-    (("kernel", "load_control"), [{"kind": "working_set", "tau": "1ns"}, {"kind": "pff", "lower": 0, "upper": math.inf},
-                                  {"kind": "pff", "upper": 1e-300, "lower": 0}, {"kind": "working_set", "interval": "1ns"},
-                                  {"kind": "pff", "interval": 2**63}, {"kind": "bogus"}, {"kind": "working_set",
-                                                                                          "victim": "oldest"}]),
-    (("kernel", "allocation"), [{"kind": "fixed", "frames": {"x": 1}}, {"kind": "fixed", "frames": {}},
-                                {"kind": "proportional", "min_frames": 2**63}, {"kind": "equal", "min_frames": 10**6}]),
+    (
+        ("machine", "tlb"),
+        [
+            {"entries": 64, "ways": 3},
+            {"entries": 2**63},
+            {"entries": 64, "ways": 0},
+            {"entries": 1, "policy": "random"},
+            {"entries": 2**40, "ways": 1},
+            {"entries": 8, "ways": 2**63},
+            {"hit_time": "1e400ms"},
+            {"entries": BIG_INT},
+        ],
+    ),
+    (
+        ("kernel", "load_control"),
+        [
+            {"kind": "working_set", "tau": "1ns"},
+            {"kind": "pff", "lower": 0, "upper": math.inf},
+            {"kind": "pff", "upper": 1e-300, "lower": 0},
+            {"kind": "working_set", "interval": "1ns"},
+            {"kind": "pff", "interval": 2**63},
+            {"kind": "bogus"},
+            {"kind": "working_set", "victim": "oldest"},
+        ],
+    ),
+    (
+        ("kernel", "allocation"),
+        [
+            {"kind": "fixed", "frames": {"x": 1}},
+            {"kind": "fixed", "frames": {}},
+            {"kind": "proportional", "min_frames": 2**63},
+            {"kind": "equal", "min_frames": 10**6},
+        ],
+    ),
     (("kernel", "replacement", "scope"), ["local", "global", "both", None]),
     (("machine", "cpus"), [2**63, 64, 0, 1.5]),
     (("machine", "paging_device", "channels"), [2**63, 10**6, 0]),
@@ -393,14 +566,42 @@ ADDED: list[tuple[tuple[Any, ...], list[Any]]] = [
 ]
 #: Damaged lines per trace format: huge addresses, negative numbers, missing fields.
 BAD_LINES = {
-    "lackey": ["I  ffffffffffffffffff,4", " L 8000000000000000,4", " S ffffffffffffffff,8", " S -10,4", "I  ,4", " M 10,",
-               " L 10,99999999999999999999", " X 10,4", "I 10,4", "==", "I  10,4,4", " L 0x10,4"],
+    "lackey": [
+        "I  ffffffffffffffffff,4",
+        " L 8000000000000000,4",
+        " S ffffffffffffffff,8",
+        " S -10,4",
+        "I  ,4",
+        " M 10,",
+        " L 10,99999999999999999999",
+        " X 10,4",
+        "I 10,4",
+        "==",
+        "I  10,4,4",
+        " L 0x10,4",
+    ],
     "pitt": ["ffffffffffffffffff R", "8000000000000000 W", "ffffffffffffffff W", "-1 R", "0x R", "10", "10 X", "10 R W"],
     "rw": ["W 0xffffffffffffffffffff", "R 0x8000000000000000", "R -0x10", "R", "X 10", "R 0x"],
-    "pid": ["s 0x10 99999999999999999999", "l 0x10 -1", "l 0xffffffffffffffffff 1", "l 0x10", "s 0x10 9223372036854775808",
-            "l 0x8000000000000000 1"],
-    "pages": ["9223372036854775808", "18446744073709551616", "9223372036854775807", "-1", "1e3", "\u0663", "0x10", BIG_DIGITS,
-              "1.5", "+5"],
+    "pid": [
+        "s 0x10 99999999999999999999",
+        "l 0x10 -1",
+        "l 0xffffffffffffffffff 1",
+        "l 0x10",
+        "s 0x10 9223372036854775808",
+        "l 0x8000000000000000 1",
+    ],
+    "pages": [
+        "9223372036854775808",
+        "18446744073709551616",
+        "9223372036854775807",
+        "-1",
+        "1e3",
+        "\u0663",
+        "0x10",
+        BIG_DIGITS,
+        "1.5",
+        "+5",
+    ],
 }
 
 
@@ -451,8 +652,22 @@ _SHIPPED = {p.name: yaml.safe_load(p.read_text()) for p in SCENARIOS}
 _WORKLOADS = [g["workload"] for doc in _SHIPPED.values() for g in doc["processes"]]
 _KINDS = sorted({w["kind"] for w in _WORKLOADS} | {"uniform", "loop", "sequential", "refs", "trace"})
 _CAPS = {"references": 20_000, "iterations": 2, "steps": 30, "batches": 2, "epochs": 1, "count": 2}
-TRACE_TARGETS = ["SELF", "junk.bin", "empty.txt", "notes.txt", "adir", "huge.pages", "trunc.gz", "t.lackey.gz", "t.pages",
-                 "t.pid", "missing.trace", "", "/dev/null", "."]
+TRACE_TARGETS = [
+    "SELF",
+    "junk.bin",
+    "empty.txt",
+    "notes.txt",
+    "adir",
+    "huge.pages",
+    "trunc.gz",
+    "t.lackey.gz",
+    "t.pages",
+    "t.pid",
+    "missing.trace",
+    "",
+    "/dev/null",
+    ".",
+]
 
 
 def capped(doc: dict[str, Any]) -> dict[str, Any]:
@@ -605,8 +820,10 @@ def _build_and_run(path: Path, what: str) -> None:
             kernel = build(load_scenario(path))
             kernel.run(on_sample=lambda references, faults: references > 5_000)
     except Hang:
-        raise AssertionError(f"validate accepted {what}, but building it and running 5,000 references did not finish in "
-                             f"{TIMEOUT:g} s [replay: {REPLAY}]\n{path.read_text(errors='replace')[:2000]}") from None
+        raise AssertionError(
+            f"validate accepted {what}, but building it and running 5,000 references did not finish in "
+            f"{TIMEOUT:g} s [replay: {REPLAY}]\n{path.read_text(errors='replace')[:2000]}"
+        ) from None
     except VmsimError as e:
         e.add_note(f"vmsim validate accepted this scenario, but simulate rejects it: {what} [replay: {REPLAY}]")
         e.add_note(path.read_text(errors="replace")[:2000])
@@ -646,8 +863,10 @@ def test_simulate_agrees_with_validate(files: Files, base: str, data: st.DataObj
         _write_scenario(d, "m.yaml", dump_yaml(doc))
         rc_validate, _, err_validate = run_cli(["validate", "m.yaml"])
         rc_sim, _, err_sim = run_cli(["simulate", "m.yaml", "--quiet", "--format", fmt])
-        assert rc_validate == rc_sim, (f"{base} with {done}: validate exits {rc_validate} {err_validate!r} but simulate "
-                                       f"exits {rc_sim} {err_sim!r} [replay: {REPLAY}]")
+        assert rc_validate == rc_sim, (
+            f"{base} with {done}: validate exits {rc_validate} {err_validate!r} but simulate "
+            f"exits {rc_sim} {err_sim!r} [replay: {REPLAY}]"
+        )
 
 
 # ----------------------------------------------------------------------------- damaged traces
@@ -660,16 +879,31 @@ def damaged_traces(draw: st.DrawFn, traces: dict[str, list[str]]) -> tuple[str, 
     lines = list(traces[fmt][: draw(st.integers(1, len(traces[fmt])))])
     done: list[str] = []
     for _ in range(draw(st.integers(1, 3))):
-        op = draw(st.sampled_from(["bad_line", "bad_line", "garbage", "truncate", "crlf", "nul", "no_newline", "long",
-                                   "banner_only", "blank", "other_format"]))
+        op = draw(
+            st.sampled_from(
+                [
+                    "bad_line",
+                    "bad_line",
+                    "garbage",
+                    "truncate",
+                    "crlf",
+                    "nul",
+                    "no_newline",
+                    "long",
+                    "banner_only",
+                    "blank",
+                    "other_format",
+                ]
+            )
+        )
         i = draw(st.integers(0, max(0, len(lines) - 1)))
         if op == "bad_line":
             bad = draw(st.sampled_from(BAD_LINES[fmt]))
-            lines[i:i + 1] = [bad]
+            lines[i : i + 1] = [bad]
             done.append(f"line {i + 1} = {bad[:40]!r}")
         elif op == "garbage":
             junk = draw(st.binary(min_size=1, max_size=12)).decode("latin-1")
-            lines[i] = lines[i][: len(lines[i]) // 2] + junk + lines[i][len(lines[i]) // 2:]
+            lines[i] = lines[i][: len(lines[i]) // 2] + junk + lines[i][len(lines[i]) // 2 :]
             done.append(f"garbage {junk!r} in line {i + 1}")
         elif op == "truncate":
             lines = lines[: i + 1]
@@ -703,8 +937,7 @@ def damaged_traces(draw: st.DrawFn, traces: dict[str, list[str]]) -> tuple[str, 
         body, done = b"", ["empty file"]
     elif whole == 1:
         body, done = draw(st.binary(min_size=1, max_size=2000)), ["binary junk"]
-    packing = draw(st.sampled_from(["plain", "plain", "gzip", "gzip_truncated", "gzip_trailing", "gzip_twice",
-                                    "gzip_header"]))
+    packing = draw(st.sampled_from(["plain", "plain", "gzip", "gzip_truncated", "gzip_trailing", "gzip_twice", "gzip_header"]))
     if packing == "gzip":
         body = gzip.compress(body)
     elif packing == "gzip_truncated":
@@ -737,8 +970,22 @@ def test_damaged_traces(files: Files, data: st.DataObject) -> None:
     if data.draw(st.booleans()):
         argv += ["-p", data.draw(st.sampled_from(["lru", "opt", "clock", "pff", "ws", "lruk", "arc", "random", "all"]))]
     if data.draw(st.booleans()):
-        argv += [data.draw(st.sampled_from(["--no-instructions", "--explain", "--scope=local", "--limit=3",
-                                            "--format=json", "--format=csv", "--profile=pitt", "--profile=ostep"]))]
+        argv += [
+            data.draw(
+                st.sampled_from(
+                    [
+                        "--no-instructions",
+                        "--explain",
+                        "--scope=local",
+                        "--limit=3",
+                        "--format=json",
+                        "--format=csv",
+                        "--profile=pitt",
+                        "--profile=ostep",
+                    ]
+                )
+            )
+        ]
     try:
         with inside(files.inputs):
             run_cli(argv)
@@ -758,29 +1005,155 @@ _CLICK = typer.main.get_command(app)
 COMMANDS = dict(_CLICK.commands)  # type: ignore[attr-defined]
 #: Options a fuzzed command line never uses: --force could overwrite, --debug asks for tracebacks.
 NEVER = {"--force", "--debug"}
-INTS = ["0", "-1", "1", "3", "99999999999", str(2**63), str(2**64), "1e3", "", "x", "\u0663", "+5", " 7", "0x10", BIG_DIGITS,
-        "-0", "1.5", "nan"]
-STRINGS = ["", " ", "x", "²", "🙂", "\x00", "a\nb", "-", "--", "1e400", "nan", "inf", "-1", "0", BIG_DIGITS, "é" * 300,
-           "%s%n", "{}", "[1", "..", "a=b"]
-SAFE_OUTPUTS = ["out.json", "out.csv", "out.parquet", "out.svg", "out.png", "out.html", "out.txt", "sub/out.json",
-                "missing/dir/out.svg", "", "ü.svg", "adir", "out", "textbook.yaml", "t.pages"]
-INPUTS = ["textbook.yaml", "belady_anomaly.yaml", "tiny.yaml", "t.pages", "t.pitt", "t.rw", "t.pid", "t.lackey",
-          "t.lackey.gz", "junk.bin", "empty.txt", "notes.txt", "adir", "huge.pages", "trunc.gz", "missing.yaml", "",
-          "refs.json", "golden.json", "key_tlb.json", "answers_tlb.json", "simulate.json"]
+INTS = [
+    "0",
+    "-1",
+    "1",
+    "3",
+    "99999999999",
+    str(2**63),
+    str(2**64),
+    "1e3",
+    "",
+    "x",
+    "\u0663",
+    "+5",
+    " 7",
+    "0x10",
+    BIG_DIGITS,
+    "-0",
+    "1.5",
+    "nan",
+]
+STRINGS = [
+    "",
+    " ",
+    "x",
+    "²",
+    "🙂",
+    "\x00",
+    "a\nb",
+    "-",
+    "--",
+    "1e400",
+    "nan",
+    "inf",
+    "-1",
+    "0",
+    BIG_DIGITS,
+    "é" * 300,
+    "%s%n",
+    "{}",
+    "[1",
+    "..",
+    "a=b",
+]
+SAFE_OUTPUTS = [
+    "out.json",
+    "out.csv",
+    "out.parquet",
+    "out.svg",
+    "out.png",
+    "out.html",
+    "out.txt",
+    "sub/out.json",
+    "missing/dir/out.svg",
+    "",
+    "ü.svg",
+    "adir",
+    "out",
+    "textbook.yaml",
+    "t.pages",
+]
+INPUTS = [
+    "textbook.yaml",
+    "belady_anomaly.yaml",
+    "tiny.yaml",
+    "t.pages",
+    "t.pitt",
+    "t.rw",
+    "t.pid",
+    "t.lackey",
+    "t.lackey.gz",
+    "junk.bin",
+    "empty.txt",
+    "notes.txt",
+    "adir",
+    "huge.pages",
+    "trunc.gz",
+    "missing.yaml",
+    "",
+    "refs.json",
+    "golden.json",
+    "key_tlb.json",
+    "answers_tlb.json",
+    "simulate.json",
+]
 VALUES: dict[str, list[str]] = {
-    "--frames": ["99999999999", "-1", "0", "3", "1..4", "4..1", "1..", "..", "1..99999999999", "1,,2", "2,2", "²", "",
-                 "1..1e3", "0x10", str(2**63)],
+    "--frames": [
+        "99999999999",
+        "-1",
+        "0",
+        "3",
+        "1..4",
+        "4..1",
+        "1..",
+        "..",
+        "1..99999999999",
+        "1,,2",
+        "2,2",
+        "²",
+        "",
+        "1..1e3",
+        "0x10",
+        str(2**63),
+    ],
     "--policy": [p for p in POLICIES if isinstance(p, str)] + ["fifo,lru", "lru,,opt", "all,all"],
-    "--set": ["processes.²=1", "a", "a=1", "=", ".=1", "processes..=1", "processes.0.count=99999999999",
-              "processes.0.count=0", "machine.memory=1e400", "machine.memory=18446744073709551616KiB",
-              "kernel.replacement.policy=lruk:k=99999999999999999999", "kernel.replacement.policy={kind: [lru]}",
-              "kernel.replacement.policy={kind: 5}", "seed=" + BIG_DIGITS, "processes.0.workload=5",
-              "processes.0.share=[weights]", "machine.timing.memory_access=.inf", "processes=[]", "name.x=1",
-              "processes.5.count=1", "processes.-1.count=1", "machine.tlb.entries=99999999999999999999",
-              "kernel.sample_interval=1ns", "machine={a: &a [*a]}", "x=[1", "processes.0.workload.refs=1 2 3w"],
-    "--vary": ["x=1..", "processes.0.count=1..3", "seed=1..99999999999", "a", "=", "x=", "processes.²=1,2",
-               "kernel.replacement.policy=fifo,lru", "kernel.replacement.policy=lruk:k=0,lru", "machine.memory=4KiB,1e400",
-               "processes.0.count=3..1", "seed=1..2", "seed=" + BIG_DIGITS + "..1", "seed=-2..-1", ",,,"],
+    "--set": [
+        "processes.²=1",
+        "a",
+        "a=1",
+        "=",
+        ".=1",
+        "processes..=1",
+        "processes.0.count=99999999999",
+        "processes.0.count=0",
+        "machine.memory=1e400",
+        "machine.memory=18446744073709551616KiB",
+        "kernel.replacement.policy=lruk:k=99999999999999999999",
+        "kernel.replacement.policy={kind: [lru]}",
+        "kernel.replacement.policy={kind: 5}",
+        "seed=" + BIG_DIGITS,
+        "processes.0.workload=5",
+        "processes.0.share=[weights]",
+        "machine.timing.memory_access=.inf",
+        "processes=[]",
+        "name.x=1",
+        "processes.5.count=1",
+        "processes.-1.count=1",
+        "machine.tlb.entries=99999999999999999999",
+        "kernel.sample_interval=1ns",
+        "machine={a: &a [*a]}",
+        "x=[1",
+        "processes.0.workload.refs=1 2 3w",
+    ],
+    "--vary": [
+        "x=1..",
+        "processes.0.count=1..3",
+        "seed=1..99999999999",
+        "a",
+        "=",
+        "x=",
+        "processes.²=1,2",
+        "kernel.replacement.policy=fifo,lru",
+        "kernel.replacement.policy=lruk:k=0,lru",
+        "machine.memory=4KiB,1e400",
+        "processes.0.count=3..1",
+        "seed=1..2",
+        "seed=" + BIG_DIGITS + "..1",
+        "seed=-2..-1",
+        ",,,",
+    ],
     "--workers": ["0", "-1", "1", "x", "", "1.5"],
     "--scheduler": ["bogus", "", "tcp://", "tcp://:", "inproc", "local:", "tcp://[::1", "udp://:1"],
     "--trace-format": ["lackey", "pitt", "rw", "pid", "pages", "auto", "bogus", "", "LACKEY"],
@@ -797,11 +1170,42 @@ VALUES: dict[str, list[str]] = {
     "--ops": ["a16,f0", "a0", "f0", "f99", "a-1", "a" + BIG_DIGITS, "x", "", "a16,f0,f0", "a99999999999999"],
     "--order": ["address", "size-asc", "size-desc", "front", "back", "bogus", ""],
 }
-SIZES = ["16k", "1m", "0x4000", "-1", "0", "99999999999999999999", "1e400", "nan", "", "1t", "3", "1k", "64", str(2**63),
-         "x", "²", "1.5k", BIG_DIGITS]
+SIZES = [
+    "16k",
+    "1m",
+    "0x4000",
+    "-1",
+    "0",
+    "99999999999999999999",
+    "1e400",
+    "nan",
+    "",
+    "1t",
+    "3",
+    "1k",
+    "64",
+    str(2**63),
+    "x",
+    "²",
+    "1.5k",
+    BIG_DIGITS,
+]
 COMMAND_ARGS: dict[str, list[str]] = {
-    "references": ["7 0 1 2 0 3", "", " ", "1 2w 3x", "-1", "99999999999999999999", "1,2,,3", "²", "1 " * 2000,
-                   BIG_DIGITS, "9223372036854775807", "0w 0W 0r", "\x00"],
+    "references": [
+        "7 0 1 2 0 3",
+        "",
+        " ",
+        "1 2w 3x",
+        "-1",
+        "99999999999999999999",
+        "1,2,,3",
+        "²",
+        "1 " * 2000,
+        BIG_DIGITS,
+        "9223372036854775807",
+        "0w 0W 0r",
+        "\x00",
+    ],
     "name": ["mine", "Mine", "lru", "", "1x", "x-y", "ü", "all", "a" * 300, "fifo"],
     "kind": ["relocation", "segmentation", "linear", "multilevel", "tlb", "freelist", "bogus", "", "TLB"],
 }
@@ -811,8 +1215,11 @@ _SCENARIO_FILES = ["textbook.yaml", "belady_anomaly.yaml", "tiny.yaml"]
 _TRACE_FILES = ["t.pages", "t.pitt", "t.rw", "t.pid", "t.lackey", "t.lackey.gz"]
 #: The inputs each positional argument usually gets (INPUTS the rest of the time).
 PREFERRED: dict[str, list[str]] = {
-    "scenario": _SCENARIO_FILES, "scenarios": _SCENARIO_FILES, "trace": _TRACE_FILES,
-    "source": _SCENARIO_FILES + _TRACE_FILES, "inputs": _SCENARIO_FILES + _TRACE_FILES,
+    "scenario": _SCENARIO_FILES,
+    "scenarios": _SCENARIO_FILES,
+    "trace": _TRACE_FILES,
+    "source": _SCENARIO_FILES + _TRACE_FILES,
+    "inputs": _SCENARIO_FILES + _TRACE_FILES,
     "golden": ["golden.json", "key_tlb.json", "key_freelist.json", "refs.json"],
     "results": ["refs.json", "replay.json", "simulate.json", "compare.json", "golden.json"],
 }
@@ -827,8 +1234,22 @@ def _option_values(name: str) -> list[str]:
         return SAFE_OUTPUTS
     if name in ("--answers", "--memory"):
         return INPUTS
-    if name in ("--asize", "--psize", "--base", "--limit0", "--base0", "--base1", "--limit1", "--size", "--align",
-                "--entries", "--ways", "--pdbr", "--hit-time", "--miss-penalty"):
+    if name in (
+        "--asize",
+        "--psize",
+        "--base",
+        "--limit0",
+        "--base0",
+        "--base1",
+        "--limit1",
+        "--size",
+        "--align",
+        "--entries",
+        "--ways",
+        "--pdbr",
+        "--hit-time",
+        "--miss-penalty",
+    ):
         return SIZES
     return STRINGS + INTS
 
@@ -840,8 +1261,11 @@ def command_lines(draw: st.DrawFn) -> list[str]:
     cmd = COMMANDS[command]
     argv: list[str] = []
     if draw(st.integers(0, 5)) == 0:
-        argv += draw(st.sampled_from([["--no-entry-points"], ["--policy-file", "nope.py:Nope"], ["--version"],
-                                      ["--policy-file=adir:X"], ["--bogus"]]))
+        argv += draw(
+            st.sampled_from(
+                [["--no-entry-points"], ["--policy-file", "nope.py:Nope"], ["--version"], ["--policy-file=adir:X"], ["--bogus"]]
+            )
+        )
     argv.append(command)
     options: list[list[str]] = []
     for p in cmd.params:
@@ -886,8 +1310,27 @@ def test_command_lines(files: Files, argv: list[str]) -> None:
 
 # ----------------------------------------------------------------------------- hostile JSON
 
-NASTY_JSON: list[Any] = [None, True, "x", "", 5, -1, 2**63, 2**64, 1.5, math.nan, math.inf, [], {}, ["a", "b"], [1, 2],
-                         {"a": 1}, [[[]]], [{"vaddr": "x"}], [None]]
+NASTY_JSON: list[Any] = [
+    None,
+    True,
+    "x",
+    "",
+    5,
+    -1,
+    2**63,
+    2**64,
+    1.5,
+    math.nan,
+    math.inf,
+    [],
+    {},
+    ["a", "b"],
+    [1, 2],
+    {"a": 1},
+    [[[]]],
+    [{"vaddr": "x"}],
+    [None],
+]
 
 
 def _dump_json(value: Any) -> str:
@@ -900,11 +1343,28 @@ def hostile_json(draw: st.DrawFn, docs: dict[str, Any], prefix: str = "") -> tup
     """(what it is, the file's bytes): a real document of vmsim's, mutated, or a hostile text."""
     choice = draw(st.integers(0, 9))
     if choice == 0:
-        text = draw(st.sampled_from([
-            "[" * 1000 + "]" * 1000, '{"a":' * 1000 + "1" + "}" * 1000, BIG_DIGITS, '{"answers": ' + BIG_DIGITS + "}",
-            "NaN", "[NaN, Infinity, -Infinity]", "", "   ", "\ufeff{}", "{", '{"a": 1}{"b": 2}', "\x00", '"\\ud800"',
-            '{"kind": "tlb", "params": {}, "answers": ' + BIG_DIGITS + "}", "1e400", "-0",
-        ]))
+        text = draw(
+            st.sampled_from(
+                [
+                    "[" * 1000 + "]" * 1000,
+                    '{"a":' * 1000 + "1" + "}" * 1000,
+                    BIG_DIGITS,
+                    '{"answers": ' + BIG_DIGITS + "}",
+                    "NaN",
+                    "[NaN, Infinity, -Infinity]",
+                    "",
+                    "   ",
+                    "\ufeff{}",
+                    "{",
+                    '{"a": 1}{"b": 2}',
+                    "\x00",
+                    '"\\ud800"',
+                    '{"kind": "tlb", "params": {}, "answers": ' + BIG_DIGITS + "}",
+                    "1e400",
+                    "-0",
+                ]
+            )
+        )
         return f"text {text[:50]!r}", text.encode()
     if choice == 1:
         return "invalid UTF-8", draw(st.sampled_from([b"\xff\xfe{}", b'{"a": "\xff"}', bytes(range(256))]))

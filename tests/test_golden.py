@@ -42,7 +42,7 @@ def scenario(tmp_path: Path) -> Path:
         "kernel:\n"
         "  replacement: {policy: lru, scope: local}\n"
         "processes:\n"
-        f"  - name: textbook\n    workload: {{kind: refs, refs: \"{BELADY}\"}}\n"
+        f'  - name: textbook\n    workload: {{kind: refs, refs: "{BELADY}"}}\n'
     )
     return p
 
@@ -162,7 +162,8 @@ def test_inputs_resolve_relative_to_the_golden_file(tmp_path: Path, trace: Path,
 def test_trace_options_are_recorded_and_reused(tmp_path: Path, trace: Path) -> None:
     doc = record([trace], ["random", "clock:ref_bit_on_load=false"], [5], page_size=8192, seed=3, trace_format="pitt")
     assert [(r["policy"], r["seed"], r["page_size"]) for r in doc["runs"]] == [
-        ("random", 3, 8192), ("clock:ref_bit_on_load=false", 3, 8192)
+        ("random", 3, 8192),
+        ("clock:ref_bit_on_load=false", 3, 8192),
     ]
     path = tmp_path / "opts.json"
     write_golden(path, doc)
@@ -183,10 +184,14 @@ def _run(fields: str) -> str:
         ('{"vmsim_golden": 1}', r'bad\.json: "runs" must be a list'),
         (_run('"kind": "trace", "policy": "lru", "frames": 3'), r'bad\.json: run 0: missing key "counters"'),
         (_run('"kind": "tape", "policy": "lru", "frames": 3, "counters": {"faults": 1}'), r'bad\.json: run 0: "kind" must be'),
-        (_run('"kind": "trace", "policy": "lru", "frames": 0, "counters": {"faults": 1}'),
-         r'bad\.json: run 0: "frames" must be a positive integer'),
-        (_run('"kind": "trace", "policy": "lru", "frames": 3, "counters": {"faults": "1"}'),
-         r'bad\.json: run 0: counter "faults" must be a number'),
+        (
+            _run('"kind": "trace", "policy": "lru", "frames": 0, "counters": {"faults": 1}'),
+            r'bad\.json: run 0: "frames" must be a positive integer',
+        ),
+        (
+            _run('"kind": "trace", "policy": "lru", "frames": 3, "counters": {"faults": "1"}'),
+            r'bad\.json: run 0: counter "faults" must be a number',
+        ),
     ],
 )
 def test_malformed_golden_files(tmp_path: Path, text: str, message: str) -> None:
@@ -248,10 +253,7 @@ def test_the_vmsim_golden_fixture_in_a_users_suite(pytester: pytest.Pytester) ->
     (course / "t.pages").write_text("".join(f"{p}\n" for p in (1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5)))
     doc = record([str(course / "t.pages")], ["fifo"], [3, 4])
     write_golden(course / "golden.json", doc)
-    (course / "test_course.py").write_text(
-        "def test_fifo(vmsim_golden):\n"
-        "    assert vmsim_golden('golden.json').runs == 2\n"
-    )
+    (course / "test_course.py").write_text("def test_fifo(vmsim_golden):\n    assert vmsim_golden('golden.json').runs == 2\n")
     pytester.runpytest_subprocess(str(course)).assert_outcomes(passed=1)
     doc["runs"][1]["counters"]["faults"] = 9  # FIFO has Belady's 10 here
     write_golden(course / "golden.json", doc, overwrite=True)

@@ -34,7 +34,7 @@ def test_record_check_tamper(tmp_path: Path, capsys) -> None:
 def test_check_missing_or_bad_golden(tmp_path: Path, capsys) -> None:
     assert main(["check", str(tmp_path / "none.json")]) == 2
     bad = tmp_path / "bad.json"
-    bad.write_text("{\n  \"runs\": [\n")
+    bad.write_text('{\n  "runs": [\n')
     assert main(["check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("vmsim: error:") == 2 and "bad.json" in err

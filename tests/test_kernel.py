@@ -39,8 +39,16 @@ def test_same_seed_same_bytes_and_seed_recorded() -> None:
     assert a == b
     d = json.loads(a)
     assert d["seed"] == 3 and d["scenario"] == "t"
-    for key in ("references", "hits", "faults", "writebacks", "cpu_utilization", "paging_device_utilization",
-                "simulated_time_s", "thrashing"):
+    for key in (
+        "references",
+        "hits",
+        "faults",
+        "writebacks",
+        "cpu_utilization",
+        "paging_device_utilization",
+        "simulated_time_s",
+        "thrashing",
+    ):
         assert key in d["global"]
     assert len(d["processes"]) == 2
     other = scenario()
@@ -149,6 +157,7 @@ def test_thrashing_curve_and_load_control() -> None:
 def test_global_pff_keeps_the_plateau() -> None:
     """On the shipped thrashing.yaml, global PFF holds at least 80% of the curve's peak (2
     processes, no load control) at every count; 3, 8 and 12 are its lowest and the hardest."""
+
     def cpu(count: int, *sets: str) -> float:
         return simulate(load_scenario(THRASHING, [f"processes.0.count={count}", *sets])).cpu_utilization
 
@@ -159,8 +168,9 @@ def test_global_pff_keeps_the_plateau() -> None:
 def test_thrashing_is_reported_as_episodes_and_yes_only_when_sustained() -> None:
     """One short episode near the end of a run at 59% CPU (2 processes, local PFF) is not
     thrashing; 12 processes without load control thrash for most of the run."""
-    short = simulate(load_scenario(THRASHING, ["processes.0.count=2", "kernel.load_control.kind=pff",
-                                               "kernel.replacement.scope=local"])).thrashing
+    short = simulate(
+        load_scenario(THRASHING, ["processes.0.count=2", "kernel.load_control.kind=pff", "kernel.replacement.scope=local"])
+    ).thrashing
     assert not short.detected and short.since_s is None
     assert [(e.start_s, e.end_s) for e in short.episodes] == [(0.35, 0.365)]
     assert short.fraction > sum(e.share for e in short.episodes) > 0
@@ -176,8 +186,7 @@ def test_thrashing_episodes_from_samples() -> None:
 
     def run(flags: str) -> tuple[bool, list[tuple[float, float]]]:
         sampler = Sampler.__new__(Sampler)
-        sampler.samples = [Sample((i + 1) * 0.01, 0.1 if f == "x" else 0.9, 0.95, 1, 1, (), (), 1)
-                           for i, f in enumerate(flags)]
+        sampler.samples = [Sample((i + 1) * 0.01, 0.1 if f == "x" else 0.9, 0.95, 1, 1, (), (), 1) for i, f in enumerate(flags)]
         th = sampler.thrashing(len(flags) * 0.01)
         return th.detected, [(e.start_s, e.end_s) for e in th.episodes]
 
@@ -187,8 +196,9 @@ def test_thrashing_episodes_from_samples() -> None:
 
 
 def test_working_set_control_suspends_and_swaps_out() -> None:
-    sc = load_scenario(THRASHING, ["processes.0.count=10", "processes.0.workload.references=80000",
-                                   "kernel.load_control.kind=working_set"])
+    sc = load_scenario(
+        THRASHING, ["processes.0.count=10", "processes.0.workload.references=80000", "kernel.load_control.kind=working_set"]
+    )
     r = simulate(sc)
     assert sum(p.suspensions for p in r.processes) > 0
     assert sum(p.suspended_s for p in r.processes) > 0
@@ -203,18 +213,32 @@ def test_time_series_are_bounded_and_present() -> None:
 
 
 BAD = [
-    ("name: x\nprocesses:\n  - name: a\n    workload: {kind: zipf, pages: 10}\n    cuont: 2\n", 5,
-     "processes.0.cuont: unknown key 'cuont'; did you mean 'count'?"),
-    ("name: x\nmachine:\n  memory: lots\nprocesses:\n  - {name: a, workload: {kind: zipf, pages: 10}}\n", 3,
-     "machine.memory: 'lots' is not a size"),
-    ("name: x\nmachine:\n  memory: 1KiB\nprocesses:\n  - {name: a, workload: {kind: zipf, pages: 10}}\n", 2,
-     "smaller than one page"),
-    ("name: x\nmachine:\n  cpus: -1\nprocesses:\n  - {name: a, workload: {kind: zipf, pages: 10}}\n", 3,
-     "machine.cpus: Input should be greater than or equal to 1"),
-    ("name: x\nkernel:\n  replacement: {policy: lruu}\nprocesses:\n  - {name: a, workload: {kind: zipf, pages: 10}}\n", 3,
-     "unknown policy 'lruu'"),
-    ("name: x\nprocesses:\n  - {name: a, workload: {kind: zipff, pages: 10}}\n", 3,
-     "unknown kind 'zipff'"),
+    (
+        "name: x\nprocesses:\n  - name: a\n    workload: {kind: zipf, pages: 10}\n    cuont: 2\n",
+        5,
+        "processes.0.cuont: unknown key 'cuont'; did you mean 'count'?",
+    ),
+    (
+        "name: x\nmachine:\n  memory: lots\nprocesses:\n  - {name: a, workload: {kind: zipf, pages: 10}}\n",
+        3,
+        "machine.memory: 'lots' is not a size",
+    ),
+    (
+        "name: x\nmachine:\n  memory: 1KiB\nprocesses:\n  - {name: a, workload: {kind: zipf, pages: 10}}\n",
+        2,
+        "smaller than one page",
+    ),
+    (
+        "name: x\nmachine:\n  cpus: -1\nprocesses:\n  - {name: a, workload: {kind: zipf, pages: 10}}\n",
+        3,
+        "machine.cpus: Input should be greater than or equal to 1",
+    ),
+    (
+        "name: x\nkernel:\n  replacement: {policy: lruu}\nprocesses:\n  - {name: a, workload: {kind: zipf, pages: 10}}\n",
+        3,
+        "unknown policy 'lruu'",
+    ),
+    ("name: x\nprocesses:\n  - {name: a, workload: {kind: zipff, pages: 10}}\n", 3, "unknown kind 'zipff'"),
     ("name: x\nprocesses: [\n", 3, "invalid YAML"),
 ]
 
@@ -239,8 +263,21 @@ def test_simulate_and_sweep_cli(capsys, tmp_path: Path) -> None:
     assert main(["simulate", str(f), "--set", "processes.0.count=3", "--set", "machine.memory=200KiB", "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert len(d["processes"]) == 3 and d["global"]["frames"] == 50
-    assert main(["sweep", str(f), "--vary", "processes.0.count=1..2", "--vary", "kernel.replacement.policy=fifo,lru",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                str(f),
+                "--vary",
+                "processes.0.count=1..2",
+                "--vary",
+                "kernel.replacement.policy=fifo,lru",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert (doc["schema_version"], doc["command"], doc["scenario"], doc["config"]["seed"]) == (2, "sweep", "t", 3)
     runs = doc["points"]
@@ -288,8 +325,9 @@ def test_shared_pages_survive_one_sharer_exiting() -> None:
     """A process that exits hands its shared pages to a sharer that still runs."""
     data = scenario(count=2, workload={"kind": "loop", "pages": 30, "references": 3000})
     data["processes"][0]["share"] = ["data"]
-    data["processes"].append({"name": "late", "arrival": "200ms", "share": [],
-                              "workload": {"kind": "loop", "pages": 5, "references": 100}})
+    data["processes"].append(
+        {"name": "late", "arrival": "200ms", "share": [], "workload": {"kind": "loop", "pages": 5, "references": 100}}
+    )
     data["processes"][0]["arrival_interval"] = "50ms"
     r = simulate(validate(data, "x"))
     first, second = r.processes[0], r.processes[1]

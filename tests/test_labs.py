@@ -51,10 +51,7 @@ def test_the_sample_passes_the_labs_golden_check(capsys) -> None:
 
 def test_a_wrong_policy_under_the_labs_name_fails_the_check(tmp_path: Path, capsys) -> None:
     fifo = tmp_path / "lab_lfu.py"
-    fifo.write_text(
-        "from vmsim.policies.fifo import FIFO\n\n"
-        "class NotLFU(FIFO):\n    name = 'lab_lfu'\n    aliases = ()\n"
-    )
+    fifo.write_text("from vmsim.policies.fifo import FIFO\n\nclass NotLFU(FIFO):\n    name = 'lab_lfu'\n    aliases = ()\n")
     assert main(["check", str(GOLDEN), "--policy-file", str(fifo)]) == 1
     out = capsys.readouterr().out
     assert "lab_a.rw" in out and "faults" in out and "expected" in out
@@ -124,12 +121,14 @@ def test_lab_a_figures(capsys: pytest.CaptureFixture[str]) -> None:
     assert "lab_lfu, 3 frames: 6 faults, 4 hits" in capsys.readouterr().out
     assert "**6 faults, 4 hits**" in text
     pols = ["lab_lfu", "lru", "fifo", "clock", "opt"]
-    got = faults_by(run_json(capsys, *plug, "compare", str(LAB / "lab_a.rw"), "-f", "4,6,8", "-p", ",".join(pols),
-                             "--workers", "1"))
+    got = faults_by(
+        run_json(capsys, *plug, "compare", str(LAB / "lab_a.rw"), "-f", "4,6,8", "-p", ",".join(pols), "--workers", "1")
+    )
     for f in (4, 6, 8):
         assert f"| {f} | " + " | ".join(str(got[p, f]) for p in pols) + " |" in text
-    kern = faults_by(run_json(capsys, *plug, "compare", str(LAB / "lab_a.yaml"), "-f", "4,6,8",
-                              "-p", "lab_lfu,lru,fifo", "--workers", "1"))
+    kern = faults_by(
+        run_json(capsys, *plug, "compare", str(LAB / "lab_a.yaml"), "-f", "4,6,8", "-p", "lab_lfu,lru,fifo", "--workers", "1")
+    )
     lfu, lru, fifo = (" / ".join(str(kern[p, f]) for f in (4, 6, 8)) for p in ("lab_lfu", "lru", "fifo"))
     assert f"faults: lab_lfu {lfu} at 4 / 6 / 8 frames, LRU {lru}, FIFO {fifo}." in text
 
@@ -140,11 +139,22 @@ def test_lab_b_figures(capsys: pytest.CaptureFixture[str]) -> None:
     got = faults_by(run_json(capsys, "refs", belady, "-f", "1..7", "-p", "fifo,lru,opt"))
     rows = "; ".join(f"{p.upper()} " + seq([got[p, f] for f in range(1, 8)]) for p in ("fifo", "lru", "opt"))
     assert f"Step 2 (faults at 1..7 frames): {rows}." in text
-    doc = run_json(capsys, "compare", str(LABS / "files" / "lab_b" / "belady.pages"), "-f", "1..6",
-                   "-p", "fifo,lru,clock,random", "--workers", "1")
+    doc = run_json(
+        capsys,
+        "compare",
+        str(LABS / "files" / "lab_b" / "belady.pages"),
+        "-f",
+        "1..6",
+        "-p",
+        "fifo,lru,clock,random",
+        "--workers",
+        "1",
+    )
     assert isinstance(doc, dict)
     assert [(a["policy"], a["frames_from"], a["faults_from"], a["faults_to"]) for a in doc["anomalies"]] == [
-        ("fifo", 3, 9, 10), ("clock", 3, 9, 10)]
+        ("fifo", 3, 9, 10),
+        ("clock", 3, 9, 10),
+    ]
     assert "`Belady anomaly: fifo faults 9 with 3 frames but 10 with 4`" in text
     rand = faults_by(doc)
     assert f"Random at 1..6 frames on the trace: {seq([rand['random', f] for f in range(1, 7)])} with seed 0" in text
@@ -172,15 +182,18 @@ def test_lab_c_figures(capsys: pytest.CaptureFixture[str]) -> None:
     scenario = str(ROOT / "scenarios" / "thrashing.yaml")
     g = run_json(capsys, "simulate", scenario, "-q")["global"]  # type: ignore[index]
     assert g["faults"] == g["cold_faults"]
-    assert (f"Step 1 (4 processes): {g['references']:,} references, {g['faults']} faults (all cold"
-            f"") in text
-    assert (f"{g['writebacks']} write-backs, CPU {100 * g['cpu_utilization']:.1f}%, paging device "
-            f"{100 * g['paging_device_utilization']:.1f}%, {g['simulated_time_s']:.3f} s, no thrashing") in text
+    assert (f"Step 1 (4 processes): {g['references']:,} references, {g['faults']} faults (all cold") in text
+    assert (
+        f"{g['writebacks']} write-backs, CPU {100 * g['cpu_utilization']:.1f}%, paging device "
+        f"{100 * g['paging_device_utilization']:.1f}%, {g['simulated_time_s']:.3f} s, no thrashing"
+    ) in text
     for count in (4, 7):
         g = run_json(capsys, "simulate", scenario, "-q", "--set", f"processes.0.count={count}")["global"]  # type: ignore[index]
         verdict = "yes" if g["thrashing"]["detected"] else "no"
-        assert (f"| {count} | {g['faults']:,} | {g['cpu_utilization']:.3f} | {g['paging_device_utilization']:.3f} "
-                f"| {g['simulated_time_s']:.3f} | {verdict} |") in text
+        assert (
+            f"| {count} | {g['faults']:,} | {g['cpu_utilization']:.3f} | {g['paging_device_utilization']:.3f} "
+            f"| {g['simulated_time_s']:.3f} | {verdict} |"
+        ) in text
 
 
 def test_lab_d_figures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -189,12 +202,15 @@ def test_lab_d_figures(capsys: pytest.CaptureFixture[str]) -> None:
     doc = run_json(capsys, "simulate", scenario, "-q")
     assert isinstance(doc, dict)
     g = doc["global"]
-    assert (f"Step 2: {g['references']:,} references, {g['faults']:,} faults, no write-backs, "
-            f"CPU {100 * g['cpu_utilization']:.1f}%, {g['simulated_time_s']:.3f} s, max RSS "
-            f"{doc['processes'][0]['max_rss']:,} pages") in text
+    assert (
+        f"Step 2: {g['references']:,} references, {g['faults']:,} faults, no write-backs, "
+        f"CPU {100 * g['cpu_utilization']:.1f}%, {g['simulated_time_s']:.3f} s, max RSS "
+        f"{doc['processes'][0]['max_rss']:,} pages"
+    ) in text
     assert g["writebacks"] == 0
-    g1 = run_json(capsys, "simulate", scenario, "-q", "--set", "machine.memory=64MiB",
-                  "--set", "processes.0.workload.batch_size=1")["global"]  # type: ignore[index]
+    g1 = run_json(
+        capsys, "simulate", scenario, "-q", "--set", "machine.memory=64MiB", "--set", "processes.0.workload.batch_size=1"
+    )["global"]  # type: ignore[index]
     per_iteration = g1["faults"] - 19 * 1 * 8  # 20 iterations, 8 new input pages per sample each
     assert f"| 1 | {g1['faults']:,} |" in text and f"| {per_iteration:,} /" in text
     assert f"Batch-1 fp32 gives {per_iteration:,}, the figure in the workload's docstring" in text
@@ -236,8 +252,9 @@ def test_lab_e_every_step_runs_and_the_answers_are_vmsims(
     assert f"0x3abc → VPN 3, offset {a2['offset']}, PA {a2['paddr']:#x} ({a2['paddr']})" in text
     m0, m1, m2 = multi["answers"]
     assert (m1["fault"], m2["fault"]) == ("pde", "pte")
-    assert (f"0x0cea → PDE index {m0['pde_index']}, PTE index {m0['pte_index']}, offset {m0['offset']}; "
-            f"PDE {m0['pde']:#x}") in text
+    assert (
+        f"0x0cea → PDE index {m0['pde_index']}, PTE index {m0['pte_index']}, offset {m0['offset']}; PDE {m0['pde']:#x}"
+    ) in text
     assert f"→ PA {m0['paddr']:#x} ({m0['paddr']}), value {m0['value']:#x}" in text
     for doc in (tlb_full, tlb_direct):
         assert f"{doc['summary']['hits']} hits, {doc['summary']['misses']} misses" in text
@@ -247,8 +264,18 @@ def test_lab_e_every_step_runs_and_the_answers_are_vmsims(
     assert "hits at [3] (VPN 0) and [7] (VPN 0)" in text and "hits at [3] (VPN 0) and [6] (VPN 1" in text
 
     # Step 6: the kernel's TLB.
-    g = run_json(capsys, "simulate", str(ROOT / "scenarios" / "thrashing.yaml"), "-q", "--set", "processes.0.count=2",
-                 "--set", "machine.tlb.entries=16")["global"]  # type: ignore[index]
+    g = run_json(
+        capsys,
+        "simulate",
+        str(ROOT / "scenarios" / "thrashing.yaml"),
+        "-q",
+        "--set",
+        "processes.0.count=2",
+        "--set",
+        "machine.tlb.entries=16",
+    )["global"]  # type: ignore[index]
     t = g["tlb"]
-    assert (f"16 entries flushed on a switch: hit ratio **{100 * t['hit_ratio']:.2f}%**, effective access "
-            f"{t['effective_access_ns']:.1f} ns, {t['flushes']} flushes") in text
+    assert (
+        f"16 entries flushed on a switch: hit ratio **{100 * t['hit_ratio']:.2f}%**, effective access "
+        f"{t['effective_access_ns']:.1f} ns, {t['flushes']} flushes"
+    ) in text

@@ -63,14 +63,20 @@ def no_run(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args, **kwargs):
         raise AssertionError("a run started before the output path was checked")
 
-    for mod, name in [(vmsim.scenario.build, "simulate"), (vmsim.sweep, "simulate"), (vmsim.compare, "compare"),
-                      (vmsim.engine.curves, "curve"), (vmsim.sweep, "run_jobs")]:
+    for mod, name in [
+        (vmsim.scenario.build, "simulate"),
+        (vmsim.sweep, "simulate"),
+        (vmsim.compare, "compare"),
+        (vmsim.engine.curves, "curve"),
+        (vmsim.sweep, "run_jobs"),
+    ]:
         monkeypatch.setattr(mod, name, boom)
 
 
 @pytest.mark.parametrize("command", ["simulate", "sweep", "compare", "curve"])
-def test_plot_refuses_an_existing_file_before_running(command: str, tmp_path: Path, trace: str, capsys,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plot_refuses_an_existing_file_before_running(
+    command: str, tmp_path: Path, trace: str, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     args = plot_commands(trace)[command]
     plot = tmp_path / "out.svg"
     plot.write_bytes(OLD)
@@ -113,8 +119,7 @@ def test_sweep_force_covers_out_and_plot(tmp_path: Path, trace: str, capsys) -> 
     refused(capsys, plot)
     plot.unlink()
     assert main([*args, "--out", str(out), "--plot", str(plot)]) == 2
-    refused(capsys, out, "already exists; not overwriting it (use --resume to skip the runs it holds, "
-            "or --force to replace it)")
+    refused(capsys, out, "already exists; not overwriting it (use --resume to skip the runs it holds, or --force to replace it)")
     assert out.read_bytes() == OLD and not plot.exists()
     plot.write_bytes(OLD)
     assert main([*args, "--out", str(out), "--plot", str(plot), "--force", "--format", "json"]) == 0
@@ -140,8 +145,7 @@ def test_report_refuses_before_reading_the_results(tmp_path: Path, results: str,
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_record_exercise_and_new_policy_refuse_too(tmp_path: Path, trace: str, capsys,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_record_exercise_and_new_policy_refuse_too(tmp_path: Path, trace: str, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     golden, memory = tmp_path / "golden.json", tmp_path / "mem.txt"
     policy = tmp_path / "mine.py"
     for f in (golden, memory, policy):
@@ -192,21 +196,30 @@ def test_resume_of_a_genuine_table_still_works(tmp_path: Path, capsys) -> None:
     assert "2 of 3 runs were already in" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"name,email\nann,ann@example.org\n",
-     "not a vmsim results table (no 'run' and 'key' columns); not resuming it "
-     "(use --force to replace it, or another --out)"),
-    (b"name,email\n",
-     "not a vmsim results table (no 'run' and 'key' columns); not resuming it "
-     "(use --force to replace it, or another --out)"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe garbage",
-     None),
-    (b"run,key,faults\n0,abc,3\n",
-     "not a results table of this sweep: no column 'processes.0.count', 'frames', 'policy' and 15 more; "
-     "not resuming it (use --force to replace it, or another --out)"),
-])
-def test_resume_refuses_a_file_that_is_not_a_vmsim_table(content: bytes, message: str | None, tmp_path: Path,
-                                                         capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b"name,email\nann,ann@example.org\n",
+            "not a vmsim results table (no 'run' and 'key' columns); not resuming it "
+            "(use --force to replace it, or another --out)",
+        ),
+        (
+            b"name,email\n",
+            "not a vmsim results table (no 'run' and 'key' columns); not resuming it "
+            "(use --force to replace it, or another --out)",
+        ),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe garbage", None),
+        (
+            b"run,key,faults\n0,abc,3\n",
+            "not a results table of this sweep: no column 'processes.0.count', 'frames', 'policy' and 15 more; "
+            "not resuming it (use --force to replace it, or another --out)",
+        ),
+    ],
+)
+def test_resume_refuses_a_file_that_is_not_a_vmsim_table(
+    content: bytes, message: str | None, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "r.csv"
     out.write_bytes(content)
     no_run(monkeypatch)
@@ -239,21 +252,49 @@ def test_resume_refuses_a_table_of_another_grid(tmp_path: Path, capsys, monkeypa
     keys = [r["key"] for r in csv.DictReader(out.read_text().splitlines())]
     no_run(monkeypatch)
     # the same varied path, another scenario setting: every run's configuration differs
-    other = ["sweep", THRASH, "--set", "processes.0.workload.references=3000", "--vary", "processes.0.count=1,2",
-             "--workers", "1", "--out", str(out), "--resume"]
+    other = [
+        "sweep",
+        THRASH,
+        "--set",
+        "processes.0.workload.references=3000",
+        "--vary",
+        "processes.0.count=1,2",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--resume",
+    ]
     assert main(other) == 2
     assert capsys.readouterr().err == (
         f"vmsim: error: {out}:2: run 0 (key {keys[0]}) is not a run of this sweep's grid: the table is from another "
-        "sweep; not resuming it (use --force to replace it, or another --out)\n")
+        "sweep; not resuming it (use --force to replace it, or another --out)\n"
+    )
     # a smaller grid: the table holds a run this grid does not have (the second)
     assert main([*SWEEP[:-4], "--vary", "processes.0.count=1", "--workers", "1", "--out", str(out), "--resume"]) == 2
     assert f"{out}:3: run 1 (key {keys[1]}) is not a run of this sweep's grid" in capsys.readouterr().err
     # another varied path: its column is missing
-    assert main([*SWEEP[:-4], "--vary", "processes.0.count=1,2", "--vary", "kernel.replacement.policy=lru",
-                 "--workers", "1", "--out", str(out), "--resume"]) == 2
+    assert (
+        main(
+            [
+                *SWEEP[:-4],
+                "--vary",
+                "processes.0.count=1,2",
+                "--vary",
+                "kernel.replacement.policy=lru",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+                "--resume",
+            ]
+        )
+        == 2
+    )
     assert capsys.readouterr().err == (
         f"vmsim: error: {out}: not a results table of this sweep: no column 'kernel.replacement.policy'; "
-        "not resuming it (use --force to replace it, or another --out)\n")
+        "not resuming it (use --force to replace it, or another --out)\n"
+    )
     assert out.read_bytes() == before
 
 

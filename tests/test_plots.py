@@ -46,10 +46,20 @@ def data() -> dict[str, Any]:
     """One real document of each kind, made once for the module."""
     refs = run_json("refs", "1,2,3,4,1,2,5,1,2,3,4,5", "--frames", "1..6", "--policy", "fifo,lru,opt", "--format", "json")
     return {
-        "simulate": run_json("simulate", THRASHING, "--set", "processes.0.workload.references=20000", "--format", "json",
-                             "--quiet"),
-        "sweep": run_json("sweep", THRASHING, "--set", "processes.0.workload.references=3000",
-                          "--vary", "processes.0.count=1..3", "--format", "json", "--quiet"),
+        "simulate": run_json(
+            "simulate", THRASHING, "--set", "processes.0.workload.references=20000", "--format", "json", "--quiet"
+        ),
+        "sweep": run_json(
+            "sweep",
+            THRASHING,
+            "--set",
+            "processes.0.workload.references=3000",
+            "--vary",
+            "processes.0.count=1..3",
+            "--format",
+            "json",
+            "--quiet",
+        ),
         "compare": run_json("compare", BELADY, "-f", "3,4", "-p", "fifo", "--format", "json"),
         "runs": refs,
         "curve": [{k: r[k] for k in ("policy", "frames", "references", "faults", "writebacks")} for r in refs["runs"]],
@@ -126,9 +136,19 @@ def test_compare_marks_opt_and_anomalies(docs: dict[str, Any]) -> None:
 
 @needs_mpl
 def test_sweep_with_two_varied_parameters(tmp_path: Path) -> None:
-    doc = run_json("sweep", THRASHING, "--set", "processes.0.workload.references=1000",
-                   "--vary", "processes.0.count=1,2", "--vary", "kernel.replacement.policy=fifo,lru",
-                   "--format", "json", "--quiet")
+    doc = run_json(
+        "sweep",
+        THRASHING,
+        "--set",
+        "processes.0.workload.references=1000",
+        "--vary",
+        "processes.0.count=1,2",
+        "--vary",
+        "kernel.replacement.policy=fifo,lru",
+        "--format",
+        "json",
+        "--quiet",
+    )
     svg = plots.svg_text("sweep", load_results(doc))
     assert "kernel.replacement.policy=fifo" in svg and "kernel.replacement.policy=lru" in svg
     assert "degree of multiprogramming" in svg
@@ -243,8 +263,9 @@ def test_report_of_a_sweep_compare_and_curve_has_the_counters(data: dict[str, An
 
 
 def test_report_of_one_refs_run_with_its_step_table() -> None:
-    one = run_json("refs", "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1", "--frames", "3", "--policy", "fifo", "--format", "json",
-                   "--explain")
+    one = run_json(
+        "refs", "7 0 1 2 0 3 0 4 2 3 0 3 2 1 2 0 1 7 0 1", "--frames", "3", "--policy", "fifo", "--format", "json", "--explain"
+    )
     checker = check_page(html_report(load_results(one)))
     text = " ".join(checker.text)
     assert "fifo" in text and "15" in text

@@ -85,8 +85,7 @@ def run_vmsim(*args: str, cwd: Path | None = None, pythonpath: list[Path] | None
     """A fresh interpreter, as a user runs vmsim (nothing registered beforehand)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in [*(pythonpath or []), ROOT])
-    return subprocess.run([sys.executable, "-m", "vmsim", *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "vmsim", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
 def faults(out: str) -> list[int]:
@@ -98,12 +97,14 @@ def faults(out: str) -> list[int]:
 
 def test_policy_file_before_or_after_the_command(tmp_path: Path, capsys) -> None:
     path, marker = write_plugin(tmp_path)
-    code, out, _ = cli(capsys, "--policy-file", f"{path}:Mine", "refs", SILBERSCHATZ, "-f", "3,4", "-p", "mine",
-                       "--format", "json")
+    code, out, _ = cli(
+        capsys, "--policy-file", f"{path}:Mine", "refs", SILBERSCHATZ, "-f", "3,4", "-p", "mine", "--format", "json"
+    )
     assert code == 0 and faults(out) == [15, 10]  # FIFO's textbook counts
     # after the command, in the = form, with the alias and a parameter; loaded once per process
-    code, out, _ = cli(capsys, "refs", SILBERSCHATZ, "-f", "3", "-p", "my-fifo:bonus=2,fifo", "--format", "json",
-                       f"--policy-file={path}:Mine")
+    code, out, _ = cli(
+        capsys, "refs", SILBERSCHATZ, "-f", "3", "-p", "my-fifo:bonus=2,fifo", "--format", "json", f"--policy-file={path}:Mine"
+    )
     assert code == 0 and faults(out) == [15, 15]
     assert [r["policy"] for r in json.loads(out)["runs"]] == ["mine:bonus=2", "fifo"]
     assert len(marker.read_text().split()) == 1
@@ -155,12 +156,17 @@ BAD = {
     "bad_name": (PLUGIN.replace('name = "mine"', 'name = "mine:x"'), "Mine.name must be a policy name", None),
     "no_victim": (PLUGIN.replace("    def victim(self)", "    def _victim(self)"), "Mine does not define victim", None),
     "untyped": (PLUGIN.replace("bonus: int = 0", "bonus=0"), "parameter 'bonus' needs a type", None),
-    "retired_flag": (PLUGIN.replace('    summary = "FIFO again, as a plug-in"\n', '    summary = "x"\n    needs_hit = True\n'),
-                     "Mine: needs_hit is no longer a policy attribute; declare path = Path.HITS", None),
+    "retired_flag": (
+        PLUGIN.replace('    summary = "FIFO again, as a plug-in"\n', '    summary = "x"\n    needs_hit = True\n'),
+        "Mine: needs_hit is no longer a policy attribute; declare path = Path.HITS",
+        None,
+    ),
     "hits_without_hit": (
-        PLUGIN.replace('    summary = "FIFO again, as a plug-in"\n', '    summary = "x"\n    path = Path.HITS\n')
-        .replace("import Policy,", "import Path, Policy,"),
-        "Mine does not define hit (path HITS)", None,
+        PLUGIN.replace('    summary = "FIFO again, as a plug-in"\n', '    summary = "x"\n    path = Path.HITS\n').replace(
+            "import Policy,", "import Path, Policy,"
+        ),
+        "Mine does not define hit (path HITS)",
+        None,
     ),
 }
 
@@ -237,15 +243,35 @@ def test_scenarios_take_registered_plugins_with_parameters(tmp_path: Path, capsy
     path, _ = write_plugin(tmp_path)
     scenario = tmp_path / "plugged.yaml"
     scenario.write_text(SCENARIO)
-    code, _, err = cli(capsys, "--policy-file", f"{path}:Mine", "simulate", str(scenario),
-                       "--set", "kernel.replacement.policy={kind: my-fifo, bonus: lots}")
+    code, _, err = cli(
+        capsys,
+        "--policy-file",
+        f"{path}:Mine",
+        "simulate",
+        str(scenario),
+        "--set",
+        "kernel.replacement.policy={kind: my-fifo, bonus: lots}",
+    )
     assert code == 2 and err.startswith(f"vmsim: error: {scenario}:5: kernel.replacement.policy: policy mine: bonus: ")
-    code, out, _ = cli(capsys, "--policy-file", f"{path}:Mine", "sweep", str(scenario), "--vary",
-                       "kernel.replacement.policy=mine:bonus=1,fifo", "--vary", "machine.memory=12KiB,16KiB",
-                       "--format", "json")
+    code, out, _ = cli(
+        capsys,
+        "--policy-file",
+        f"{path}:Mine",
+        "sweep",
+        str(scenario),
+        "--vary",
+        "kernel.replacement.policy=mine:bonus=1,fifo",
+        "--vary",
+        "machine.memory=12KiB,16KiB",
+        "--format",
+        "json",
+    )
     assert code == 0
     assert [(p["params"]["kernel.replacement.policy"], p["global"]["faults"]) for p in json.loads(out)["points"]] == [
-        ("mine:bonus=1", 9), ("mine:bonus=1", 10), ("fifo", 9), ("fifo", 10)
+        ("mine:bonus=1", 9),
+        ("mine:bonus=1", 10),
+        ("fifo", 9),
+        ("fifo", 10),
     ]
 
 
@@ -299,8 +325,9 @@ def test_a_broken_entry_point_is_one_line_and_spares_help(tmp_path: Path) -> Non
 
 
 def test_an_entry_point_that_is_not_a_policy(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(make_distribution(tmp_path / "site", value="vmsim_ep_demo:helper",
-                                                      module="def helper(): pass\n")))
+    monkeypatch.syspath_prepend(
+        str(make_distribution(tmp_path / "site", value="vmsim_ep_demo:helper", module="def helper(): pass\n"))
+    )
     code, _, err = cli(capsys, "policies")
     assert code == 2 and err == (
         "vmsim: error: entry point 'ep_fifo' (vmsim_ep_demo:helper) from vmsim-ep-demo 1.2 in group vmsim.policies: "
@@ -317,13 +344,20 @@ def test_new_policy_writes_a_skeleton_whose_tests_pass(tmp_path: Path, capsys) -
     policy, tests = tmp_path / "lab" / "my_lfu.py", tmp_path / "lab" / "test_my_lfu.py"
     assert "class MyLfu(RepeatIsNoop, Policy)" in policy.read_text() and "path = Path.BITS" in policy.read_text()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)], cwd=tmp_path / "lab",
-                       capture_output=True, text=True, env=env, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=tmp_path / "lab",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "23 passed" in r.stdout
     # the skeleton is FIFO, which the plug-in loader accepts and runs
-    code, out, _ = cli(capsys, "--policy-file", f"{policy}:MyLfu", "refs", SILBERSCHATZ, "-f", "3", "-p", "my_lfu,fifo",
-                       "--format", "json")
+    code, out, _ = cli(
+        capsys, "--policy-file", f"{policy}:MyLfu", "refs", SILBERSCHATZ, "-f", "3", "-p", "my_lfu,fifo", "--format", "json"
+    )
     assert code == 0 and faults(out) == [15, 15]
 
 
@@ -331,8 +365,9 @@ def test_new_policy_never_overwrites_without_force(tmp_path: Path, capsys) -> No
     assert cli(capsys, "new-policy", "mine", "--dir", str(tmp_path))[0] == 0
     (tmp_path / "mine.py").write_text("# my work\n")
     code, _, err = cli(capsys, "new-policy", "mine", "--dir", str(tmp_path))
-    assert code == 2 and err == (f"vmsim: error: {tmp_path / 'mine.py'}: already exists; not overwriting it "
-                                 "(use --force to replace it)\n")
+    assert code == 2 and err == (
+        f"vmsim: error: {tmp_path / 'mine.py'}: already exists; not overwriting it (use --force to replace it)\n"
+    )
     assert (tmp_path / "mine.py").read_text() == "# my work\n"
     assert cli(capsys, "new-policy", "mine", "--dir", str(tmp_path), "--force")[0] == 0
     assert "class Mine(RepeatIsNoop, Policy)" in (tmp_path / "mine.py").read_text()
@@ -381,8 +416,9 @@ def test_a_plugin_spec_unpickles_in_a_process_that_never_loaded_it(tmp_path: Pat
         chunk = parse_refs({SILBERSCHATZ!r})
         print(spec.label, replay(lambda: [chunk], spec, 3).faults)
     """)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["mine:bonus=3", "15"]
     assert len(marker.read_text().split()) == 2  # imported here, and again in the other process
@@ -404,8 +440,9 @@ def test_curve_with_spawned_workers_reloads_the_plugin(tmp_path: Path) -> None:
     """)
     script = tmp_path / "spawn_curve.py"
     script.write_text(code)
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     assert r.returncode == 0, r.stderr
     pid, *counts = r.stdout.split()
     assert counts[:2] == counts[2:]
@@ -435,8 +472,9 @@ def test_scenario_sweeps_and_compares_with_spawned_workers_reload_the_plugin(tmp
     """)
     script = tmp_path / "spawn_sweep.py"
     script.write_text(code)
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     assert r.returncode == 0, r.stderr
     pid, *counts = r.stdout.split()
     assert counts[0] == counts[1]  # the plug-in is a FIFO: the same faults as fifo

@@ -75,8 +75,7 @@ def test_arc_matches_libcachesim(kind: str, name: str, frames: int) -> None:
     """The Pager names the faulting page before asking for the victim (``incoming()``), as the
     paper's REPLACE needs: vmsim's ARC is libCacheSim's, miss for miss."""
     chunk = load(kind, name)
-    assert vm_faults(chunk, "arc", frames) == lcs_misses(lcs.ARC(cache_size=frames, hashpower=HASHPOWER),
-                                                         chunk.pages.tolist())
+    assert vm_faults(chunk, "arc", frames) == lcs_misses(lcs.ARC(cache_size=frames, hashpower=HASHPOWER), chunk.pages.tolist())
 
 
 # --------------------------------------------------------------------------- LIRS

@@ -78,7 +78,10 @@ def interrupted(*args: str) -> tuple[str, str]:
     env = {**os.environ, "VMSIM_PROGRESS": "1", "VMSIM_PROGRESS_DELAY": "0"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "vmsim", args[0], str(TRACES / "bzip2.lackey.gz"), *args[1:], "--format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert proc.stderr is not None
     seen = ""

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 Lines = dict[tuple[str | int, ...], int]
 
 BILLION_LAUGHS = "a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]\n" + "".join(
-    f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
 
 
 def _compose_lines(node: yaml.Node, path: tuple[str | int, ...], lines: Lines) -> None:
@@ -128,9 +129,16 @@ def test_aliases_cannot_nest_past_the_depth_bound() -> None:
     assert f"deeper than {MAX_DEPTH} levels" in str(yaml_error(chain))
 
 
-@pytest.mark.parametrize("text", ["[" * 900 + "]" * 900, "- " * 900 + "x\n", "{a: " * 900 + "1" + "}" * 900,
-                                  "a:\n" + "".join("  " * i + "- \n" for i in range(1, 300))],
-                         ids=["flow-list", "block-list", "flow-map", "indented"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 900 + "]" * 900,
+        "- " * 900 + "x\n",
+        "{a: " * 900 + "1" + "}" * 900,
+        "a:\n" + "".join("  " * i + "- \n" for i in range(1, 300)),
+    ],
+    ids=["flow-list", "block-list", "flow-map", "indented"],
+)
 def test_deep_nesting(text: str) -> None:
     e = yaml_error(text)
     assert f"nested deeper than {MAX_DEPTH} levels" in str(e) and e.line is not None
@@ -149,18 +157,23 @@ def test_many_nodes_without_aliases(monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(load_yaml("[" + "1," * 40 + "]", "s.yaml")[0]) == 40
 
 
-@pytest.mark.parametrize(("text", "line", "char", "column"), [
-    ("name: x\nmemory: 1\nfoo: \x00bar\n", 3, "U+0000", 6),
-    ("\x01", 1, "U+0001", 1),
-    ("a: 1\nb: '\x1b[31m'\n", 2, "U+001B", 5),
-    ("a: 1\r\nb: \x7f\n", 2, "U+007F", 4),
-    ("a: \x85\n", 1, "U+0085", 4),
-    ("a: 1\nb: x\ufeff\n", 2, "U+FEFF", 5),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "char", "column"),
+    [
+        ("name: x\nmemory: 1\nfoo: \x00bar\n", 3, "U+0000", 6),
+        ("\x01", 1, "U+0001", 1),
+        ("a: 1\nb: '\x1b[31m'\n", 2, "U+001B", 5),
+        ("a: 1\r\nb: \x7f\n", 2, "U+007F", 4),
+        ("a: \x85\n", 1, "U+0085", 4),
+        ("a: 1\nb: x\ufeff\n", 2, "U+FEFF", 5),
+    ],
+)
 def test_control_characters(text: str, line: int, char: str, column: int) -> None:
     e = yaml_error(text)
-    assert str(e) == f"scn.yaml:{line}: invalid YAML: control character {char} at column {column}" or \
-        str(e) == f"scn.yaml:{line}: invalid YAML: invalid character {char} at column {column}"
+    assert (
+        str(e) == f"scn.yaml:{line}: invalid YAML: control character {char} at column {column}"
+        or str(e) == f"scn.yaml:{line}: invalid YAML: invalid character {char} at column {column}"
+    )
     assert e.line == line
 
 
@@ -176,21 +189,25 @@ def test_duplicate_keys() -> None:
     assert "duplicate key 'b'" in str(yaml_error("a: {b: 1, b: 2}"))
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("a: 1" + "0" * 5000, f"an integer of more than {MAX_INT_DIGITS:,} digits"),
-    ("a: 0x" + "f" * 4000, f"an integer of more than {MAX_INT_DIGITS:,} digits"),
-    ("a: 2001-13-45", "cannot read '2001-13-45' as !!timestamp: month must be in 1..12"),
-    ("<<: {a: 1}", "merge keys (<<) are not supported"),
-    ("? [a]\n: 1", "a mapping key must be a plain value"),
-    ("a: !!set {x, y}", "the tag !!set is not supported on a mapping"),
-    ("a: !!python/tuple [1]", "is not supported on a list"),
-    ("a: !foo 1", "could not determine a constructor for the tag '!foo'"),
-    ("a: 1\n---\nb: 2", "expected a single document in the stream"),
-    ("name: x\nprocesses: [\n", "invalid YAML"),
-    ("a: b: c", "mapping values are not allowed here"),
-    ("a: *nope", "found undefined alias 'nope'"),
-    ("a: &x 1\nb: &x 2", "found duplicate anchor 'x'"),
-], ids=lambda v: repr(v)[:24])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: 1" + "0" * 5000, f"an integer of more than {MAX_INT_DIGITS:,} digits"),
+        ("a: 0x" + "f" * 4000, f"an integer of more than {MAX_INT_DIGITS:,} digits"),
+        ("a: 2001-13-45", "cannot read '2001-13-45' as !!timestamp: month must be in 1..12"),
+        ("<<: {a: 1}", "merge keys (<<) are not supported"),
+        ("? [a]\n: 1", "a mapping key must be a plain value"),
+        ("a: !!set {x, y}", "the tag !!set is not supported on a mapping"),
+        ("a: !!python/tuple [1]", "is not supported on a list"),
+        ("a: !foo 1", "could not determine a constructor for the tag '!foo'"),
+        ("a: 1\n---\nb: 2", "expected a single document in the stream"),
+        ("name: x\nprocesses: [\n", "invalid YAML"),
+        ("a: b: c", "mapping values are not allowed here"),
+        ("a: *nope", "found undefined alias 'nope'"),
+        ("a: &x 1\nb: &x 2", "found duplicate anchor 'x'"),
+    ],
+    ids=lambda v: repr(v)[:24],
+)
 def test_other_bad_yaml_is_one_line(text: str, message: str) -> None:
     e = yaml_error(text)
     assert message in str(e) and e.line is not None
@@ -209,8 +226,12 @@ def test_set_values_go_through_the_reader() -> None:
     apply_override(data, "c=not: yaml: at all")  # not YAML: taken as a plain string, as before
     assert data == {"a": [1, {"b": 2}], "c": "not: yaml: at all"}
     bomb = BILLION_LAUGHS.replace("\n", ", ").rstrip(", ")
-    for value, message in [("{" + bomb + "}", "aliases expand to more than"), ("[" * 900, "nested deeper than"),
-                           ("&r [*r]", "refers to itself"), ("{a: 1, a: 2}", "duplicate key 'a'")]:
+    for value, message in [
+        ("{" + bomb + "}", "aliases expand to more than"),
+        ("[" * 900, "nested deeper than"),
+        ("&r [*r]", "refers to itself"),
+        ("{a: 1, a: 2}", "duplicate key 'a'"),
+    ]:
         with pytest.raises(VmsimError) as info:
             apply_override({}, f"x.y={value}")
         assert str(info.value).startswith("--set x.y: ") and message in str(info.value)
@@ -236,14 +257,17 @@ def test_long_integers_in_json() -> None:
     assert load_json("9" * MAX_INT_DIGITS, "f.json") == 10**MAX_INT_DIGITS - 1
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("NaN", "f.json:1: invalid JSON: NaN is not a JSON number (column 1)"),
-    ('{"a": [1,\n Infinity]}', "f.json:2: invalid JSON: Infinity is not a JSON number (column 2)"),
-    ('["NaN", -Infinity]', "f.json:1: invalid JSON: -Infinity is not a JSON number (column 9)"),
-    ("[1e400]", "f.json:1: invalid JSON: the number 1e400 is too large (column 2)"),
-    ('{"a": 1,}', "f.json:1: invalid JSON: Expecting property name enclosed in double quotes (column 9)"),
-    ("\x00", "f.json:1: invalid JSON: Expecting value (column 1)"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("NaN", "f.json:1: invalid JSON: NaN is not a JSON number (column 1)"),
+        ('{"a": [1,\n Infinity]}', "f.json:2: invalid JSON: Infinity is not a JSON number (column 2)"),
+        ('["NaN", -Infinity]', "f.json:1: invalid JSON: -Infinity is not a JSON number (column 9)"),
+        ("[1e400]", "f.json:1: invalid JSON: the number 1e400 is too large (column 2)"),
+        ('{"a": 1,}', "f.json:1: invalid JSON: Expecting property name enclosed in double quotes (column 9)"),
+        ("\x00", "f.json:1: invalid JSON: Expecting value (column 1)"),
+    ],
+)
 def test_not_json(text: str, message: str) -> None:
     assert str(json_error(text)) == message
 
@@ -280,14 +304,19 @@ def test_a_scenario_is_a_mapping(tmp_path: Path) -> None:
         read_yaml(f)
 
 
-@pytest.mark.parametrize(("command", "name", "text", "message"), [
-    ("validate", "bomb.yaml", BILLION_LAUGHS, "aliases expand to more than 1,000,000 nodes"),
-    ("simulate", "nul.yaml", "name: x\n\x00", ":2: invalid YAML: control character U+0000 at column 1"),
-    ("report", "deep.json", "[" * 900, "invalid JSON: nested deeper than 100 levels"),
-    ("check", "big.json", "1" * 5000, "invalid JSON: an integer of more than 4,300 digits"),
-], ids=lambda v: repr(v)[:24])
-def test_the_cli_prints_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, name: str,
-                                 text: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "name", "text", "message"),
+    [
+        ("validate", "bomb.yaml", BILLION_LAUGHS, "aliases expand to more than 1,000,000 nodes"),
+        ("simulate", "nul.yaml", "name: x\n\x00", ":2: invalid YAML: control character U+0000 at column 1"),
+        ("report", "deep.json", "[" * 900, "invalid JSON: nested deeper than 100 levels"),
+        ("check", "big.json", "1" * 5000, "invalid JSON: an integer of more than 4,300 digits"),
+    ],
+    ids=lambda v: repr(v)[:24],
+)
+def test_the_cli_prints_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, name: str, text: str, message: str
+) -> None:
     f = tmp_path / name
     f.write_text(text)
     start = time.perf_counter()

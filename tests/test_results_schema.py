@@ -56,13 +56,19 @@ def test_refs_and_replay_are_run_documents(capsys, tmp_path: Path) -> None:
 def test_simulate_sweep_compare_curve_documents(capsys) -> None:
     sim = round_trip(run_json(capsys, "simulate", THRASH, *SMALL, "--format", "json"), SimDoc)
     assert sim.config["name"] == "thrashing" and sim.samples and sim.global_.references == 40_000
-    sweep = round_trip(run_json(capsys, "sweep", THRASH, "--vary", "machine.cpus=1,2", *SMALL, "--format", "json"),
-                       SweepDoc)
+    sweep = round_trip(run_json(capsys, "sweep", THRASH, "--vary", "machine.cpus=1,2", *SMALL, "--format", "json"), SweepDoc)
     assert sweep.vary == ["machine.cpus=1,2"] and sweep.config["name"] == "thrashing"
     assert [p.params for p in sweep.points] == [{"machine.cpus": 1}, {"machine.cpus": 2}]
     assert all(len(p.processes) == 2 and p.seed == sweep.config["seed"] for p in sweep.points)
-    llm = run_json(capsys, "simulate", str(ROOT / "scenarios" / "llm_serving.yaml"), "--set",
-                   "processes.0.workload.steps=10", "--format", "json")
+    llm = run_json(
+        capsys,
+        "simulate",
+        str(ROOT / "scenarios" / "llm_serving.yaml"),
+        "--set",
+        "processes.0.workload.steps=10",
+        "--format",
+        "json",
+    )
     assert round_trip(llm, SimDoc).processes[0].workload["manager"] == "paged"
     bel = str(ROOT / "scenarios" / "belady_anomaly.yaml")
     cmp = round_trip(run_json(capsys, "compare", bel, "-f", "3,4", "-p", "fifo", "--format", "json"), CompareDoc)

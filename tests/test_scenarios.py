@@ -101,8 +101,9 @@ def test_refs_and_trace_workloads(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("memory", "policy", "faults"), [("12KiB", "fifo", 9), ("16KiB", "fifo", 10), ("16KiB", "lru", 8)])
 def test_belady_anomaly_scenario(memory: str, policy: str, faults: int) -> None:
-    sc = load_scenario(ROOT / "scenarios" / "belady_anomaly.yaml",
-                       [f"machine.memory={memory}", f"kernel.replacement.policy={policy}"])
+    sc = load_scenario(
+        ROOT / "scenarios" / "belady_anomaly.yaml", [f"machine.memory={memory}", f"kernel.replacement.policy={policy}"]
+    )
     assert simulate(sc).faults == faults
 
 

@@ -93,8 +93,9 @@ def test_tidy_rows_have_parameters_keys_and_counters(tmp_path: Path) -> None:
 
 def test_a_run_stopped_midway_is_not_written(tmp_path: Path) -> None:
     out = tmp_path / "r.csv"
-    doc = sw.sweep(THRASH, VARY, ["processes.0.workload.references=20000"], workers=1, out=out,
-                   progress=lambda refs, faults: True).doc
+    doc = sw.sweep(
+        THRASH, VARY, ["processes.0.workload.references=20000"], workers=1, out=out, progress=lambda refs, faults: True
+    ).doc
     assert doc.partial and len(doc.points) == 1 and doc.points[0].partial
     assert not out.exists() or rows(out) == []
 

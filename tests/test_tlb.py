@@ -72,11 +72,11 @@ def test_bad_shapes_are_errors() -> None:
 def two_processes(**tlb: object) -> dict:
     """Two processes that fit in memory, alternating on one CPU with a short quantum."""
     return {
-        "name": "tlb", "seed": 1,
+        "name": "tlb",
+        "seed": 1,
         "machine": {"memory": "1MiB", "timing": {"memory_access": "100ns"}, "tlb": {"entries": 16, **tlb}},
         "kernel": {"scheduler": {"quantum": "50us"}},
-        "processes": [{"name": "p", "count": 2,
-                       "workload": {"kind": "zipf", "pages": 24, "alpha": 1.2, "references": 20000}}],
+        "processes": [{"name": "p", "count": 2, "workload": {"kind": "zipf", "pages": 24, "alpha": 1.2, "references": 20000}}],
     }
 
 
@@ -99,8 +99,18 @@ def test_kernel_flushes_on_switch_unless_tagged() -> None:
 
 
 def test_tlb_in_simulate_json_and_table(capsys) -> None:
-    args = ["simulate", str(ROOT / "scenarios" / "thrashing.yaml"), "--set", "processes.0.workload.references=5000",
-            "--set", "machine.tlb.entries=32", "--set", "machine.tlb.ways=4", "--set", "machine.tlb.policy=fifo"]
+    args = [
+        "simulate",
+        str(ROOT / "scenarios" / "thrashing.yaml"),
+        "--set",
+        "processes.0.workload.references=5000",
+        "--set",
+        "machine.tlb.entries=32",
+        "--set",
+        "machine.tlb.ways=4",
+        "--set",
+        "machine.tlb.policy=fifo",
+    ]
     assert main([*args, "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     t = doc["global"]["tlb"]
@@ -109,8 +119,19 @@ def test_tlb_in_simulate_json_and_table(capsys) -> None:
     assert all("tlb_hits" in p for p in doc["processes"])
     assert main(args) == 0
     assert "TLB  " in capsys.readouterr().out
-    assert main(["simulate", str(ROOT / "scenarios" / "thrashing.yaml"), "--set", "processes.0.workload.references=5000",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                str(ROOT / "scenarios" / "thrashing.yaml"),
+                "--set",
+                "processes.0.workload.references=5000",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     assert "tlb" not in json.loads(capsys.readouterr().out)["global"]  # no TLB, no TLB counters
 
 
@@ -120,8 +141,18 @@ def test_tlb_shape_is_validated() -> None:
 
 
 def test_sweep_table_and_csv_carry_the_tlb(capsys) -> None:
-    args = ["sweep", str(ROOT / "scenarios" / "thrashing.yaml"), "--vary", "machine.tlb.entries=4,16", "--set",
-            "processes.0.workload.references=3000", "--workers", "1", "--format", "csv"]
+    args = [
+        "sweep",
+        str(ROOT / "scenarios" / "thrashing.yaml"),
+        "--vary",
+        "machine.tlb.entries=4,16",
+        "--set",
+        "processes.0.workload.references=3000",
+        "--workers",
+        "1",
+        "--format",
+        "csv",
+    ]
     assert main(args) == 0
     header, small, big = capsys.readouterr().out.strip().splitlines()
     cols = header.split(",")

@@ -67,14 +67,21 @@ def test_sizes_are_bounded(value: object) -> None:
         ("processes.0.workload", {"kind": "zipf", "pages": 8, "alpha": ".inf"}, "processes.0.workload.alpha"),
         ("processes.0.workload", {"kind": "llm_infer", "rate_per_step": 1e20}, "processes.0.workload.rate_per_step"),
         ("processes.0.workload", {"kind": "llm_infer", "kv": {"pool_bytes": 1e30}}, "processes.0.workload.kv.pool_bytes"),
-        ("processes.0.workload", {"kind": "embedding_lookup", "tables": [{"rows": 10, "dim": 2**64}]},
-         "processes.0.workload.tables.0.dim"),
-        ("processes.0.workload", {"kind": "data_loader", "dataset_bytes": 2**64, "sample_bytes": 4096},
-         "processes.0.workload.dataset_bytes"),
+        (
+            "processes.0.workload",
+            {"kind": "embedding_lookup", "tables": [{"rows": 10, "dim": 2**64}]},
+            "processes.0.workload.tables.0.dim",
+        ),
+        (
+            "processes.0.workload",
+            {"kind": "data_loader", "dataset_bytes": 2**64, "sample_bytes": 4096},
+            "processes.0.workload.dataset_bytes",
+        ),
     ],
 )
-def test_numbers_out_of_range_are_named(tmp_path: Path, where: str, value: object, field: str,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_numbers_out_of_range_are_named(
+    tmp_path: Path, where: str, value: object, field: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = scenario(tmp_path)
     data = yaml.safe_load(f.read_text())
     node = data
@@ -97,8 +104,11 @@ def test_numbers_out_of_range_are_named(tmp_path: Path, where: str, value: objec
     ("workload", "share", "message"),
     [
         # explicit CNN layers without sample_bytes
-        ({"kind": "cnn_train", "model": {"layers": [{"name": "l", "param_bytes": 4096, "act_bytes_per_sample": 4096}]}},
-         None, "sample_bytes is required"),
+        (
+            {"kind": "cnn_train", "model": {"layers": [{"name": "l", "param_bytes": 4096, "act_bytes_per_sample": 4096}]}},
+            None,
+            "sample_bytes is required",
+        ),
         # weights that fill memory
         ({"kind": "llm_infer", "model": {"weight_bytes": "1MiB"}}, None, "weights fill memory"),
         # a pool that holds no block
@@ -106,12 +116,16 @@ def test_numbers_out_of_range_are_named(tmp_path: Path, where: str, value: objec
         # share: names a segment the workload does not have
         (TINY, ["heap"], "no segment named heap"),
         # a heap without the contiguous manager
-        ({"kind": "llm_infer", "model": {"weight_bytes": 0}, "kv": {"heap": "best_fit", "pool_bytes": "32KiB"}}, None,
-         "needs kv.manager contiguous"),
+        (
+            {"kind": "llm_infer", "model": {"weight_bytes": 0}, "kv": {"heap": "best_fit", "pool_bytes": "32KiB"}},
+            None,
+            "needs kv.manager contiguous",
+        ),
     ],
 )
-def test_validate_rejects_what_simulate_would(tmp_path: Path, workload: dict, share: list[str] | None, message: str,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_validate_rejects_what_simulate_would(
+    tmp_path: Path, workload: dict, share: list[str] | None, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = scenario(tmp_path, workload)
     if share:
         data = yaml.safe_load(f.read_text())
@@ -130,8 +144,7 @@ def test_a_trace_path_that_is_not_a_trace(tmp_path: Path, capsys: pytest.Capture
     assert rc == 2 and "cannot tell the trace format" in err and "notes.txt:1:" in err
 
 
-def test_every_shipped_scenario_validates_and_a_valid_tiny_one_runs(tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_shipped_scenario_validates_and_a_valid_tiny_one_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = Path(__file__).resolve().parents[1] / "scenarios"
     rc, out, _ = run(["validate", *map(str, sorted(root.glob("*.yaml")))], capsys)
     assert rc == 0 and out.count(": ok (") == len(list(root.glob("*.yaml")))
@@ -143,9 +156,19 @@ def test_every_shipped_scenario_validates_and_a_valid_tiny_one_runs(tmp_path: Pa
 
 @pytest.mark.parametrize(
     "policy",
-    ["s3fifo:small_ratio=2", "lruk:k=0", "lirs:hir_ratio=1", "2q:kin=2", "lruk:k=99999999999999999999", "2q:kout=inf",
-     "s3fifo:ghost_ratio=nan", {"kind": "s3fifo", "small_ratio": 2}, {"kind": "2q", "kout": float("inf")},
-     {"kind": ["lru"]}, {"kind": 5}],
+    [
+        "s3fifo:small_ratio=2",
+        "lruk:k=0",
+        "lirs:hir_ratio=1",
+        "2q:kin=2",
+        "lruk:k=99999999999999999999",
+        "2q:kout=inf",
+        "s3fifo:ghost_ratio=nan",
+        {"kind": "s3fifo", "small_ratio": 2},
+        {"kind": "2q", "kout": float("inf")},
+        {"kind": ["lru"]},
+        {"kind": 5},
+    ],
 )
 def test_bad_policies_in_a_scenario(tmp_path: Path, policy: object, capsys: pytest.CaptureFixture[str]) -> None:
     f = scenario(tmp_path, kernel={"replacement": {"policy": policy}})
@@ -169,8 +192,7 @@ def test_bad_policy_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> N
         ("big.lackey", "I  0403c000,4\n L ffffffffffffffff,4\n", "lackey"),
     ],
 )
-def test_page_numbers_beyond_int64(tmp_path: Path, name: str, text: str, fmt: str,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_page_numbers_beyond_int64(tmp_path: Path, name: str, text: str, fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / name
     f.write_text(text)
     page_size = ["--page-size", "1"] if fmt == "lackey" else []
@@ -242,8 +264,7 @@ def _boom() -> None:
     raise ZeroDivisionError("a bug")
 
 
-def test_an_internal_error_is_one_line_and_exit_70(monkeypatch: pytest.MonkeyPatch,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_internal_error_is_one_line_and_exit_70(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr("vmsim.cli.parse_refs", lambda *a, **k: _boom())
     monkeypatch.delenv("VMSIM_DEBUG", raising=False)
     rc = cli.main(["refs", "1 2 3", "-f", "2"])
@@ -298,8 +319,7 @@ def key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> dict:
         ({"params.addresses": [10**30]}, "outside the address space"),
     ],
 )
-def test_damaged_answer_keys(tmp_path: Path, key: dict, change: dict, message: str,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_damaged_answer_keys(tmp_path: Path, key: dict, change: dict, message: str, capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
     for k, v in change.items():
@@ -373,8 +393,7 @@ def test_an_embedding_table_beyond_the_byte_limit(tmp_path: Path, capsys: pytest
         ("1" + "\0" * 200_000, "pages", "line longer than 65,536 bytes"),  # read whole before
     ],
 )
-def test_trace_lines_too_long(tmp_path: Path, text: str, fmt: str, message: str,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_trace_lines_too_long(tmp_path: Path, text: str, fmt: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "t.trace"
     f.write_text(text)
     rc, _, err = run(["replay", str(f), "-f", "2", "--trace-format", fmt, "--quiet"], capsys)

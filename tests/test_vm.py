@@ -27,8 +27,7 @@ def test_fault_outcome_free_frame_then_dirty_victim_then_cold_again() -> None:
     table = space.tables[0].entries
     acct = pager.add_process(0, space)
     a = pager.fault(0, table, 10, write=1)
-    assert a == Fault(frame=0, cold=True, victim_owner=-1, victim_page=-1, victim_tables=None, victim_dirty=False,
-                      released=())
+    assert a == Fault(frame=0, cold=True, victim_owner=-1, victim_page=-1, victim_tables=None, victim_dirty=False, released=())
     pager.fault(0, table, 11, write=0)
     c = pager.fault(0, table, 12, write=0)  # FIFO evicts page 10, which was written
     assert (c.frame, c.cold, c.victim_owner, c.victim_page, c.victim_dirty) == (0, True, 0, 10, True)
@@ -60,8 +59,9 @@ def test_fault_outcome_lists_what_a_releasing_policy_gave_up() -> None:
 
 
 def test_plan_reads_paths_and_mixins() -> None:
-    assert Plan.of(parse_policy("lru")) == Plan(hits=True, table="lru", recency_only=True, folds=True, period=None,
-                                                releases=False, incoming=False, future=False)
+    assert Plan.of(parse_policy("lru")) == Plan(
+        hits=True, table="lru", recency_only=True, folds=True, period=None, releases=False, incoming=False, future=False
+    )
     assert Plan.of(parse_policy("clock:ref_bit_on_load=false")).folds is False
     assert Plan.of(parse_policy("nru:period=7")).period == 7
     arc, opt, pff = (Plan.of(parse_policy(p)) for p in ("arc", "opt", "pff"))
@@ -74,8 +74,11 @@ def test_registration_refuses_a_policy_missing_a_hook() -> None:
         path = Path.HITS
 
         def insert(self, frame: int) -> None: ...
-        def victim(self) -> int: return 0
-        def order(self) -> list[int]: return []
+        def victim(self) -> int:
+            return 0
+
+        def order(self) -> list[int]:
+            return []
 
     with pytest.raises(VmsimError, match=r"policy half does not define remove, hit \(path HITS\)"):
         register(Half)
@@ -89,8 +92,10 @@ def brute(refs: list[tuple[int, int]], vtime: int, tau: int) -> int:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5), st.booleans()), max_size=200),
-       st.lists(st.integers(1, 40), min_size=1, max_size=3))
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5), st.booleans()), max_size=200),
+    st.lists(st.integers(1, 40), min_size=1, max_size=3),
+)
 def test_working_sets_equal_the_brute_force_count(steps: list[tuple[int, int, bool]], taus: list[int]) -> None:
     """Random streams (each step: a page, a time advance, and whether to ask the sizes now)."""
     ws = WorkingSets(taus)
@@ -121,22 +126,24 @@ def test_a_window_forgets_what_fell_out() -> None:
 # -------------------------------------------------------------------------- the run-ahead path
 
 
-scenarios = st.fixed_dictionaries({
-    "count": st.integers(1, 2),
-    "kind": st.sampled_from(["uniform", "zipf", "phases", "cnn"]),
-    "pages": st.integers(8, 60),
-    "frames": st.integers(4, 40),
-    "read": st.sampled_from(["50us", "100us", "1ms"]),
-    "write": st.sampled_from(["50us", "300us"]),
-    "switch": st.sampled_from(["0us", "5us", "100us"]),
-    "zero_fill": st.sampled_from(["0us", "1us", "200us"]),
-    "quantum": st.sampled_from(["20us", "1ms"]),
-    "sample": st.sampled_from(["300us", "5ms"]),
-    "policy": st.sampled_from(["lru", "fifo", "clock", "nru:period=50", "pff:threshold=20", "arc"]),
-    "tlb": st.booleans(),
-    "control": st.sampled_from(["none", "working_set", "pff"]),
-    "arrival": st.sampled_from(["0ms", "2ms"]),
-})
+scenarios = st.fixed_dictionaries(
+    {
+        "count": st.integers(1, 2),
+        "kind": st.sampled_from(["uniform", "zipf", "phases", "cnn"]),
+        "pages": st.integers(8, 60),
+        "frames": st.integers(4, 40),
+        "read": st.sampled_from(["50us", "100us", "1ms"]),
+        "write": st.sampled_from(["50us", "300us"]),
+        "switch": st.sampled_from(["0us", "5us", "100us"]),
+        "zero_fill": st.sampled_from(["0us", "1us", "200us"]),
+        "quantum": st.sampled_from(["20us", "1ms"]),
+        "sample": st.sampled_from(["300us", "5ms"]),
+        "policy": st.sampled_from(["lru", "fifo", "clock", "nru:period=50", "pff:threshold=20", "arc"]),
+        "tlb": st.booleans(),
+        "control": st.sampled_from(["none", "working_set", "pff"]),
+        "arrival": st.sampled_from(["0ms", "2ms"]),
+    }
+)
 
 
 def _scenario(c: dict) -> dict:
@@ -145,12 +152,19 @@ def _scenario(c: dict) -> dict:
     else:
         workload = {"kind": c["kind"], "pages": c["pages"], "references": 1500, "write_fraction": 0.3}
     data = {
-        "name": "fast", "seed": 5,
-        "machine": {"memory": f"{4 * c['frames']}KiB",
-                    "timing": {"memory_access": "1us", "context_switch": c["switch"], "zero_fill": c["zero_fill"]},
-                    "paging_device": {"read": c["read"], "write": c["write"]}},
-        "kernel": {"scheduler": {"quantum": c["quantum"]}, "replacement": {"policy": c["policy"]},
-                   "load_control": {"kind": c["control"]}, "sample_interval": c["sample"]},
+        "name": "fast",
+        "seed": 5,
+        "machine": {
+            "memory": f"{4 * c['frames']}KiB",
+            "timing": {"memory_access": "1us", "context_switch": c["switch"], "zero_fill": c["zero_fill"]},
+            "paging_device": {"read": c["read"], "write": c["write"]},
+        },
+        "kernel": {
+            "scheduler": {"quantum": c["quantum"]},
+            "replacement": {"policy": c["policy"]},
+            "load_control": {"kind": c["control"]},
+            "sample_interval": c["sample"],
+        },
         "processes": [{"name": "p", "count": c["count"], "arrival_interval": c["arrival"], "workload": workload}],
     }
     if c["tlb"]:

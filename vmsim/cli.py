@@ -143,8 +143,14 @@ def _interrupted(partial: bool) -> None:
 
 
 def _run_all(
-    source: Source, policies: list[PolicySpec], frames: list[int], scope: str, seed: int, steps: bool,
-    name: str = "", quiet: bool = True,
+    source: Source,
+    policies: list[PolicySpec],
+    frames: list[int],
+    scope: str,
+    seed: int,
+    steps: bool,
+    name: str = "",
+    quiet: bool = True,
 ) -> list[RunResult]:
     """Every (policy, frames) run; Ctrl-C stops the current run and skips the rest."""
     runs: list[RunResult] = []
@@ -218,8 +224,15 @@ def replay_cmd(
     source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
     steps = explain or profile is Profile.ostep
     runs = _run_all(source, specs, counts, scope.value, seed, steps, trace.name, quiet)
-    echo = {"trace": str(trace), "format": source.fmt, "page_size": page_size, "instructions": not no_instructions,
-            "limit": limit, "scope": scope.value, "seed": seed}
+    echo = {
+        "trace": str(trace),
+        "format": source.fmt,
+        "page_size": page_size,
+        "instructions": not no_instructions,
+        "limit": limit,
+        "scope": scope.value,
+        "seed": seed,
+    }
     doc = RunsDoc.of("replay", echo, runs, partial=len(runs) < len(specs) * len(counts))
     _emit(doc, fmt, profile, explain)
     _interrupted(doc.partial)
@@ -231,8 +244,10 @@ SetOpt = Annotated[
 ]
 PlotOpt = Annotated[
     Path | None,
-    typer.Option("--plot", help="Also draw the results to FILE.png or FILE.svg (needs matplotlib); an existing FILE "
-                 "is kept unless --force."),
+    typer.Option(
+        "--plot",
+        help="Also draw the results to FILE.png or FILE.svg (needs matplotlib); an existing FILE is kept unless --force.",
+    ),
 ]
 PlotForceOpt = Annotated[bool, typer.Option("--force", help="Let --plot replace an existing file.")]
 
@@ -281,13 +296,12 @@ def simulate(
     _interrupted(doc.partial)
 
 
-WorkersOpt = Annotated[
-    int | None, typer.Option("--workers", help="Parallel worker processes (default: all cores); 1 runs here.")
-]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Parallel worker processes (default: all cores); 1 runs here.")]
 SchedulerOpt = Annotated[
     str | None,
-    typer.Option("--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT, or 'local' for a local one "
-                 "(needs vmsim[cluster])."),
+    typer.Option(
+        "--scheduler", help="Run on a Dask cluster: tcp://HOST:PORT, or 'local' for a local one (needs vmsim[cluster])."
+    ),
 ]
 
 
@@ -332,12 +346,25 @@ def sweep(
         raise VmsimError("--force applies to --out FILE and --plot FILE")
     _check_plot(plot, force, force_needs_plot=False)
     with Progress("sweep", enabled=False if quiet else None) as progress:
-        outcome = sw.sweep(scenario, vary, set_ or [], workers=_workers(workers), scheduler=scheduler, out=out,
-                           resume=resume, force=force, progress=progress, label=progress.relabel)
+        outcome = sw.sweep(
+            scenario,
+            vary,
+            set_ or [],
+            workers=_workers(workers),
+            scheduler=scheduler,
+            out=out,
+            resume=resume,
+            force=force,
+            progress=progress,
+            label=progress.relabel,
+        )
     doc = outcome.doc
     if outcome.skipped:
-        typer.echo(f"vmsim: {outcome.skipped} of {outcome.skipped + len(doc.points)} runs were already in {out}; "
-                   "the output below shows the others", err=True)
+        typer.echo(
+            f"vmsim: {outcome.skipped} of {outcome.skipped + len(doc.points)} runs were already in {out}; "
+            "the output below shows the others",
+            err=True,
+        )
     if plot is not None:
         from vmsim.metrics.plots import plot_sweep
 
@@ -372,9 +399,18 @@ def compare(
 
     _check_plot(plot, force)
     with Progress(f"compare {source.name}", enabled=False if quiet else None) as progress:
-        doc = cmp.compare(source, parse_policies(policy), required_frames(frames), page_size=page_size,
-                          trace_format=trace_format, seed=seed, overrides=set_ or [], progress=progress,
-                          workers=_workers(workers), scheduler=scheduler)
+        doc = cmp.compare(
+            source,
+            parse_policies(policy),
+            required_frames(frames),
+            page_size=page_size,
+            trace_format=trace_format,
+            seed=seed,
+            overrides=set_ or [],
+            progress=progress,
+            workers=_workers(workers),
+            scheduler=scheduler,
+        )
     if plot is not None:
         from vmsim.metrics.plots import plot_compare
 
@@ -386,8 +422,10 @@ def compare(
     else:
         typer.echo(render.compare_table(doc))
     for a in doc.anomalies if fmt is Format.table else ():
-        typer.echo(f"Belady anomaly: {a.policy} faults {a.faults_from:,} with {a.frames_from} frames "
-                   f"but {a.faults_to:,} with {a.frames_to}")
+        typer.echo(
+            f"Belady anomaly: {a.policy} faults {a.faults_from:,} with {a.frames_from} frames "
+            f"but {a.faults_to:,} with {a.frames_to}"
+        )
     _interrupted(doc.partial)
 
 
@@ -419,10 +457,20 @@ def curve(
     _check_plot(plot, force)
     with Progress(f"curve {source.name}", enabled=False if quiet else None) as progress:
         if cmp.is_scenario(source):
-            doc = cmp.compare(source, specs, counts, seed=seed, overrides=set_ or [], progress=progress, workers=n,
-                              scheduler=scheduler)
-            points = [CurvePoint(policy=r.policy, frames=r.frames, references=r.references, faults=r.faults,
-                                 writebacks=r.writebacks, partial=r.partial) for r in doc.runs]
+            doc = cmp.compare(
+                source, specs, counts, seed=seed, overrides=set_ or [], progress=progress, workers=n, scheduler=scheduler
+            )
+            points = [
+                CurvePoint(
+                    policy=r.policy,
+                    frames=r.frames,
+                    references=r.references,
+                    faults=r.faults,
+                    writebacks=r.writebacks,
+                    partial=r.partial,
+                )
+                for r in doc.runs
+            ]
             expected = len(doc.config["policies"]) * len(counts)
         else:
             trace = open_trace(source, trace_format, page_size)
@@ -460,16 +508,28 @@ def record(
     names = [spec.label for spec in parse_policies(policy)]
     check_output(golden, force=force)  # before running anything
     with Progress(f"record {golden.name}", enabled=False if quiet else None) as progress:
-        doc = g.record(inputs, names, required_frames(frames), page_size=page_size, trace_format=trace_format,
-                       seed=seed, scope=scope.value, progress=progress)
+        doc = g.record(
+            inputs,
+            names,
+            required_frames(frames),
+            page_size=page_size,
+            trace_format=trace_format,
+            seed=seed,
+            scope=scope.value,
+            progress=progress,
+        )
     g.write_golden(golden, doc, overwrite=force)
     typer.echo(f"{golden}: {len(doc['runs'])} runs recorded")
 
 
 @app.command()
 def check(
-    golden: Annotated[Path, typer.Argument(help="A golden file written by vmsim record, or an exercise's answer key "
-                                           "(vmsim exercise ... --solve --format json).")],
+    golden: Annotated[
+        Path,
+        typer.Argument(
+            help="A golden file written by vmsim record, or an exercise's answer key (vmsim exercise ... --solve --format json)."
+        ),
+    ],
     answers: Annotated[
         Path | None, typer.Option("--answers", help="With an answer key: a student's answers (a JSON list) to grade.")
     ] = None,
@@ -490,8 +550,7 @@ def check(
             raise typer.Exit(1)
         return
     if answers is not None:
-        raise VmsimError("--answers grades against an exercise's answer key; this is a golden file of runs",
-                         source=str(golden))
+        raise VmsimError("--answers grades against an exercise's answer key; this is a golden file of runs", source=str(golden))
 
     with Progress(f"check {golden.name}", enabled=False if quiet else None) as progress:
         result = g.check(golden, progress, doc)
@@ -576,9 +635,8 @@ def new_policy(
 
     policy, tests = write_skeleton(name, directory, overwrite=force)
     typer.echo(f"{policy}: written\n{tests}: written")
-    typer.echo(f"try: vmsim --policy-file {policy}:{class_name(name)} refs \"1 2 3 4 1 2 5 1 2 3 4 5\" -f 3 -p {name} --explain")
+    typer.echo(f'try: vmsim --policy-file {policy}:{class_name(name)} refs "1 2 3 4 1 2 5 1 2 3 4 5" -f 3 -p {name} --explain')
     typer.echo(f"test: python -m pytest {tests}")
-
 
 
 class ExerciseFormat(StrEnum):
@@ -631,16 +689,21 @@ def exercise(
     from vmsim import exercises
 
     common = {"kind", "solve", "fmt", "seed", "force"}
-    given = {p.opts[0]: ctx.params[p.name] for p in ctx.command.params
-             if p.param_type_name == "option" and p.name not in common and ctx.params.get(p.name) is not None}
+    given = {
+        p.opts[0]: ctx.params[p.name]
+        for p in ctx.command.params
+        if p.param_type_name == "option" and p.name not in common and ctx.params.get(p.name) is not None
+    }
     if force and write_memory is None:
         raise VmsimError("--force only lets --write-memory overwrite a file; give --write-memory FILE")
     problem = exercises.make(kind, given, seed)
     if write_memory is not None:
         check_output(write_memory, force=force)
         problem = exercises.write_memory(problem, write_memory, force)
-        typer.echo(f"{write_memory}: memory image written (pose it again with --pdbr {problem.params['pdbr']} "
-                   f"--memory {write_memory})", err=True)
+        typer.echo(
+            f"{write_memory}: memory image written (pose it again with --pdbr {problem.params['pdbr']} --memory {write_memory})",
+            err=True,
+        )
     typer.echo(problem.to_json(solve) if fmt is ExerciseFormat.json else problem.to_text(solve))
 
 
@@ -661,7 +724,8 @@ def _root(
     policy_file: Annotated[
         list[str] | None,
         typer.Option(
-            "--policy-file", metavar="FILE.py:CLASS",
+            "--policy-file",
+            metavar="FILE.py:CLASS",
             help="Load a replacement policy class from a Python file for this run (repeatable); it is "
             "registered like a built-in. Also accepted after the command name.",
         ),
@@ -672,8 +736,10 @@ def _root(
     ] = False,
     debug: Annotated[
         bool,
-        typer.Option("--debug", help="Show the Python traceback of an internal error (also VMSIM_DEBUG=1). "
-                     "Accepted anywhere on the command line."),
+        typer.Option(
+            "--debug",
+            help="Show the Python traceback of an internal error (also VMSIM_DEBUG=1). Accepted anywhere on the command line.",
+        ),
     ] = False,
 ) -> None:
     """vmsim: a virtual-memory simulator.
@@ -748,15 +814,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         if debug:
             raise
-        typer.echo("vmsim: error: out of memory: this machine cannot hold what the run needs "
-                   "(use less memory, larger pages or a shorter run)", err=True)
+        typer.echo(
+            "vmsim: error: out of memory: this machine cannot hold what the run needs "
+            "(use less memory, larger pages or a shorter run)",
+            err=True,
+        )
         return 70
     except Exception as e:  # the last resort: a bug in vmsim, reported in one line
         if debug:
             raise
-        typer.echo(f"vmsim: internal error: {type(e).__name__}: {_one_line(str(e))[:300]} -- this is a bug in "
-                   f"vmsim {__version__}; please report it at {ISSUES_URL} with the command you ran "
-                   "(run it again with --debug for the traceback)", err=True)
+        typer.echo(
+            f"vmsim: internal error: {type(e).__name__}: {_one_line(str(e))[:300]} -- this is a bug in "
+            f"vmsim {__version__}; please report it at {ISSUES_URL} with the command you ran "
+            "(run it again with --debug for the traceback)",
+            err=True,
+        )
         return 70
     return result if isinstance(result, int) else 0
 
@@ -768,5 +840,3 @@ def _one_line(text: str) -> str:
 def run() -> None:
     """Console-script wrapper."""
     sys.exit(main())
-
-

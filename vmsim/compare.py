@@ -77,12 +77,19 @@ def compare(
                 break
     else:
         totals = Totals(progress)
-        done = run_jobs(run_one, jobs, workers=workers, scheduler=scheduler,
-                        on_result=lambda _, r: totals.add(r.references, r.faults))
+        done = run_jobs(
+            run_one, jobs, workers=workers, scheduler=scheduler, on_result=lambda _, r: totals.add(r.references, r.faults)
+        )
         runs = [done[i] for i in range(len(jobs)) if i in done]
-    return CompareDoc(schema_version=SCHEMA_VERSION, vmsim_version=__version__, command="compare", config=config,
-                      partial=len(runs) < len(jobs) or any(r.partial for r in runs), runs=runs,
-                      anomalies=anomalies(runs))
+    return CompareDoc(
+        schema_version=SCHEMA_VERSION,
+        vmsim_version=__version__,
+        command="compare",
+        config=config,
+        partial=len(runs) < len(jobs) or any(r.partial for r in runs),
+        runs=runs,
+        anomalies=anomalies(runs),
+    )
 
 
 def _simulate_job(job: tuple[PolicySpec, int, dict[str, Any]], on_sample: Callable[[int, int], bool] | None = None) -> Run:

@@ -24,8 +24,7 @@ class VmsimError(Exception):
     a scenario, or a parameter) are kept apart from the message, so callers can tell errors apart
     without parsing text; ``reason`` is the message without the ``source:line:`` prefix."""
 
-    def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
+    def __init__(self, message: str, *, source: str | None = None, line: int | None = None, field: str | None = None) -> None:
         self.reason = " ".join(message.split("\n")) if "\n" in message else message
         self.source = source
         self.line = line
@@ -86,8 +85,7 @@ def read_json(path: str | Path, what: str = "file") -> Any:
     return read(path, what)
 
 
-def check_output(path: str | Path, *, force: bool = False, hint: str = "use --force to replace it",
-                 mkdir: bool = False) -> Path:
+def check_output(path: str | Path, *, force: bool = False, hint: str = "use --force to replace it", mkdir: bool = False) -> Path:
     """Refuse, up front, an output path that cannot or must not be written: a directory, a file in a
     directory that does not exist (unless ``mkdir``: the caller creates it), or an existing file
     without ``force`` (``hint`` says how to allow it). Returns the path."""

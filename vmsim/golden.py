@@ -90,7 +90,14 @@ def _whole(partial: bool) -> None:
 
 
 def _trace_counters(
-    path: Path, policy: str, frames: int, *, page_size: int, trace_format: str | None, seed: int, scope: str,
+    path: Path,
+    policy: str,
+    frames: int,
+    *,
+    page_size: int,
+    trace_format: str | None,
+    seed: int,
+    scope: str,
     progress: Progress | None = None,
 ) -> tuple[Counters, str]:
     """Replay a trace; the counters and the trace format used (detected unless given)."""
@@ -161,7 +168,13 @@ def record(
                 if kind == "trace":
                     s = 0 if seed is None else seed
                     counters, fmt = _trace_counters(
-                        path, label, f, page_size=page_size, trace_format=trace_format, seed=s, scope=scope,
+                        path,
+                        label,
+                        f,
+                        page_size=page_size,
+                        trace_format=trace_format,
+                        seed=s,
+                        scope=scope,
                         progress=progress,
                     )
                     run.update(seed=s, scope=scope, page_size=page_size, trace_format=fmt)
@@ -186,8 +199,9 @@ def write_golden(path: str | Path, doc: dict[str, Any], *, overwrite: bool = Fal
         with p.open("w" if overwrite else "x", encoding="utf-8") as fh:
             fh.write(text)
     except FileExistsError:
-        raise VmsimError("already exists; not overwriting it (pass overwrite=True, or --force, to replace it)",
-                         source=str(p)) from None
+        raise VmsimError(
+            "already exists; not overwriting it (pass overwrite=True, or --force, to replace it)", source=str(p)
+        ) from None
     except IsADirectoryError:
         raise VmsimError("is a directory, not a golden file", source=str(p)) from None
     except OSError as e:

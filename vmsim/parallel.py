@@ -109,8 +109,9 @@ def check_scheduler(scheduler: str | None) -> None:
         return
     m = _SCHEDULER.match(scheduler)
     if m is None or not 0 < int(scheduler.rsplit(":", 1)[1]) < 65536:
-        raise OptionError(f"--scheduler takes 'local' or an address such as tcp://HOST:PORT, got {scheduler!r}",
-                          field="--scheduler")
+        raise OptionError(
+            f"--scheduler takes 'local' or an address such as tcp://HOST:PORT, got {scheduler!r}", field="--scheduler"
+        )
 
 
 def _ignore_sigint() -> None:
@@ -118,7 +119,10 @@ def _ignore_sigint() -> None:
 
 
 def _run_dask(
-    fn: Callable[[J], R], jobs: Sequence[J], workers: int, scheduler: str,
+    fn: Callable[[J], R],
+    jobs: Sequence[J],
+    workers: int,
+    scheduler: str,
     on_result: Callable[[int, R], bool] | None,
 ) -> dict[int, R]:
     try:
@@ -128,8 +132,9 @@ def _run_dask(
     cluster = None
     try:
         if scheduler == "local":
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+            )
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="10s")

@@ -72,7 +72,7 @@ class YAMLSyntaxError(VmsimError):
 def read_text(path: str | Path, what: str = "file") -> str:
     """A UTF-8 text file's contents (newlines normalised as :meth:`Path.read_text` does); a file
     that is missing, a directory, unreadable or not UTF-8 is one VmsimError naming it. ``what``
-    names the file in "no such ..." and "is a directory, not a ...". """
+    names the file in "no such ..." and "is a directory, not a ..."."""
     p = Path(path)
     src = str(p)
     try:
@@ -90,8 +90,9 @@ def read_text(path: str | Path, what: str = "file") -> str:
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
         column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
-        raise VmsimError(f"cannot read: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {column})",
-                         source=src, line=line) from None
+        raise VmsimError(
+            f"cannot read: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {column})", source=src, line=line
+        ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -136,8 +137,9 @@ def _yaml_error(e: yaml.YAMLError, source: str) -> VmsimError:
     if problem:
         parts.append(problem)
     where = f" (column {mark.column + 1})" if mark is not None else ""
-    return YAMLSyntaxError(f"invalid YAML: {_one_line(', '.join(parts))}{where}", source=source,
-                           line=mark.line + 1 if mark is not None else None)
+    return YAMLSyntaxError(
+        f"invalid YAML: {_one_line(', '.join(parts))}{where}", source=source, line=mark.line + 1 if mark is not None else None
+    )
 
 
 class _Loader(yaml.SafeLoader):
@@ -156,20 +158,23 @@ class _Loader(yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
             target = self.anchors.get(event.anchor)
             if target is not None and target.end_mark is None:  # still being composed
-                raise VmsimError(f"invalid YAML: alias *{event.anchor} refers to itself (it is inside &{event.anchor})",
-                                 source=self.source, line=event.start_mark.line + 1)
+                raise VmsimError(
+                    f"invalid YAML: alias *{event.anchor} refers to itself (it is inside &{event.anchor})",
+                    source=self.source,
+                    line=event.start_mark.line + 1,
+                )
             self.aliases += 1
             return super().compose_node(parent, index)
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise VmsimError(f"invalid YAML: more than {MAX_NODES:,} values", source=self.source,
-                             line=event.start_mark.line + 1)
+            raise VmsimError(f"invalid YAML: more than {MAX_NODES:,} values", source=self.source, line=event.start_mark.line + 1)
         if not isinstance(event, yaml.CollectionStartEvent):
             return super().compose_node(parent, index)
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise VmsimError(f"invalid YAML: nested deeper than {MAX_DEPTH} levels", source=self.source,
-                             line=event.start_mark.line + 1)
+            raise VmsimError(
+                f"invalid YAML: nested deeper than {MAX_DEPTH} levels", source=self.source, line=event.start_mark.line + 1
+            )
         try:
             return super().compose_node(parent, index)
         finally:
@@ -177,7 +182,7 @@ class _Loader(yaml.SafeLoader):
 
 
 def _tag_name(tag: str) -> str:
-    return "!!" + tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag
+    return "!!" + tag[len(_YAML_TAG) :] if tag.startswith(_YAML_TAG) else tag
 
 
 def _scalar(loader: _Loader, node: yaml.ScalarNode, source: str) -> Any:
@@ -191,8 +196,9 @@ def _scalar(loader: _Loader, node: yaml.ScalarNode, source: str) -> Any:
         raise _yaml_error(e, source) from None
     except Exception as e:  # e.g. a timestamp with month 13: safe_load lets the ValueError out
         text = node.value if len(node.value) <= 40 else node.value[:37] + "..."
-        raise VmsimError(f"invalid YAML: cannot read {text!r} as {_tag_name(node.tag)}: {_one_line(str(e))}",
-                         source=source, line=line) from None
+        raise VmsimError(
+            f"invalid YAML: cannot read {text!r} as {_tag_name(node.tag)}: {_one_line(str(e))}", source=source, line=line
+        ) from None
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= _INT_LIMIT:
         raise VmsimError(f"invalid YAML: an integer of more than {MAX_INT_DIGITS:,} digits", source=source, line=line)
     return value
@@ -214,19 +220,26 @@ def _build(loader: _Loader, root: yaml.Node, source: str) -> Any:
         expected = _SEQ if isinstance(node, yaml.SequenceNode) else _MAP
         if node.tag != expected:
             kind = "list" if expected == _SEQ else "mapping"
-            raise YAMLSyntaxError(f"invalid YAML: the tag {_tag_name(node.tag)} is not supported on a {kind}",
-                                  source=source, line=line)
+            raise YAMLSyntaxError(
+                f"invalid YAML: the tag {_tag_name(node.tag)} is not supported on a {kind}", source=source, line=line
+            )
         if isinstance(node, yaml.SequenceNode):
             children = node.value
         else:
             children = []
             for key, value in node.value:
                 if not isinstance(key, yaml.ScalarNode):
-                    raise YAMLSyntaxError("invalid YAML: a mapping key must be a plain value, not a list or mapping",
-                                          source=source, line=key.start_mark.line + 1)
+                    raise YAMLSyntaxError(
+                        "invalid YAML: a mapping key must be a plain value, not a list or mapping",
+                        source=source,
+                        line=key.start_mark.line + 1,
+                    )
                 if key.tag == _MERGE:
-                    raise VmsimError("invalid YAML: merge keys (<<) are not supported; write the keys out",
-                                     source=source, line=key.start_mark.line + 1)
+                    raise VmsimError(
+                        "invalid YAML: merge keys (<<) are not supported; write the keys out",
+                        source=source,
+                        line=key.start_mark.line + 1,
+                    )
                 children.extend((value,) if key.tag == _VALUE else (key, value))
         if not children_done:
             stack.append((node, True))

@@ -37,8 +37,7 @@ def tidy_row(index: int, key: str, params: dict[str, Any], point: SweepPoint) ->
     (one column per path), the seed and the global counters."""
     g = point.global_
     row: dict[str, Any] = {"run": index, "key": key}
-    row.update({path: v if isinstance(v, int | float | str | bool) or v is None else json.dumps(v)
-                for path, v in params.items()})
+    row.update({path: v if isinstance(v, int | float | str | bool) or v is None else json.dumps(v) for path, v in params.items()})
     row.update(g.model_dump(exclude={"thrashing", "tlb"}))
     row["seed"] = point.seed
     row["thrashing"] = g.thrashing.detected
@@ -130,7 +129,14 @@ def sweep(
         if table is not None:
             table.close(order=keys)
     ordered = [points[i] for i in todo if i in points]
-    doc = SweepDoc(schema_version=SCHEMA_VERSION, vmsim_version=__version__, command="sweep", scenario=base.name,
-                   config=base.model_dump(mode="json"), vary=list(vary),
-                   partial=stopped or len(ordered) < len(todo) or any(p.partial for p in ordered), points=ordered)
+    doc = SweepDoc(
+        schema_version=SCHEMA_VERSION,
+        vmsim_version=__version__,
+        command="sweep",
+        scenario=base.name,
+        config=base.model_dump(mode="json"),
+        vary=list(vary),
+        partial=stopped or len(ordered) < len(todo) or any(p.partial for p in ordered),
+        points=ordered,
+    )
     return SweepOutcome(doc, len(keys) - len(todo))

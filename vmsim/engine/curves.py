@@ -85,8 +85,9 @@ def curve(
                 lru_points, stopped = _lru_curve(source, sorted(set(frames)), progress)
             for f in frames:
                 refs, faults, wb = lru_points[f]
-                results[i, f] = CurvePoint(policy=spec.label, frames=f, references=refs, faults=faults,
-                                           writebacks=wb, partial=stopped)
+                results[i, f] = CurvePoint(
+                    policy=spec.label, frames=f, references=refs, faults=faults, writebacks=wb, partial=stopped
+                )
         else:
             tasks.extend((i, f) for f in frames)
     tasks = list(dict.fromkeys(tasks))
@@ -95,8 +96,9 @@ def curve(
         pass
     elif (workers > 1 or scheduler is not None) and len(jobs) > 1 and _picklable(source, policies):
         totals = Totals(progress)
-        done = run_jobs(_run_one, jobs, workers=workers, scheduler=scheduler,
-                        on_result=lambda _, p: totals.add(p.references, p.faults))
+        done = run_jobs(
+            _run_one, jobs, workers=workers, scheduler=scheduler, on_result=lambda _, p: totals.add(p.references, p.faults)
+        )
         for j, point in done.items():
             results[tasks[j]] = point
     else:
@@ -111,8 +113,9 @@ def curve(
 
 
 def _point(r: RunResult) -> CurvePoint:
-    return CurvePoint(policy=r.policy, frames=r.frames, references=r.references, faults=r.faults,
-                      writebacks=r.writebacks, partial=r.partial)
+    return CurvePoint(
+        policy=r.policy, frames=r.frames, references=r.references, faults=r.faults, writebacks=r.writebacks, partial=r.partial
+    )
 
 
 def _picklable(*objs: object) -> bool:

@@ -22,8 +22,9 @@ from vmsim.exercises import freelist, linear, multilevel, relocation, segmentati
 from vmsim.exercises.common import Kind, Options, Problem, parse_addresses, parse_size, shell_command
 
 #: Every exercise kind, by name, in the order help and errors list them.
-KINDS: dict[str, Kind] = {k.name: k for k in (relocation.KIND, segmentation.KIND, linear.KIND, multilevel.KIND,
-                                               tlb.KIND, freelist.KIND)}
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (relocation.KIND, segmentation.KIND, linear.KIND, multilevel.KIND, tlb.KIND, freelist.KIND)
+}
 
 __all__ = ["KINDS", "Kind", "Problem", "make", "parse_addresses", "parse_size", "write_memory"]
 
@@ -54,9 +55,16 @@ def make(kind: str, given: Mapping[str, object], seed: int = 0) -> Problem:
     drawn = rng.getstate() != untouched  # some parameter was drawn at random
     answers, summary = k.solve(params, seed)
     title = f"{k.title} (seed {seed})" if drawn else k.title
-    return Problem(kind=k.name, seed=seed, params=params, answers=answers, summary=summary,
-                   statement=title + "\n" + k.statement(params, seed), solution=k.solution(params, answers, summary),
-                   command=shell_command(k.name, k.command(params, seed)) if drawn else "")
+    return Problem(
+        kind=k.name,
+        seed=seed,
+        params=params,
+        answers=answers,
+        summary=summary,
+        statement=title + "\n" + k.statement(params, seed),
+        solution=k.solution(params, answers, summary),
+        command=shell_command(k.name, k.command(params, seed)) if drawn else "",
+    )
 
 
 def write_memory(problem: Problem, path: Path, force: bool = False) -> Problem:

@@ -182,8 +182,7 @@ class Options:
         out = parse_addresses(name, t)
         for a in out:
             if a >= space:
-                raise VmsimError(f"{name}: address {a} (0x{a:x}) is outside the address space "
-                                 f"of {space} bytes ({space_option})")
+                raise VmsimError(f"{name}: address {a} (0x{a:x}) is outside the address space of {space} bytes ({space_option})")
         return out
 
     def count(self, default: int) -> int:

@@ -126,8 +126,9 @@ def parse_ops(text: str) -> list[str]:
     for tok in (t.strip() for t in text.split(",")):
         m = _OP.fullmatch(tok)
         if not m:
-            raise VmsimError(f"--ops: {tok!r} is not an operation: aN (or +N) allocates N bytes, fK (or -K) frees "
-                             "the pointer of allocation K")
+            raise VmsimError(
+                f"--ops: {tok!r} is not an operation: aN (or +N) allocates N bytes, fK (or -K) frees the pointer of allocation K"
+            )
         n = int(m.group(2))
         if m.group(1).lower() in "a+":
             if n <= 0:
@@ -136,8 +137,10 @@ def parse_ops(text: str) -> list[str]:
             allocs += 1
         else:
             if n >= allocs:
-                raise VmsimError(f"--ops: {tok!r} frees allocation {n}, but only {allocs} allocation"
-                                 f"{' comes' if allocs == 1 else 's come'} before it (numbered from 0)")
+                raise VmsimError(
+                    f"--ops: {tok!r} frees allocation {n}, but only {allocs} allocation"
+                    f"{' comes' if allocs == 1 else 's come'} before it (numbered from 0)"
+                )
             if n in freed:
                 raise VmsimError(f"--ops: {tok!r} frees allocation {n} a second time")
             freed.add(n)
@@ -182,8 +185,14 @@ def build(opts: Options, rng: random.Random) -> Params:
         raise VmsimError(f"--policy next needs --order address (it scans by address), got --order {order}")
     coalesce = opts.flag("--coalesce")
     align = opts.size("--align") or 1
-    p: Params = {"size": size, "base": base, "policy": policy, "order": order,
-                 "coalesce": True if coalesce is None else coalesce, "align": align}
+    p: Params = {
+        "size": size,
+        "base": base,
+        "policy": policy,
+        "order": order,
+        "coalesce": True if coalesce is None else coalesce,
+        "align": align,
+    }
     ops_text = opts.text("--ops")
     if ops_text is not None:
         p["ops"] = parse_ops(ops_text)
@@ -203,8 +212,16 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
             block = _aligned(n, p["align"])
             addr = heap.alloc(block)
             failed += addr is None
-            answers.append({"op": "alloc", "ptr": len(ptrs), "size": n, "block": block, "addr": addr,
-                            "free_list": [list(b) for b in heap.free_list()]})
+            answers.append(
+                {
+                    "op": "alloc",
+                    "ptr": len(ptrs),
+                    "size": n,
+                    "block": block,
+                    "addr": addr,
+                    "free_list": [list(b) for b in heap.free_list()],
+                }
+            )
             ptrs.append((addr, block))
         else:
             addr, block = ptrs[n]
@@ -212,8 +229,12 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
                 heap.free(addr, block)
             answers.append({"op": "free", "ptr": n, "addr": addr, "free_list": [list(b) for b in heap.free_list()]})
     final = heap.free_list()
-    return answers, {"failed_allocations": failed, "free_blocks": len(final), "free_bytes": sum(s for _, s in final),
-                     "largest_free": max((s for _, s in final), default=0)}
+    return answers, {
+        "failed_allocations": failed,
+        "free_blocks": len(final),
+        "free_bytes": sum(s for _, s in final),
+        "largest_free": max((s for _, s in final), default=0),
+    }
 
 
 def _blocks_text(blocks: list[list[int]] | Blocks) -> str:
@@ -234,12 +255,15 @@ def _ptr_numbers(ops: list[str]) -> list[int]:
 
 
 def statement(p: Params, seed: int) -> str:
-    where = {"address": "sorted by address", "size-asc": "sorted by size, smallest first",
-             "size-desc": "sorted by size, largest first", "front": "freed blocks go to the front",
-             "back": "freed blocks go to the back"}
+    where = {
+        "address": "sorted by address",
+        "size-asc": "sorted by size, smallest first",
+        "size-desc": "sorted by size, largest first",
+        "front": "freed blocks go to the front",
+        "back": "freed blocks go to the back",
+    }
     lines = [
-        f"  a heap of {p['size']} bytes at address {p['base']}: the free list starts as "
-        f"{_blocks_text([(p['base'], p['size'])])}",
+        f"  a heap of {p['size']} bytes at address {p['base']}: the free list starts as {_blocks_text([(p['base'], p['size'])])}",
         f"  policy {p['policy']} fit; free list order: {p['order']} ({where[p['order']]}); coalescing "
         f"{'on' if p['coalesce'] else 'off'}",
     ]
@@ -267,15 +291,31 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     lines = ["Answers:"] + [f"  {r[0]:<{w0}}  --> {r[1]:<{w1}}  free list {r[2]}" for r in rows]
-    lines += ["", f"failed allocations {summary['failed_allocations']}; at the end {summary['free_blocks']} free "
-              f"block{'s' if summary['free_blocks'] != 1 else ''}, {summary['free_bytes']} bytes free, largest "
-              f"{summary['largest_free']}"]
+    lines += [
+        "",
+        f"failed allocations {summary['failed_allocations']}; at the end {summary['free_blocks']} free "
+        f"block{'s' if summary['free_blocks'] != 1 else ''}, {summary['free_bytes']} bytes free, largest "
+        f"{summary['largest_free']}",
+    ]
     return "\n".join(lines)
 
 
 def command(p: Params, seed: int) -> list[str]:
-    return ["--size", str(p["size"]), "--base", str(p["base"]), "--policy", p["policy"], "--order", p["order"],
-            "--coalesce" if p["coalesce"] else "--no-coalesce", "--align", str(p["align"]), "--ops", ",".join(p["ops"])]
+    return [
+        "--size",
+        str(p["size"]),
+        "--base",
+        str(p["base"]),
+        "--policy",
+        p["policy"],
+        "--order",
+        p["order"],
+        "--coalesce" if p["coalesce"] else "--no-coalesce",
+        "--align",
+        str(p["align"]),
+        "--ops",
+        ",".join(p["ops"]),
+    ]
 
 
 KIND = Kind(

@@ -54,7 +54,7 @@ def _check_params(kind: Any, key: dict[str, Any], source: str) -> None:
 
     seed = key.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int):
-        raise VmsimError(f"not a valid {kind.name} answer key: \"seed\" is a whole number", source=source)
+        raise VmsimError(f'not a valid {kind.name} answer key: "seed" is a whole number', source=source)
     try:
         args = kind.command(key["params"], seed)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
@@ -79,8 +79,9 @@ def _check_params(kind: Any, key: dict[str, Any], source: str) -> None:
         raise VmsimError(f"not a valid {kind.name} answer key: {type(e).__name__}: {e}", source=source) from None
     diff = sorted(k for k in set(rebuilt) | set(key["params"]) if rebuilt.get(k) != key["params"].get(k))
     if diff:
-        raise VmsimError(f"not a valid {kind.name} answer key: params {', '.join(diff)} are not a problem "
-                         "vmsim exercise poses", source=source)
+        raise VmsimError(
+            f"not a valid {kind.name} answer key: params {', '.join(diff)} are not a problem vmsim exercise poses", source=source
+        )
 
 
 def check_answers(key: dict[str, Any], answers: Any | None, source: str = "") -> tuple[int, list[Mismatch]]:
@@ -92,26 +93,36 @@ def check_answers(key: dict[str, Any], answers: Any | None, source: str = "") ->
     kind = lookup(key["kind"])
     expected: list[dict[str, Any]] = key["answers"]
     if not isinstance(expected, list) or not all(isinstance(a, dict) for a in expected):
-        raise VmsimError(f"not a valid {kind.name} answer key: \"answers\" is a list of objects, one per item, "
-                         f"got {type(expected).__name__}", source=source)
+        raise VmsimError(
+            f'not a valid {kind.name} answer key: "answers" is a list of objects, one per item, got {type(expected).__name__}',
+            source=source,
+        )
     if not isinstance(key["params"], dict):
-        raise VmsimError(f"not a valid {kind.name} answer key: \"params\" is an object", source=source)
+        raise VmsimError(f'not a valid {kind.name} answer key: "params" is an object', source=source)
     _check_params(kind, key, source)
     try:
         fresh, _ = kind.solve(key["params"], int(key.get("seed", 0)))
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, ZeroDivisionError) as e:
         raise VmsimError(f"not a valid {kind.name} answer key: {type(e).__name__}: {e}", source=source) from None
-    stale = [Mismatch(i, f, exp.get(f), new.get(f)) for i, (exp, new) in enumerate(zip(expected, fresh))
-             for f in exp if exp.get(f) != new.get(f)]
+    stale = [
+        Mismatch(i, f, exp.get(f), new.get(f))
+        for i, (exp, new) in enumerate(zip(expected, fresh))
+        for f in exp
+        if exp.get(f) != new.get(f)
+    ]
     if stale or len(fresh) != len(expected):
-        raise VmsimError(f"this vmsim answers the key's problem differently ({len(stale)} fields): "
-                         "make the key again with vmsim exercise --solve", source=source)
+        raise VmsimError(
+            f"this vmsim answers the key's problem differently ({len(stale)} fields): "
+            "make the key again with vmsim exercise --solve",
+            source=source,
+        )
     if answers is None:
         return len(expected), []
     got = answers.get("answers") if isinstance(answers, dict) else answers
     if not isinstance(got, list) or not all(isinstance(a, dict) for a in got):
-        raise VmsimError("the answers are a JSON list of objects, one per item (or a document with \"answers\")",
-                         source="--answers")
+        raise VmsimError(
+            'the answers are a JSON list of objects, one per item (or a document with "answers")', source="--answers"
+        )
     out: list[Mismatch] = []
     for i, exp in enumerate(expected):
         if i >= len(got):
@@ -132,5 +143,7 @@ def mismatch_table(n: int, mismatches: list[Mismatch]) -> str:
         return f"{n} answer{'s' if n != 1 else ''}: every field matches the key"
     rows = [[m.item, m.field, json.dumps(m.expected), json.dumps(m.got)] for m in mismatches]
     wrong = len({m.item for m in mismatches})
-    return (tabulate(rows, headers=["item", "field", "expected", "got"], disable_numparse=True)
-            + f"\n{n - wrong} of {n} answers right")
+    return (
+        tabulate(rows, headers=["item", "field", "expected", "got"], disable_numparse=True)
+        + f"\n{n - wrong} of {n} answers right"
+    )

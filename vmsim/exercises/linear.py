@@ -37,8 +37,10 @@ def parse_page_table(text: str, pages: int, frames: int) -> list[int | None]:
     """``12,-,-,6``: one frame number (decimal or 0x hex) per virtual page, ``-`` for invalid."""
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != pages:
-        raise VmsimError(f"--page-table has {len(parts)} entries but the address space has {pages} pages "
-                         "(--asize / --page-size): give one frame number or - per page")
+        raise VmsimError(
+            f"--page-table has {len(parts)} entries but the address space has {pages} pages "
+            "(--asize / --page-size): give one frame number or - per page"
+        )
     table: list[int | None] = []
     for vpn, part in enumerate(parts):
         if part == "-":
@@ -49,8 +51,9 @@ def parse_page_table(text: str, pages: int, frames: int) -> list[int | None]:
         except ValueError:
             raise VmsimError(f"--page-table entry {vpn} is {part!r}: write a frame number or - (invalid)") from None
         if not 0 <= pfn < frames:
-            raise VmsimError(f"--page-table entry {vpn} maps to frame {pfn}, but physical memory has {frames} frames "
-                             "(--psize / --page-size)")
+            raise VmsimError(
+                f"--page-table entry {vpn} maps to frame {pfn}, but physical memory has {frames} frames (--psize / --page-size)"
+            )
         table.append(pfn)
     return table
 
@@ -97,8 +100,16 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
     for va in p["addresses"]:
         vpn, off = split.vpn(va), split.offset(va)
         pfn = p["page_table"][vpn]
-        answers.append({"vaddr": va, "vpn": vpn, "offset": off, "valid": pfn is not None, "pfn": pfn,
-                        "paddr": None if pfn is None else pfn * p["page_size"] + off})
+        answers.append(
+            {
+                "vaddr": va,
+                "vpn": vpn,
+                "offset": off,
+                "valid": pfn is not None,
+                "pfn": pfn,
+                "paddr": None if pfn is None else pfn * p["page_size"] + off,
+            }
+        )
     return answers, None
 
 
@@ -134,8 +145,18 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 def command(p: Params, seed: int) -> list[str]:
     table = ",".join("-" if f is None else str(f) for f in p["page_table"])
-    return ["--asize", size_text(p["asize"]), "--psize", size_text(p["psize"]), "--page-size",
-            size_text(p["page_size"]), "--page-table", table, "--addresses", address_list(p["addresses"])]
+    return [
+        "--asize",
+        size_text(p["asize"]),
+        "--psize",
+        size_text(p["psize"]),
+        "--page-size",
+        size_text(p["page_size"]),
+        "--page-table",
+        table,
+        "--addresses",
+        address_list(p["addresses"]),
+    ]
 
 
 KIND = Kind(

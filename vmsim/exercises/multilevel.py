@@ -54,19 +54,23 @@ def read_memory(path: Path) -> Memory:
         if not m:
             raise VmsimError("expected [page N:] and 32 bytes in hex", source=str(path), line=lineno)
         if m.group(1) is not None and int(m.group(1)) != len(pages):
-            raise VmsimError(f"this line is page {len(pages)}, but it says page {m.group(1)}", source=str(path),
-                             line=lineno)
+            raise VmsimError(f"this line is page {len(pages)}, but it says page {m.group(1)}", source=str(path), line=lineno)
         digits = re.sub(r"\s+", "", m.group(2))
         if any(len(t) % 2 for t in m.group(2).split()) or len(digits) != 2 * PAGE:
-            raise VmsimError(f"a page is {PAGE} bytes ({2 * PAGE} hex digits, bytes whole), this line has "
-                             f"{len(digits)} hex digits", source=str(path), line=lineno)
+            raise VmsimError(
+                f"a page is {PAGE} bytes ({2 * PAGE} hex digits, bytes whole), this line has {len(digits)} hex digits",
+                source=str(path),
+                line=lineno,
+            )
         if len(pages) == PAGES:
-            raise VmsimError(f"more than {PAGES} pages: memory is {PAGES} pages of {PAGE} bytes",
-                             source=str(path), line=lineno)
+            raise VmsimError(f"more than {PAGES} pages: memory is {PAGES} pages of {PAGE} bytes", source=str(path), line=lineno)
         pages.append(bytes.fromhex(digits))
     if len(pages) != PAGES:
-        raise VmsimError(f"has {len(pages)} pages, needs exactly {PAGES} (one line of {PAGE} hex bytes each)",
-                         source=str(path), line=last or None)
+        raise VmsimError(
+            f"has {len(pages)} pages, needs exactly {PAGES} (one line of {PAGE} hex bytes each)",
+            source=str(path),
+            line=last or None,
+        )
     return pages
 
 
@@ -95,8 +99,18 @@ def walk(memory: Memory, pdbr: int, va: int) -> dict[str, object]:
     """Translate one virtual address; the answer object of one address."""
     pdi, pti, off = split(va)
     pde = memory[pdbr][pdi]
-    out: dict[str, object] = {"vaddr": va, "pde_index": pdi, "pte_index": pti, "offset": off, "pde": pde,
-                              "pte": None, "fault": None, "valid": False, "paddr": None, "value": None}
+    out: dict[str, object] = {
+        "vaddr": va,
+        "pde_index": pdi,
+        "pte_index": pti,
+        "offset": off,
+        "pde": pde,
+        "pte": None,
+        "fault": None,
+        "valid": False,
+        "paddr": None,
+        "value": None,
+    }
     if not pde & VALID:
         out["fault"] = "pde"
         return out
@@ -163,8 +177,14 @@ def build(opts: Options, rng: random.Random) -> Params:
     if addresses is None:
         n = opts.count(DEFAULT_COUNT)
         addresses = _random_addresses(rng, n, memory, pdbr)
-    return {"page_size": PAGE, "pages": PAGES, "va_bits": VA_BITS, "pdbr": pdbr, "addresses": addresses,
-            "memory": [p.hex() for p in memory]}
+    return {
+        "page_size": PAGE,
+        "pages": PAGES,
+        "va_bits": VA_BITS,
+        "pdbr": pdbr,
+        "addresses": addresses,
+        "memory": [p.hex() for p in memory],
+    }
 
 
 def memory_of(p: Params) -> Memory:
@@ -196,8 +216,10 @@ def statement(p: Params, seed: int) -> str:
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
     lines = ["Answers:"]
     for i, a in enumerate(answers):
-        lines.append(f"  VA[{i}] 0x{a['vaddr']:04x} (decimal {a['vaddr']}): PDE index {a['pde_index']} (0x{a['pde_index']:02x}), "
-                     f"PTE index {a['pte_index']} (0x{a['pte_index']:02x}), offset {a['offset']}")
+        lines.append(
+            f"  VA[{i}] 0x{a['vaddr']:04x} (decimal {a['vaddr']}): PDE index {a['pde_index']} (0x{a['pde_index']:02x}), "
+            f"PTE index {a['pte_index']} (0x{a['pte_index']:02x}), offset {a['offset']}"
+        )
         pde = a["pde"]
         if a["fault"] == "pde":
             lines.append(f"      PDE = page {p['pdbr']} byte {a['pde_index']} = 0x{pde:02x}: not valid --> fault (PDE invalid)")
@@ -208,8 +230,10 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
             lines.append(f"      PTE = page {pde & 0x7F} byte {a['pte_index']} = 0x{pte:02x}: not valid --> fault (PTE invalid)")
             continue
         lines.append(f"      PTE = page {pde & 0x7F} byte {a['pte_index']} = 0x{pte:02x}: valid, frame {pte & 0x7F}")
-        lines.append(f"      --> PA 0x{a['paddr']:03x} (decimal {a['paddr']} = {pte & 0x7F} * {PAGE} + {a['offset']}), "
-                     f"value 0x{a['value']:02x} (decimal {a['value']})")
+        lines.append(
+            f"      --> PA 0x{a['paddr']:03x} (decimal {a['paddr']} = {pte & 0x7F} * {PAGE} + {a['offset']}), "
+            f"value 0x{a['value']:02x} (decimal {a['value']})"
+        )
     return "\n".join(lines)
 
 

@@ -43,8 +43,7 @@ def build(opts: Options, rng: random.Random) -> Params:
     if base is None:
         base = rng.randrange(psize - limit + 1)
     if base + limit > psize:
-        raise VmsimError(f"--base {base} + --limit {limit} = {base + limit} does not fit in physical memory "
-                         f"(--psize {psize})")
+        raise VmsimError(f"--base {base} + --limit {limit} = {base + limit} does not fit in physical memory (--psize {psize})")
     addresses = opts.addresses("--addresses", asize, "--asize")
     if addresses is None:
         n = opts.count(DEFAULT_COUNT)
@@ -87,8 +86,18 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 
 def command(p: Params, seed: int) -> list[str]:
-    return ["--asize", size_text(p["asize"]), "--psize", size_text(p["psize"]), "--base", str(p["base"]),
-            "--limit", str(p["limit"]), "--addresses", address_list(p["addresses"])]
+    return [
+        "--asize",
+        size_text(p["asize"]),
+        "--psize",
+        size_text(p["psize"]),
+        "--base",
+        str(p["base"]),
+        "--limit",
+        str(p["limit"]),
+        "--addresses",
+        address_list(p["addresses"]),
+    ]
 
 
 KIND = Kind(

@@ -63,8 +63,7 @@ def build(opts: Options, rng: random.Random) -> Params:
     for i in (0, 1):
         lim = opts.size(f"--limit{i}", positive=False)
         if lim is not None and lim > half:
-            raise VmsimError(f"--limit{i} {lim} is larger than half the address space ({half}: the top bit picks "
-                             "the segment)")
+            raise VmsimError(f"--limit{i} {lim} is larger than half the address space ({half}: the top bit picks the segment)")
         limits.append(lim)
     hi = min((asize * 7) // 16, psize // 2)
     for i in (0, 1):
@@ -76,8 +75,9 @@ def build(opts: Options, rng: random.Random) -> Params:
     base0 = opts.size("--base0", positive=False)
     base1 = opts.size("--base1", positive=False)
     if base0 is not None and base0 + limit0 > psize:
-        raise VmsimError(f"--base0 {base0} + --limit0 {limit0} = {base0 + limit0} does not fit in physical memory "
-                         f"(--psize {psize})")
+        raise VmsimError(
+            f"--base0 {base0} + --limit0 {limit0} = {base0 + limit0} does not fit in physical memory (--psize {psize})"
+        )
     if base1 is not None and base1 > psize:
         raise VmsimError(f"--base1 {base1} (the top of segment 1) is beyond physical memory (--psize {psize})")
     if base1 is not None and base1 < limit1:
@@ -90,15 +90,23 @@ def build(opts: Options, rng: random.Random) -> Params:
     if base0 is None:
         base0 = _place(rng, _starts_clear_of(limit0, psize, (base1 - limit1, base1)), "segment 0", psize)
     if limit0 and limit1 and base0 < base1 and base1 - limit1 < base0 + limit0:
-        raise VmsimError(f"segments overlap in physical memory: segment 0 is [{base0}, {base0 + limit0}), "
-                         f"segment 1 is [{base1 - limit1}, {base1}) (--base0/--limit0, --base1/--limit1)")
+        raise VmsimError(
+            f"segments overlap in physical memory: segment 0 is [{base0}, {base0 + limit0}), "
+            f"segment 1 is [{base1 - limit1}, {base1}) (--base0/--limit0, --base1/--limit1)"
+        )
     addresses = opts.addresses("--addresses", asize, "--asize")
     if addresses is None:
         n = opts.count(DEFAULT_COUNT)
-        addresses = pick_addresses(rng, n, [(0, limit0), (asize - limit1, asize)],
-                                   [(limit0, half), (half, asize - limit1)])
-    return {"asize": asize, "psize": psize, "base0": base0, "limit0": limit0, "base1": base1, "limit1": limit1,
-            "addresses": addresses}
+        addresses = pick_addresses(rng, n, [(0, limit0), (asize - limit1, asize)], [(limit0, half), (half, asize - limit1)])
+    return {
+        "asize": asize,
+        "psize": psize,
+        "base0": base0,
+        "limit0": limit0,
+        "base1": base1,
+        "limit1": limit1,
+        "addresses": addresses,
+    }
 
 
 def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
@@ -109,13 +117,13 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
     for va in p["addresses"]:
         if va < asize // 2:
             valid = seg0.contains(va)
-            answers.append({"vaddr": va, "segment": 0, "offset": va, "valid": valid,
-                            "paddr": p["base0"] + va if valid else None})
+            answers.append({"vaddr": va, "segment": 0, "offset": va, "valid": valid, "paddr": p["base0"] + va if valid else None})
         else:
             valid = seg1.contains(va)
             offset = va - asize
-            answers.append({"vaddr": va, "segment": 1, "offset": offset, "valid": valid,
-                            "paddr": p["base1"] + offset if valid else None})
+            answers.append(
+                {"vaddr": va, "segment": 1, "offset": offset, "valid": valid, "paddr": p["base1"] + offset if valid else None}
+            )
     return answers, None
 
 
@@ -160,9 +168,22 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 
 def command(p: Params, seed: int) -> list[str]:
-    return ["--asize", size_text(p["asize"]), "--psize", size_text(p["psize"]), "--base0", str(p["base0"]),
-            "--limit0", str(p["limit0"]), "--base1", str(p["base1"]), "--limit1", str(p["limit1"]),
-            "--addresses", address_list(p["addresses"])]
+    return [
+        "--asize",
+        size_text(p["asize"]),
+        "--psize",
+        size_text(p["psize"]),
+        "--base0",
+        str(p["base0"]),
+        "--limit0",
+        str(p["limit0"]),
+        "--base1",
+        str(p["base1"]),
+        "--limit1",
+        str(p["limit1"]),
+        "--addresses",
+        address_list(p["addresses"]),
+    ]
 
 
 KIND = Kind(

@@ -77,9 +77,17 @@ def build(opts: Options, rng: random.Random) -> Params:
     if addresses is None:
         n = opts.count(DEFAULT_COUNT)
         addresses = _random_addresses(rng, n, asize, page)
-    return {"asize": asize, "page_size": page, "entries": entries, "ways": ways, "sets": entries // ways,
-            "policy": policy, "hit_time_ns": DEFAULT_HIT_NS if hit is None else hit,
-            "miss_penalty_ns": DEFAULT_MISS_NS if miss is None else miss, "addresses": addresses}
+    return {
+        "asize": asize,
+        "page_size": page,
+        "entries": entries,
+        "ways": ways,
+        "sets": entries // ways,
+        "policy": policy,
+        "hit_time_ns": DEFAULT_HIT_NS if hit is None else hit,
+        "miss_penalty_ns": DEFAULT_MISS_NS if miss is None else miss,
+        "addresses": addresses,
+    }
 
 
 def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
@@ -103,8 +111,14 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
     n = len(answers)
     misses = n - hits
     eat = p["hit_time_ns"] + misses / n * p["miss_penalty_ns"]
-    summary = {"accesses": n, "hits": hits, "misses": misses, "hit_ratio": round(hits / n, 6),
-               "eat_ns": round(eat, 6), "formula": "EAT = hit_time + miss_ratio * miss_penalty"}
+    summary = {
+        "accesses": n,
+        "hits": hits,
+        "misses": misses,
+        "hit_ratio": round(hits / n, 6),
+        "eat_ns": round(eat, 6),
+        "formula": "EAT = hit_time + miss_ratio * miss_penalty",
+    }
     return answers, summary
 
 
@@ -141,24 +155,50 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
     assert summary is not None
     w = hex_width(p["asize"])
     order = "LRU first" if p["policy"] == "lru" else "oldest first" if p["policy"] == "fifo" else "in slot order"
-    rows = [[i, hx(a["vaddr"], w), a["vpn"], a["set"], "hit" if a["hit"] else "MISS",
-             "-" if a["evicted"] is None else a["evicted"], " ".join(map(str, a["set_after"]))]
-            for i, a in enumerate(answers)]
+    rows = [
+        [
+            i,
+            hx(a["vaddr"], w),
+            a["vpn"],
+            a["set"],
+            "hit" if a["hit"] else "MISS",
+            "-" if a["evicted"] is None else a["evicted"],
+            " ".join(map(str, a["set_after"])),
+        ]
+        for i, a in enumerate(answers)
+    ]
     table = tabulate(rows, headers=["#", "VA", "VPN", "set", "result", "evicted VPN", f"set after ({order})"])
     n, misses = summary["accesses"], summary["misses"]
-    return "\n".join([
-        "Answers:",
-        table,
-        "",
-        f"hits {summary['hits']} of {n}: hit ratio {summary['hits']}/{n} = {summary['hit_ratio']:.4f}",
-        f"EAT = {p['hit_time_ns']:g} + ({misses}/{n}) * {p['miss_penalty_ns']:g} = {summary['eat_ns']:.2f} ns",
-    ])
+    return "\n".join(
+        [
+            "Answers:",
+            table,
+            "",
+            f"hits {summary['hits']} of {n}: hit ratio {summary['hits']}/{n} = {summary['hit_ratio']:.4f}",
+            f"EAT = {p['hit_time_ns']:g} + ({misses}/{n}) * {p['miss_penalty_ns']:g} = {summary['eat_ns']:.2f} ns",
+        ]
+    )
 
 
 def command(p: Params, seed: int) -> list[str]:
-    out = ["--asize", size_text(p["asize"]), "--page-size", size_text(p["page_size"]), "--entries", str(p["entries"]),
-           "--ways", str(p["ways"]), "--policy", p["policy"], "--hit-time", f"{p['hit_time_ns']:g}",
-           "--miss-penalty", f"{p['miss_penalty_ns']:g}", "--addresses", address_list(p["addresses"])]
+    out = [
+        "--asize",
+        size_text(p["asize"]),
+        "--page-size",
+        size_text(p["page_size"]),
+        "--entries",
+        str(p["entries"]),
+        "--ways",
+        str(p["ways"]),
+        "--policy",
+        p["policy"],
+        "--hit-time",
+        f"{p['hit_time_ns']:g}",
+        "--miss-penalty",
+        f"{p['miss_penalty_ns']:g}",
+        "--addresses",
+        address_list(p["addresses"]),
+    ]
     return [*out, "--seed", str(seed)] if p["policy"] == "random" else out
 
 
@@ -166,8 +206,17 @@ KIND = Kind(
     name="tlb",
     title="TLB",
     summary="hits and misses of a set-associative TLB, and the effective access time",
-    options=("--asize", "--page-size", "--entries", "--ways", "--policy", "--hit-time", "--miss-penalty",
-             "--addresses", "--count"),
+    options=(
+        "--asize",
+        "--page-size",
+        "--entries",
+        "--ways",
+        "--policy",
+        "--hit-time",
+        "--miss-penalty",
+        "--addresses",
+        "--count",
+    ),
     build=build,
     solve=solve,
     statement=statement,

@@ -39,9 +39,7 @@ class MMU:
         if seg is None:
             return Outcome.SEGMENTATION_FAULT, -1
         perms = space.segments[seg].perms
-        if (write and "w" not in perms) or (execute and "x" not in perms) or (
-            not write and not execute and "r" not in perms
-        ):
+        if (write and "w" not in perms) or (execute and "x" not in perms) or (not write and not execute and "r" not in perms):
             return Outcome.PROTECTION_FAULT, seg
         frame = space.tables[seg].entries.get(vaddr >> self.split.shift)
         if frame is None:

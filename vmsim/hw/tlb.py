@@ -30,8 +30,15 @@ class TLB:
     kernel does at every context switch. Hits and misses are counted by the caller.
     """
 
-    def __init__(self, entries: int, ways: int | None = None, policy: TLBPolicy = "lru", *, tagged: bool = False,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        entries: int,
+        ways: int | None = None,
+        policy: TLBPolicy = "lru",
+        *,
+        tagged: bool = False,
+        rng: random.Random | None = None,
+    ) -> None:
         ways = entries if ways is None else ways
         if entries <= 0 or ways <= 0 or entries % ways:
             raise VmsimError(f"a TLB of {entries} entries cannot have {ways}-way sets (ways must divide entries)")

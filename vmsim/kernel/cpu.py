@@ -29,8 +29,9 @@ FAULT, DONE, SLICE = "fault", "done", "slice"
 class CPUs:
     """The machine's CPUs, each with its TLB (if the machine has TLBs)."""
 
-    def __init__(self, cfg: KernelConfig, agenda: Agenda, device: PagingDevice, pager: Pager, procs: Processes,
-                 tlbs: list[TLB]) -> None:
+    def __init__(
+        self, cfg: KernelConfig, agenda: Agenda, device: PagingDevice, pager: Pager, procs: Processes, tlbs: list[TLB]
+    ) -> None:
         self.cfg = cfg
         self.agenda = agenda
         self.device = device
@@ -150,8 +151,7 @@ class CPUs:
                             window *= 2
                 elapsed += (stop - pos) * t_mem
                 if stop > pos:
-                    self._run_hits(proc, pages[pos:stop], None if writes is None else writes[pos:stop],
-                                   proc.vtime + elapsed)
+                    self._run_hits(proc, pages[pos:stop], None if writes is None else writes[pos:stop], proc.vtime + elapsed)
             else:
                 stop, elapsed, fault = self._tlb_run(proc, tlb, pages, writes, pos, elapsed, budget)
             proc.references += stop - pos
@@ -162,8 +162,9 @@ class CPUs:
         proc.vtime += elapsed
         return elapsed, SLICE
 
-    def _tlb_run(self, proc: Proc, tlb: TLB, pages: list[int], writes: list[int] | None, pos: int, elapsed: int,
-                 budget: int) -> tuple[int, int, int]:
+    def _tlb_run(
+        self, proc: Proc, tlb: TLB, pages: list[int], writes: list[int] | None, pos: int, elapsed: int, budget: int
+    ) -> tuple[int, int, int]:
         """References through the TLB, one at a time (a hit costs hit_time, a miss the walk),
         until a page is absent or the quantum is used: (where it stopped, elapsed, the absent
         page's position or -1)."""
@@ -337,8 +338,14 @@ class CPUs:
         (``_alone``): one CPU, nothing else ready or pending, the paging device idle."""
         agenda, device = self.agenda, self.device
         return (
-            self._fast and not self.procs.ready and not device.users and not device.waiting
-            and not agenda.urgent and not agenda.soon and not proc.suspend_pending and not self._releases
+            self._fast
+            and not self.procs.ready
+            and not device.users
+            and not device.waiting
+            and not agenda.urgent
+            and not agenda.soon
+            and not proc.suspend_pending
+            and not self._releases
         )
 
     def _alone(self, cpu: int, proc: Proc) -> None:
@@ -395,4 +402,3 @@ class CPUs:
             elif not self._slice_end(cpu):
                 self.dispatch(cpu)
             return
-

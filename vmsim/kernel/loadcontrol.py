@@ -101,8 +101,7 @@ class PFFControl(LoadControl):
     in between nothing changes (the gap between the thresholds keeps a process from being
     suspended and resumed at every other check)."""
 
-    def __init__(self, cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager, lc: PFFConfig,
-                 tlbs: list) -> None:
+    def __init__(self, cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager, lc: PFFConfig, tlbs: list) -> None:
         super().__init__(cfg, agenda, procs, pager)
         self.lc = lc
         self.tlbs = tlbs

@@ -82,8 +82,7 @@ class Sampler:
         samples = self.samples
         period = samples[1].t_s - samples[0].t_s if len(samples) > 1 else self.cfg.sample_ns * NS
         flags = [
-            s.cpu_utilization < THRASHING_CPU_BELOW and s.paging_device_utilization > THRASHING_DEVICE_ABOVE
-            and s.evictions > 0
+            s.cpu_utilization < THRASHING_CPU_BELOW and s.paging_device_utilization > THRASHING_DEVICE_ABOVE and s.evictions > 0
             for s in samples
         ]
         episodes: list[Episode] = []

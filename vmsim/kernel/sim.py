@@ -44,25 +44,31 @@ def layout_of(workload: Any) -> Sequence[tuple[str, int, int, bool]]:
     return getattr(workload, "segments", None) or (("data", 0, max(1, workload.footprint), True),)
 
 
-def check_layout(process: str, shared: Iterable[str], layout: Sequence[tuple[str, int, int, bool]],
-                 page_size: int) -> None:
+def check_layout(process: str, shared: Iterable[str], layout: Sequence[tuple[str, int, int, bool]], page_size: int) -> None:
     """Every segment a process shares is one of its workload's segments, and they all fit a
     64-bit virtual address space (a trace's one segment is all of it)."""
     unknown = set(shared) - {seg[0] for seg in layout}
     if unknown:
-        raise VmsimError(f"process {process}: no segment named {', '.join(sorted(unknown))} to share; "
-                         f"its segments: {', '.join(seg[0] for seg in layout)}", field="share")
+        raise VmsimError(
+            f"process {process}: no segment named {', '.join(sorted(unknown))} to share; "
+            f"its segments: {', '.join(seg[0] for seg in layout)}",
+            field="share",
+        )
     end = max((first + max(1, n)) * page_size for _, first, n, _ in layout)
     if end > ADDRESS_SPACE:
-        raise VmsimError(f"process {process}: its segments span {end:,} bytes of virtual memory, more than "
-                         f"{describe(ADDRESS_SPACE)}, a 64-bit address space", field="workload")
+        raise VmsimError(
+            f"process {process}: its segments span {end:,} bytes of virtual memory, more than "
+            f"{describe(ADDRESS_SPACE)}, a 64-bit address space",
+            field="workload",
+        )
 
 
 class Kernel:
     """One simulation: build with a config and processes, then ``run()``."""
 
-    def __init__(self, cfg: KernelConfig, specs: list[ProcessSpec], rng: random.Random, name: str = "", seed: int = 0,
-                 *, dry: bool = False) -> None:
+    def __init__(
+        self, cfg: KernelConfig, specs: list[ProcessSpec], rng: random.Random, name: str = "", seed: int = 0, *, dry: bool = False
+    ) -> None:
         """``dry``: only check that the run can be set up (``vmsim validate``); skips the one
         costly step, generating each stream once more for local OPT's future."""
         self.cfg = cfg
@@ -79,8 +85,16 @@ class Kernel:
         self.agenda = Agenda(self.env)
         self.device = PagingDevice(self.agenda, cfg.device_channels)
         #: One TLB per CPU (none without machine.tlb); the random policy draws from the run's rng.
-        self.tlbs = [TLB(cfg.tlb_entries, cfg.tlb_ways or cfg.tlb_entries, cfg.tlb_policy,  # type: ignore[arg-type]
-                         tagged=cfg.tlb_tagged, rng=rng) for _ in range(cfg.cpus if cfg.tlb_entries else 0)]
+        self.tlbs = [
+            TLB(
+                cfg.tlb_entries,
+                cfg.tlb_ways or cfg.tlb_entries,
+                cfg.tlb_policy,  # type: ignore[arg-type]
+                tagged=cfg.tlb_tagged,
+                rng=rng,
+            )
+            for _ in range(cfg.cpus if cfg.tlb_entries else 0)
+        ]
         self.processes = Processes(cfg, self.agenda, self.device, self.pager, self.tlbs)
         #: Every process of the run, by pid.
         self.procs = self.processes.all
@@ -140,8 +154,7 @@ class Kernel:
         quotas = [max(q, cfg.min_frames) for q in quotas]
         if sum(quotas) > cfg.frames:
             raise VmsimError(
-                f"local allocation needs {sum(quotas)} frames (at least {cfg.min_frames} per process) "
-                f"but memory has {cfg.frames}"
+                f"local allocation needs {sum(quotas)} frames (at least {cfg.min_frames} per process) but memory has {cfg.frames}"
             )
         return dict(enumerate(quotas))
 
@@ -218,9 +231,17 @@ class Kernel:
         tlb = None
         if self.tlbs:
             t = self.tlbs[0]
-            tlb = TLBStats(entries=t.entries, ways=t.ways, policy=t.policy, tagged=t.tagged, hit_ns=cfg.tlb_hit_ns,
-                           miss_ns=cfg.memory_access_ns, hits=sum(p.tlb_hits for p in all_procs),
-                           misses=sum(p.tlb_misses for p in all_procs), flushes=sum(x.flushes for x in self.tlbs))
+            tlb = TLBStats(
+                entries=t.entries,
+                ways=t.ways,
+                policy=t.policy,
+                tagged=t.tagged,
+                hit_ns=cfg.tlb_hit_ns,
+                miss_ns=cfg.memory_access_ns,
+                hits=sum(p.tlb_hits for p in all_procs),
+                misses=sum(p.tlb_misses for p in all_procs),
+                flushes=sum(x.flushes for x in self.tlbs),
+            )
         return SimResult(
             scenario=self.name,
             seed=self.seed,

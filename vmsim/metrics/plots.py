@@ -197,8 +197,7 @@ def _simulation_figure(sim: SimDoc, figure: type[Figure]) -> Figure:
     ax_faults.set_ylabel("faults per sample")
     ax_faults.grid(True, alpha=0.3)
     ax_cpu = ax_faults.twinx()
-    ax_cpu.plot(t, [100 * s.cpu_utilization for s in samples], color="tab:blue", linewidth=1, alpha=0.7,
-                label="CPU utilization")
+    ax_cpu.plot(t, [100 * s.cpu_utilization for s in samples], color="tab:blue", linewidth=1, alpha=0.7, label="CPU utilization")
     ax_cpu.set_ylabel("CPU utilization (%)")
     ax_cpu.set_ylim(0, 105)
     h1, l1 = ax_faults.get_legend_handles_labels()
@@ -269,11 +268,25 @@ def _faults_figure(runs: Sequence[Run], anomalies: Sequence[Anomaly], figure: ty
     ax = fig.subplots()
     _policy_lines(ax, _by_policy(runs, lambda r: float(r.faults)))
     if anomalies:
-        ax.scatter([a.frames_to for a in anomalies], [a.faults_to for a in anomalies], s=120,
-                   facecolors="none", edgecolors="red", linewidths=2, zorder=4, label="Belady anomaly")
+        ax.scatter(
+            [a.frames_to for a in anomalies],
+            [a.faults_to for a in anomalies],
+            s=120,
+            facecolors="none",
+            edgecolors="red",
+            linewidths=2,
+            zorder=4,
+            label="Belady anomaly",
+        )
         for a in anomalies:
-            ax.annotate(f"{a.policy}: {a.faults_from}\u2192{a.faults_to}", (a.frames_to, a.faults_to),
-                        xytext=(6, 6), textcoords="offset points", fontsize="small", color="red")
+            ax.annotate(
+                f"{a.policy}: {a.faults_from}\u2192{a.faults_to}",
+                (a.frames_to, a.faults_to),
+                xytext=(6, 6),
+                textcoords="offset points",
+                fontsize="small",
+                color="red",
+            )
     ax.set_ylabel("faults")
     ax.set_ylim(bottom=0)
     _legend(ax, loc="best")

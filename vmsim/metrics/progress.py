@@ -21,8 +21,9 @@ class Progress:
     """Callable as ``progress(references, faults)``; returns True once the user asked to stop.
     ``faults`` may be None where they are not known yet (a curve's first pass)."""
 
-    def __init__(self, label: str, *, enabled: bool | None = None, stream: TextIO | None = None,
-                 delay: float = 2.0, interval: float = 0.25) -> None:
+    def __init__(
+        self, label: str, *, enabled: bool | None = None, stream: TextIO | None = None, delay: float = 2.0, interval: float = 0.25
+    ) -> None:
         self.stream = stream or sys.stderr
         forced = os.environ.get("VMSIM_PROGRESS", "") not in ("", "0")
         self.enabled = (forced or self.stream.isatty()) if enabled is None else enabled

@@ -150,15 +150,40 @@ def sim_table(doc: SimDoc) -> str:
         t = g.tlb
         shape = "fully associative" if t.ways == t.entries else f"{t.ways}-way"
         tagged = "ASID-tagged" if t.asid else "flushed on switch"
-        summary.append(["TLB", f"{t.entries} entries, {shape}, {t.policy}, {tagged}: hit ratio {100 * t.hit_ratio:.2f}%, "
-                               f"effective access {t.effective_access_ns:.1f} ns, {t.flushes:,} flushes"])
+        summary.append(
+            [
+                "TLB",
+                f"{t.entries} entries, {shape}, {t.policy}, {tagged}: hit ratio {100 * t.hit_ratio:.2f}%, "
+                f"effective access {t.effective_access_ns:.1f} ns, {t.flushes:,} flushes",
+            ]
+        )
     rows = [
-        [p.name, p.references, p.faults, p.writebacks, p.max_rss, f"{p.running_s:.4f}", f"{p.ready_s:.4f}",
-         f"{p.blocked_s:.4f}", f"{p.suspended_s:.4f}", "-" if p.finish_s is None else f"{p.finish_s:.4f}"]
+        [
+            p.name,
+            p.references,
+            p.faults,
+            p.writebacks,
+            p.max_rss,
+            f"{p.running_s:.4f}",
+            f"{p.ready_s:.4f}",
+            f"{p.blocked_s:.4f}",
+            f"{p.suspended_s:.4f}",
+            "-" if p.finish_s is None else f"{p.finish_s:.4f}",
+        ]
         for p in doc.processes
     ]
-    headers = ["process", "references", "faults", "write-backs", "max RSS", "running s", "ready s", "blocked s",
-               "suspended s", "finished s"]
+    headers = [
+        "process",
+        "references",
+        "faults",
+        "write-backs",
+        "max RSS",
+        "running s",
+        "ready s",
+        "blocked s",
+        "suspended s",
+        "finished s",
+    ]
     out = tabulate(summary, tablefmt="plain") + "\n\n" + tabulate(rows, headers=headers, intfmt=",")
     extra = [(p.name, p.workload) for p in doc.processes if p.workload]
     if extra:
@@ -178,8 +203,9 @@ def _sweep_rows(doc: SweepDoc) -> tuple[list[str], list[list[Any]]]:
     for p in doc.points:
         t = p.global_.tlb
         extra = ([t.hit_ratio, t.effective_access_ns] if t is not None else ["", ""]) if tlb else []
-        rows.append([*(p.params[k] for k in keys), *(getattr(p.global_, k) for k in _SWEEP_KEYS), *extra,
-                     p.global_.thrashing.detected])
+        rows.append(
+            [*(p.params[k] for k in keys), *(getattr(p.global_, k) for k in _SWEEP_KEYS), *extra, p.global_.thrashing.detected]
+        )
     return [*keys, *_SWEEP_KEYS, *(["tlb_hit_ratio", "effective_access_ns"] if tlb else []), "thrashing"], rows
 
 

@@ -84,6 +84,7 @@ def _pct(v: Any) -> str:
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]], text_cols: int = 1) -> str:
     """An HTML table; the first ``text_cols`` columns are left-aligned labels. Cells are formatted
     with _fmt unless already strings."""
+
     def cell(tag: str, i: int, v: Any) -> str:
         cls = ' class="text"' if i < text_cols else ""
         return f"<{tag}{cls}>{_e(v if isinstance(v, str) else _fmt(v))}</{tag}>"
@@ -118,10 +119,15 @@ def _runs_tables(runs: list[Run]) -> list[str]:
     rows = []
     for r in runs:
         ref = opt.get(r.frames)
-        rows.append([*(getattr(r, c) for c in _RUN_COLS), _pct(r.fault_rate),
-                     *([_pct(r.cpu_utilization)] if has_cpu else []), f"{r.faults / ref:.2f}x" if ref else "-"])
-    headers = [*(c.replace("_", " ") for c in _RUN_COLS), "fault rate", *(["CPU utilization"] if has_cpu else []),
-               "vs OPT"]
+        rows.append(
+            [
+                *(getattr(r, c) for c in _RUN_COLS),
+                _pct(r.fault_rate),
+                *([_pct(r.cpu_utilization)] if has_cpu else []),
+                f"{r.faults / ref:.2f}x" if ref else "-",
+            ]
+        )
+    headers = [*(c.replace("_", " ") for c in _RUN_COLS), "fault rate", *(["CPU utilization"] if has_cpu else []), "vs OPT"]
     out = [_section("Runs", _table(headers, rows))]
     per_proc = [(r, p) for r in runs for p in (r.processes or [])]
     if per_proc:
@@ -186,8 +192,22 @@ def _simulate_sections(sim: SimDoc) -> list[str]:
     if sim.partial:
         out.append('<p class="warn">Partial results: the simulation was interrupted.</p>')
     out.append(_section("Summary", _kv_table(summary)))
-    pcols = ("references", "hits", "faults", "cold_faults", "evictions", "writebacks", "max_rss", "running_s",
-             "ready_s", "blocked_s", "suspended_s", "suspensions", "arrival_s", "finish_s")
+    pcols = (
+        "references",
+        "hits",
+        "faults",
+        "cold_faults",
+        "evictions",
+        "writebacks",
+        "max_rss",
+        "running_s",
+        "ready_s",
+        "blocked_s",
+        "suspended_s",
+        "suspensions",
+        "arrival_s",
+        "finish_s",
+    )
     rows = [[p.name, p.group, p.pid, *(getattr(p, c) for c in pcols)] for p in sim.processes]
     headers = ["process", "group", "pid", *(c.replace("_s", " s").replace("_", " ") for c in pcols)]
     out.append(_section("Processes", _table(headers, rows, text_cols=2)))
@@ -197,8 +217,16 @@ def _simulate_sections(sim: SimDoc) -> list[str]:
     return out
 
 
-_SWEEP_KEYS = ("references", "faults", "writebacks", "faults_per_1000_references", "cpu_utilization",
-               "paging_device_utilization", "simulated_time_s", "context_switches")
+_SWEEP_KEYS = (
+    "references",
+    "faults",
+    "writebacks",
+    "faults_per_1000_references",
+    "cpu_utilization",
+    "paging_device_utilization",
+    "simulated_time_s",
+    "context_switches",
+)
 
 
 def _sweep_sections(doc: SweepDoc) -> list[str]:
@@ -303,8 +331,7 @@ def html_report(doc: Document, title: str = "vmsim report") -> str:
     return "\n".join(p for p in parts if p) + "\n"
 
 
-def write_report(results_path: str | Path, out_path: str | Path, *, overwrite: bool = False,
-                 title: str | None = None) -> None:
+def write_report(results_path: str | Path, out_path: str | Path, *, overwrite: bool = False, title: str | None = None) -> None:
     """Read a JSON results file and write its HTML report to ``out_path``; an existing file is
     replaced only with ``overwrite=True`` (checked before anything is read), atomically."""
     src, out = Path(results_path), check_output(out_path, force=overwrite)

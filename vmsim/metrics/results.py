@@ -71,7 +71,6 @@ class RunResult:
         return self.faults / self.references if self.references else 0.0
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class ProcessStats(ProcessResult):
     """One process of a kernel simulation: the replay counters plus its life in simulated time

@@ -118,17 +118,34 @@ class Run(Counters, _RunKey):
         procs = [ProcessCounters(pid=p.pid, **_counters(p)) for p in r.processes] if len(r.processes) > 1 else None
         steps = None
         if r.steps is not None:
-            steps = [Step(pid=s.pid, page=s.page, write=s.write, hit=s.hit, frames=list(s.frames), victim=s.victim)
-                     for s in r.steps]
-        return cls(policy=r.policy, frames=r.frames, scope=r.scope, seed=r.seed, **_counters(r),
-                   fault_rate=_rate(r.faults, r.references), partial=r.partial, processes=procs, steps=steps)
+            steps = [
+                Step(pid=s.pid, page=s.page, write=s.write, hit=s.hit, frames=list(s.frames), victim=s.victim) for s in r.steps
+            ]
+        return cls(
+            policy=r.policy,
+            frames=r.frames,
+            scope=r.scope,
+            seed=r.seed,
+            **_counters(r),
+            fault_rate=_rate(r.faults, r.references),
+            partial=r.partial,
+            processes=procs,
+            steps=steps,
+        )
 
     @classmethod
     def of_simulation(cls, policy: str, frames: int, r: SimResult) -> Run:
         """A kernel run as a row of ``compare``: the global counters and CPU utilisation."""
-        return cls(policy=policy, frames=frames, scope=r.scope, seed=r.seed, **_counters(r),
-                   fault_rate=_rate(r.faults, r.references), cpu_utilization=round(r.cpu_utilization, 6),
-                   partial=r.partial)
+        return cls(
+            policy=policy,
+            frames=frames,
+            scope=r.scope,
+            seed=r.seed,
+            **_counters(r),
+            fault_rate=_rate(r.faults, r.references),
+            cpu_utilization=round(r.cpu_utilization, 6),
+            partial=r.partial,
+        )
 
 
 def _counters(r: Any) -> dict[str, int]:
@@ -154,10 +171,17 @@ class RunsDoc(_Doc):
     runs: list[Run]
 
     @classmethod
-    def of(cls, command: Literal["refs", "replay"], config: dict[str, Any], runs: Sequence[RunResult],
-           partial: bool = False) -> RunsDoc:
-        return cls(schema_version=SCHEMA_VERSION, vmsim_version=_version(), command=command, config=config,
-                   partial=partial or any(r.partial for r in runs), runs=[Run.of(r) for r in runs])
+    def of(
+        cls, command: Literal["refs", "replay"], config: dict[str, Any], runs: Sequence[RunResult], partial: bool = False
+    ) -> RunsDoc:
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            vmsim_version=_version(),
+            command=command,
+            config=config,
+            partial=partial or any(r.partial for r in runs),
+            runs=[Run.of(r) for r in runs],
+        )
 
 
 class Anomaly(Record):
@@ -249,9 +273,19 @@ class TLBRecord(Record):
 
     @classmethod
     def of(cls, t: TLBStats) -> TLBRecord:
-        return cls(entries=t.entries, ways=t.ways, policy=t.policy, asid=t.tagged, hit_ns=t.hit_ns, miss_ns=t.miss_ns,
-                   hits=t.hits, misses=t.misses, flushes=t.flushes, hit_ratio=round(t.hit_ratio, 6),
-                   effective_access_ns=round(t.effective_access_ns, 6))
+        return cls(
+            entries=t.entries,
+            ways=t.ways,
+            policy=t.policy,
+            asid=t.tagged,
+            hit_ns=t.hit_ns,
+            miss_ns=t.miss_ns,
+            hits=t.hits,
+            misses=t.misses,
+            flushes=t.flushes,
+            hit_ratio=round(t.hit_ratio, 6),
+            effective_access_ns=round(t.effective_access_ns, 6),
+        )
 
 
 class _Setup(Record):
@@ -277,16 +311,22 @@ class GlobalStats(Counters, _Setup):
         per_s = r.faults / r.simulated_time_s if r.simulated_time_s else 0.0
         th = r.thrashing
         return cls(
-            frames=r.frames, policy=r.policy, scope=r.scope, **_counters(r),
+            frames=r.frames,
+            policy=r.policy,
+            scope=r.scope,
+            **_counters(r),
             faults_per_1000_references=round(1000 * r.faults / r.references, 6) if r.references else 0.0,
             faults_per_second=round(per_s, 6),
             cpu_utilization=round(r.cpu_utilization, 6),
             paging_device_utilization=round(r.paging_device_utilization, 6),
             simulated_time_s=round(r.simulated_time_s, 9),
             context_switches=r.context_switches,
-            thrashing=Thrashing(detected=th.detected, since_s=th.since_s, fraction=round(th.fraction, 6),
-                                episodes=[ThrashingEpisode(start_s=e.start_s, end_s=e.end_s, share=round(e.share, 6))
-                                          for e in th.episodes]),
+            thrashing=Thrashing(
+                detected=th.detected,
+                since_s=th.since_s,
+                fraction=round(th.fraction, 6),
+                episodes=[ThrashingEpisode(start_s=e.start_s, end_s=e.end_s, share=round(e.share, 6)) for e in th.episodes],
+            ),
             tlb=None if r.tlb is None else TLBRecord.of(r.tlb),
         )
 
@@ -312,10 +352,23 @@ class ProcessStats(ProcessCounters):
     @classmethod
     def of_all(cls, r: SimResult) -> list[ProcessStats]:
         return [
-            cls(pid=p.pid, **_counters(p), name=p.name, group=p.group, arrival_s=p.arrival_s, finish_s=p.finish_s,
-                running_s=round(p.running_s, 9), ready_s=round(p.ready_s, 9), blocked_s=round(p.blocked_s, 9),
-                suspended_s=round(p.suspended_s, 9), suspensions=p.suspensions, max_rss=p.max_rss,
-                workload=p.workload or None, tlb_hits=p.tlb_hits, tlb_misses=p.tlb_misses)
+            cls(
+                pid=p.pid,
+                **_counters(p),
+                name=p.name,
+                group=p.group,
+                arrival_s=p.arrival_s,
+                finish_s=p.finish_s,
+                running_s=round(p.running_s, 9),
+                ready_s=round(p.ready_s, 9),
+                blocked_s=round(p.blocked_s, 9),
+                suspended_s=round(p.suspended_s, 9),
+                suspensions=p.suspensions,
+                max_rss=p.max_rss,
+                workload=p.workload or None,
+                tlb_hits=p.tlb_hits,
+                tlb_misses=p.tlb_misses,
+            )
             for p in r.processes
         ]
 
@@ -351,14 +404,30 @@ class SimDoc(_Doc):
         samples = None
         if series:
             samples = [
-                Sample(t_s=s.t_s, cpu_utilization=round(s.cpu_utilization, 6),
-                       paging_device_utilization=round(s.paging_device_utilization, 6), faults=s.faults,
-                       evictions=s.evictions, rss=list(s.rss), working_set=list(s.working_set), active=s.active)
+                Sample(
+                    t_s=s.t_s,
+                    cpu_utilization=round(s.cpu_utilization, 6),
+                    paging_device_utilization=round(s.paging_device_utilization, 6),
+                    faults=s.faults,
+                    evictions=s.evictions,
+                    rss=list(s.rss),
+                    working_set=list(s.working_set),
+                    active=s.active,
+                )
                 for s in r.samples
             ]
-        return cls(schema_version=SCHEMA_VERSION, vmsim_version=_version(), command="simulate", scenario=r.scenario,
-                   seed=r.seed, config=r.config or {}, partial=r.partial, global_=GlobalStats.of(r),
-                   processes=ProcessStats.of_all(r), samples=samples)
+        return cls(
+            schema_version=SCHEMA_VERSION,
+            vmsim_version=_version(),
+            command="simulate",
+            scenario=r.scenario,
+            seed=r.seed,
+            config=r.config or {},
+            partial=r.partial,
+            global_=GlobalStats.of(r),
+            processes=ProcessStats.of_all(r),
+            samples=samples,
+        )
 
 
 class SweepPoint(Record):
@@ -372,8 +441,9 @@ class SweepPoint(Record):
 
     @classmethod
     def of(cls, params: Mapping[str, Any], r: SimResult) -> SweepPoint:
-        return cls(params=dict(params), seed=r.seed, partial=r.partial, global_=GlobalStats.of(r),
-                   processes=ProcessStats.of_all(r))
+        return cls(
+            params=dict(params), seed=r.seed, partial=r.partial, global_=GlobalStats.of(r), processes=ProcessStats.of_all(r)
+        )
 
 
 class SweepDoc(_Doc):
@@ -412,12 +482,16 @@ def load_results(data: Any, source: str | None = None) -> RunsDoc | CompareDoc |
         except ValidationError as e:
             raise VmsimError(f"not a vmsim curve: {_first_error(e)}", source=source) from None
     if not isinstance(data, dict) or "command" not in data:
-        raise VmsimError("not a vmsim results document: expected the JSON of refs, replay, simulate, sweep, "
-                         "compare or curve", source=source)
+        raise VmsimError(
+            "not a vmsim results document: expected the JSON of refs, replay, simulate, sweep, compare or curve", source=source
+        )
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise VmsimError(f"results of schema version {version} (vmsim {data.get('vmsim_version', '?')}); this vmsim "
-                         f"reads version {SCHEMA_VERSION}: re-run the command with this vmsim", source=source)
+        raise VmsimError(
+            f"results of schema version {version} (vmsim {data.get('vmsim_version', '?')}); this vmsim "
+            f"reads version {SCHEMA_VERSION}: re-run the command with this vmsim",
+            source=source,
+        )
     try:
         return _RESULTS.validate_python(data)
     except ValidationError as e:

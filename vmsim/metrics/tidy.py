@@ -46,9 +46,16 @@ class TidyTable:
     ``keys`` (the runs of this grid), a file without those columns, or with a row whose key is
     not in ``keys``, is refused."""
 
-    def __init__(self, path: str | Path, *, resume: bool = False, overwrite: bool = False,
-                 interval: float = 1.0, columns: Sequence[str] = ("run", "key"),
-                 keys: Collection[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+        interval: float = 1.0,
+        columns: Sequence[str] = ("run", "key"),
+        keys: Collection[str] | None = None,
+    ) -> None:
         self.path = Path(path)
         fmt = _FORMATS.get(self.path.suffix.lower())
         if fmt is None:
@@ -60,8 +67,9 @@ class TidyTable:
         self.rows: list[dict[str, Any]] = []
         self._dirty = False
         self._last = 0.0
-        check_output(self.path, force=resume or overwrite,
-                     hint="use --resume to skip the runs it holds, or --force to replace it")
+        check_output(
+            self.path, force=resume or overwrite, hint="use --resume to skip the runs it holds, or --force to replace it"
+        )
         if resume and self.path.exists():
             self.rows = self._read(columns, keys)
 
@@ -117,8 +125,12 @@ class TidyTable:
                     line = reader.line_num + 1
                     for row in reader:
                         if None in row or None in row.values():  # more or fewer fields than the header
-                            raise VmsimError(f"not a vmsim results table: this row does not have the header's "
-                                             f"{len(header)} fields; not resuming it", source=src, line=line)
+                            raise VmsimError(
+                                f"not a vmsim results table: this row does not have the header's "
+                                f"{len(header)} fields; not resuming it",
+                                source=src,
+                                line=line,
+                            )
                         rows.append(row)
                         lines.append(line)
                         line = reader.line_num + 1
@@ -134,17 +146,26 @@ class TidyTable:
             raise VmsimError(f"cannot read the results table to resume: {why}", source=src) from e
         missing = [c for c in columns if c not in header]
         if "run" in missing or "key" in missing:
-            raise VmsimError("not a vmsim results table (no 'run' and 'key' columns); not resuming it "
-                             "(use --force to replace it, or another --out)", source=src)
+            raise VmsimError(
+                "not a vmsim results table (no 'run' and 'key' columns); not resuming it "
+                "(use --force to replace it, or another --out)",
+                source=src,
+            )
         if missing:
             shown = ", ".join(map(repr, missing[:3])) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-            raise VmsimError(f"not a results table of this sweep: no column {shown}; not resuming it "
-                             "(use --force to replace it, or another --out)", source=src)
+            raise VmsimError(
+                f"not a results table of this sweep: no column {shown}; not resuming it "
+                "(use --force to replace it, or another --out)",
+                source=src,
+            )
         for i, row in enumerate(rows):
             if keys is not None and str(row["key"]) not in keys:
-                raise VmsimError(f"run {row.get('run')} (key {row['key']}) is not a run of this sweep's grid: the table "
-                                 "is from another sweep; not resuming it (use --force to replace it, or another --out)",
-                                 source=src, line=lines[i] if lines else None)
+                raise VmsimError(
+                    f"run {row.get('run')} (key {row['key']}) is not a run of this sweep's grid: the table "
+                    "is from another sweep; not resuming it (use --force to replace it, or another --out)",
+                    source=src,
+                    line=lines[i] if lines else None,
+                )
         return rows
 
 

@@ -121,16 +121,22 @@ def check_params(cls: type[Policy], params: dict[str, Any]) -> None:
     for key, value in params.items():
         if key not in info:
             valid = ", ".join(info) or "none"
-            raise PolicyError(f"policy {cls.name}: unknown parameter {key!r}; valid parameters: {valid}",
-                              policy=cls.name, param=key)
+            raise PolicyError(
+                f"policy {cls.name}: unknown parameter {key!r}; valid parameters: {valid}", policy=cls.name, param=key
+            )
         p = info[key]
-        if p.type in (int, float) and (isinstance(value, bool) or not isinstance(value, int | float)
-                                       or (p.type is int and not isinstance(value, int))):
-            raise PolicyError(f"policy {cls.name}: parameter {key} takes {'an int' if p.type is int else 'a number'}, "
-                              f"got {value!r}", policy=cls.name, param=key)
+        if p.type in (int, float) and (
+            isinstance(value, bool) or not isinstance(value, int | float) or (p.type is int and not isinstance(value, int))
+        ):
+            raise PolicyError(
+                f"policy {cls.name}: parameter {key} takes {'an int' if p.type is int else 'a number'}, got {value!r}",
+                policy=cls.name,
+                param=key,
+            )
         if p.range is not None and not p.range.contains(value):
-            raise PolicyError(f"policy {cls.name}: parameter {key} must be {p.range.rule()}, got {value!r}",
-                              policy=cls.name, param=key)
+            raise PolicyError(
+                f"policy {cls.name}: parameter {key} must be {p.range.rule()}, got {value!r}", policy=cls.name, param=key
+            )
     cls.validate(**params)
 
 
@@ -147,8 +153,7 @@ def _convert(policy: str, key: str, raw: str, typ: type) -> Any:
         return typ(text)
     except (ValueError, TypeError, OverflowError):
         name = {int: "an int", float: "a number", str: "a string"}.get(typ, f"a {getattr(typ, '__name__', typ)}")
-        raise PolicyError(f"policy {policy}: parameter {key} takes {name}, got {raw!r}",
-                          policy=policy, param=key) from None
+        raise PolicyError(f"policy {policy}: parameter {key} takes {name}, got {raw!r}", policy=policy, param=key) from None
 
 
 @dataclass(frozen=True)
@@ -201,8 +206,9 @@ def parse_policy(text: str) -> PolicySpec:
             raise PolicyError(f"policy {cls.name}: parameters are written key=value, got {pair!r}", policy=cls.name)
         if key not in info:
             valid = ", ".join(info) or "none"
-            raise PolicyError(f"policy {cls.name}: unknown parameter {key!r}; valid parameters: {valid}",
-                              policy=cls.name, param=key)
+            raise PolicyError(
+                f"policy {cls.name}: unknown parameter {key!r}; valid parameters: {valid}", policy=cls.name, param=key
+            )
         params[key] = _convert(cls.name, key, raw, info[key].type)
     check_params(cls, params)
     return PolicySpec(cls, params)

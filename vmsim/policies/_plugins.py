@@ -109,7 +109,8 @@ def _register_from(module: ModuleType, text: str, cls_name: str, resolved: Path,
 
 def _defined_policies(module: ModuleType) -> list[str]:
     return sorted(
-        k for k, v in vars(module).items()
+        k
+        for k, v in vars(module).items()
         if isinstance(v, type) and issubclass(v, Policy) and v is not Policy and v.__module__ == module.__name__
     )
 
@@ -217,7 +218,8 @@ def _register(cls: Any, label: str, origin: Origin, where: str) -> type[Policy]:
         if owner in REGISTRY:
             raise VmsimError(
                 f"{label}: the policy name {key!r} is already taken by the {origin_of(owner)} policy {owner!r}; "
-                f"choose another name", source=where,
+                f"choose another name",
+                source=where,
             )
     register(cls)
     ORIGINS[name] = origin

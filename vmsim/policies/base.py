@@ -169,8 +169,7 @@ class Policy(abc.ABC):
     def require(cls, ok: bool, param: str, rule: str, value: Any) -> None:
         """For ``validate``: fail with one line naming the policy, the parameter and its rule."""
         if not ok:
-            raise PolicyError(f"policy {cls.name}: parameter {param} must be {rule}, got {value!r}",
-                              policy=cls.name, param=param)
+            raise PolicyError(f"policy {cls.name}: parameter {param} must be {rule}, got {value!r}", policy=cls.name, param=param)
 
     def set_capacity(self, frames: int) -> None:
         """The number of frames this domain may hold: its quota under local scope (called when the

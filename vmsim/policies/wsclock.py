@@ -45,7 +45,6 @@ class WSClock(Periodic, Clock):
         self._used = [0] * frames.n
         self._now = 0
 
-
     @classmethod
     def folds_repeats(cls, **params: Any) -> bool:
         return True

@@ -72,24 +72,32 @@ def kernel_config(s: Scenario) -> KernelConfig:
     )
 
 
-def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worker: int = 0, workers: int = 1,
-                  thorough: bool = False) -> Any:
+def make_workload(
+    w: Workload, seed: int, page_size: int, memory: int = 0, worker: int = 0, workers: int = 1, thorough: bool = False
+) -> Any:
     """The generator for one process's workload model (seeded from the simulation's generator)."""
     if isinstance(w, CNNTrainSpec):
         model: Any = w.model.preset or [layer.model_dump() for layer in w.model.layers or []]
         i = w.input
         return CNNTrain(
-            model=model, batch_size=w.batch_size, iterations=w.iterations, seed=seed,
-            dtype="amp" if w.dtype == "fp16" else w.dtype, optimizer=w.optimizer, checkpoint_every=w.checkpoint_every,
-            page_size=page_size, sample_bytes=i.sample_bytes, dataset_samples=i.dataset_samples, shuffle=i.shuffle,
+            model=model,
+            batch_size=w.batch_size,
+            iterations=w.iterations,
+            seed=seed,
+            dtype="amp" if w.dtype == "fp16" else w.dtype,
+            optimizer=w.optimizer,
+            checkpoint_every=w.checkpoint_every,
+            page_size=page_size,
+            sample_bytes=i.sample_bytes,
+            dataset_samples=i.dataset_samples,
+            shuffle=i.shuffle,
             staging_buffers=i.staging_buffers,
         )
     if isinstance(w, EmbeddingLookupSpec):
         tables = tuple(EmbeddingTable(t.rows, t.dim, t.dtype_bytes, t.hotness, t.name) for t in w.tables)
         return EmbeddingLookup(tables, seed, w.batch_size, w.batches, w.alpha, w.row_layout, w.training, page_size)
     if isinstance(w, DataLoaderSpec):
-        return DataLoader(w.dataset_bytes, w.sample_bytes, seed, page_size, w.order, w.epochs, workers, worker,
-                          w.batch_size)
+        return DataLoader(w.dataset_bytes, w.sample_bytes, seed, page_size, w.order, w.epochs, workers, worker, w.batch_size)
     if isinstance(w, LLMInferSpec):
         m, kv = w.model, w.kv
         pool = kv.pool_bytes
@@ -98,10 +106,23 @@ def make_workload(w: Workload, seed: int, page_size: int, memory: int = 0, worke
             if pool <= 0:
                 raise VmsimError("llm_infer: the weights fill memory, no room for a KV pool (set kv.pool_bytes)")
         return LLMInfer(
-            seed=seed, steps=w.steps, n_layers=m.n_layers, n_kv_heads=m.n_kv_heads, head_dim=m.head_dim,
-            dtype_bytes=m.dtype_bytes, weight_bytes=m.weight_bytes, manager=kv.manager, block_tokens=kv.block_tokens,
-            pool_bytes=pool, max_model_len=kv.max_model_len, max_num_seqs=w.max_num_seqs, rate=w.rate_per_step,
-            prompt_mean=w.prompt_len.mean, output_mean=w.output_len.mean, sigma=w.prompt_len.sigma, page_size=page_size,
+            seed=seed,
+            steps=w.steps,
+            n_layers=m.n_layers,
+            n_kv_heads=m.n_kv_heads,
+            head_dim=m.head_dim,
+            dtype_bytes=m.dtype_bytes,
+            weight_bytes=m.weight_bytes,
+            manager=kv.manager,
+            block_tokens=kv.block_tokens,
+            pool_bytes=pool,
+            max_model_len=kv.max_model_len,
+            max_num_seqs=w.max_num_seqs,
+            rate=w.rate_per_step,
+            prompt_mean=w.prompt_len.mean,
+            output_mean=w.output_len.mean,
+            sigma=w.prompt_len.sigma,
+            page_size=page_size,
             heap=kv.heap,
         )
     if isinstance(w, Refs):
@@ -134,8 +155,7 @@ def build(s: Scenario, *, dry: bool = False, thorough: bool = False) -> Kernel:
         for i in range(group.count):
             seed = group_seed if sharded else rng.getrandbits(63)
             try:
-                workload = make_workload(group.workload, seed, s.machine.page_size, s.machine.memory, i, group.count,
-                                         thorough)
+                workload = make_workload(group.workload, seed, s.machine.page_size, s.machine.memory, i, group.count, thorough)
             except VmsimError as e:  # a trace's own error keeps its file and line in the message
                 raise ScenarioError(str(e), field=e.field or f"processes.{s.processes.index(group)}.workload") from None
             name = group.name if group.count == 1 else f"{group.name}.{i}"
@@ -158,8 +178,10 @@ def check(s: Scenario, thorough: bool = False) -> None:
     try:
         build(s, dry=True, thorough=thorough)
     except MemoryError:
-        raise VmsimError("this machine cannot hold the simulation's tables (out of memory); use less memory "
-                         "or larger pages", field="machine.memory") from None
+        raise VmsimError(
+            "this machine cannot hold the simulation's tables (out of memory); use less memory or larger pages",
+            field="machine.memory",
+        ) from None
 
 
 def simulate(s: Scenario, on_sample: Callable[[int, int], bool] | None = None) -> SimResult:

@@ -120,7 +120,7 @@ def _describe(err: dict[str, Any]) -> str:
         return f"{field}: required key is missing"
     msg = err["msg"]
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     return f"{field}: {msg}"
 
 
@@ -143,8 +143,7 @@ def validate(data: dict[str, Any], source: str, lines: Lines | None = None) -> S
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         loc = tuple(first["loc"])
         field = ".".join(str(k) for k in loc if not (isinstance(k, str) and k in TAGS)) or None
-        raise ScenarioError(_describe(dict(first)) + more, source=source, line=_line_of(loc, lines or {}),
-                            field=field) from None
+        raise ScenarioError(_describe(dict(first)) + more, source=source, line=_line_of(loc, lines or {}), field=field) from None
 
 
 def checked(data: dict[str, Any], source: str, lines: Lines | None = None, thorough: bool = False) -> Scenario:

@@ -54,9 +54,7 @@ class Timing(Model):
 
     memory_access: Duration = Field(100, gt=0, description="time of one memory reference")
     context_switch: Duration = Field(5_000, ge=0, description="time to switch processes on a CPU")
-    zero_fill: Duration = Field(
-        1_000, ge=0, description="first touch of an anonymous page: zero-filled, no paging-device read"
-    )
+    zero_fill: Duration = Field(1_000, ge=0, description="first touch of an anonymous page: zero-filled, no paging-device read")
 
 
 class PagingDevice(Model):
@@ -104,8 +102,10 @@ class Machine(Model):
         if self.memory < self.page_size:
             raise ValueError(f"memory ({self.memory} bytes) is smaller than one page ({self.page_size} bytes)")
         if self.frames > MAX_FRAMES:
-            raise ValueError(f"memory ({self.memory:,} bytes) is {self.frames:,} frames of {self.page_size} bytes; "
-                             f"vmsim simulates at most {describe(MAX_FRAMES)} frames (use larger pages or less memory)")
+            raise ValueError(
+                f"memory ({self.memory:,} bytes) is {self.frames:,} frames of {self.page_size} bytes; "
+                f"vmsim simulates at most {describe(MAX_FRAMES)} frames (use larger pages or less memory)"
+            )
         return self
 
     @property
@@ -144,8 +144,10 @@ def _param_field(policy: str, pname: str, p: Param) -> Any:
             raise ValueError(f"policy {policy}: parameter {pname} must be {rng.rule()}, got {v!r}")
         return v
 
-    bounds = {{"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}[k]: v
-              for k, v in rng.field_kwargs().items()}
+    bounds = {
+        {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}[k]: v
+        for k, v in rng.field_kwargs().items()
+    }
     return (Annotated[p.type, Field(allow_inf_nan=True, json_schema_extra=bounds), AfterValidator(in_range)], p.default)
 
 

@@ -292,4 +292,3 @@ class Pager:
     def domain_frames(self, pid: int) -> list[int]:
         """The frames ``pid``'s policy instance chooses among, in the policy's order."""
         return self.accounts[pid].domain.order()
-

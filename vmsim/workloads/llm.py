@@ -81,8 +81,17 @@ class LLMInfer:
 
     def __post_init__(self) -> None:
         w = "llm_infer"
-        for name in ("steps", "n_layers", "n_kv_heads", "head_dim", "dtype_bytes", "block_tokens", "max_model_len",
-                     "max_num_seqs", "page_size"):
+        for name in (
+            "steps",
+            "n_layers",
+            "n_kv_heads",
+            "head_dim",
+            "dtype_bytes",
+            "block_tokens",
+            "max_model_len",
+            "max_num_seqs",
+            "page_size",
+        ):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise VmsimError(f"{w}.{name} must be a whole number >= 1, got {v!r}")

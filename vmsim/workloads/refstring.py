@@ -23,13 +23,12 @@ def parse_refs(text: str) -> Chunk:
     for i, tok in enumerate(tokens, 1):
         m = _TOKEN.fullmatch(tok)
         if m is None:
-            raise VmsimError(
-                f"reference {i} is {tok!r}: expected a page number with an optional w suffix (e.g. 7 or 2w)"
-            )
+            raise VmsimError(f"reference {i} is {tok!r}: expected a page number with an optional w suffix (e.g. 7 or 2w)")
         page = int(m.group(1)) if len(m.group(1)) <= 19 else MAX_PAGE + 1
         if page > MAX_PAGE:
-            raise VmsimError(f"reference {i} is {tok[:30]!r}: a page number larger than {describe(MAX_PAGE)}, "
-                             "the largest vmsim holds")
+            raise VmsimError(
+                f"reference {i} is {tok[:30]!r}: a page number larger than {describe(MAX_PAGE)}, the largest vmsim holds"
+            )
         pages.append(page)
         writes.append(1 if m.group(2) in ("w", "W") else 0)
     return Chunk(np.array(pages, dtype=np.int64), np.array(writes, dtype=np.uint8) if any(writes) else None)

@@ -93,13 +93,17 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
             cut = data.rfind(b"\n") + 1
             if cut == 0:
                 if len(data) > MAX_LINE:
-                    raise TraceError(f"line longer than {MAX_LINE:,} bytes: not a trace (no newline)",
-                                     source=str(path), line=line + 1)
+                    raise TraceError(
+                        f"line longer than {MAX_LINE:,} bytes: not a trace (no newline)", source=str(path), line=line + 1
+                    )
                 rest = data
                 continue
             if len(data) - cut > MAX_LINE:
-                raise TraceError(f"line longer than {MAX_LINE:,} bytes: not a trace (no newline)",
-                                 source=str(path), line=line + block_lines(data[:cut]) + 1)
+                raise TraceError(
+                    f"line longer than {MAX_LINE:,} bytes: not a trace (no newline)",
+                    source=str(path),
+                    line=line + block_lines(data[:cut]) + 1,
+                )
             block, rest = data[:cut], data[cut:]
             yield line, block
             line += block.count(b"\n")
@@ -168,12 +172,16 @@ def _line_of_access(block: bytes, index: int, skipped: np.ndarray | None = None)
     return 0
 
 
-def _too_large(path: Path, base: int, block: bytes, index: int, skipped: np.ndarray | None = None,
-               what: str = "page number") -> VmsimError:
+def _too_large(
+    path: Path, base: int, block: bytes, index: int, skipped: np.ndarray | None = None, what: str = "page number"
+) -> VmsimError:
     line = _line_of_access(block, index, skipped)
     text = block.split(b"\n")[line].decode(errors="replace")[:80]
-    return TraceError(f"{text!r}: the {what} is larger than {describe(MAX_PAGE)}, the largest vmsim holds",
-                      source=str(path), line=base + line + 1)
+    return TraceError(
+        f"{text!r}: the {what} is larger than {describe(MAX_PAGE)}, the largest vmsim holds",
+        source=str(path),
+        line=base + line + 1,
+    )
 
 
 def _whole(digits: bytes, base: int) -> int:
