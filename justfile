@@ -14,6 +14,7 @@ test:
 # lint and check formatting
 lint:
     ruff check vmsim tests benchmarks
+    ruff format --check vmsim tests benchmarks
 
 # speed against peers and the kernel at real scale (refreshes the generated tables in docs/performance.md)
 bench:
