@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vmsim.errors import VmsimError
-from vmsim.hw import MMU, AddressSpace, AddressSplit, FrameTable, Outcome, Segment, check_page_size
+from vmsim.hw import AddressSpace, AddressSplit, FrameTable, Segment, check_page_size
 
 
 def test_page_size_must_be_a_power_of_two() -> None:
@@ -53,21 +53,3 @@ def test_overlapping_or_invalid_segments_are_errors() -> None:
         Segment("a", 0, 10, "rwq")
     with pytest.raises(VmsimError, match="grows"):
         Segment("a", 0, 10, "rw", grows="sideways")  # type: ignore[arg-type]
-
-
-def test_mmu_outcomes_and_bits() -> None:
-    ft = FrameTable(2)
-    mmu = MMU(ft, AddressSplit(4096))
-    s = space()
-    assert mmu.access(s, 0x3000, write=False) == (Outcome.SEGMENTATION_FAULT, -1)
-    assert mmu.access(s, 0x0010, write=True) == (Outcome.PROTECTION_FAULT, 0)
-    assert mmu.access(s, 0x4010, write=False, execute=True) == (Outcome.PROTECTION_FAULT, 1)
-    assert mmu.access(s, 0x4010, write=True) == (Outcome.PAGE_FAULT, 1)
-    # map page 4 of the heap to frame 1, as the fault handler would
-    s.tables[1].entries[4] = 1
-    assert mmu.access(s, 0x4010, write=False) == (Outcome.HIT, 1)
-    assert (ft.referenced[1], ft.dirty[1]) == (1, 0)
-    assert mmu.access(s, 0x4FFF, write=True) == (Outcome.HIT, 1)
-    pte = s.tables[1].entry(4, ft)
-    assert (pte.frame, pte.present, pte.referenced, pte.dirty) == (1, True, True, True)
-    assert s.tables[1].entry(5, ft).present is False

@@ -87,7 +87,3 @@ class FrameTable:
         else:
             for f in frames:
                 heapq.heappush(free, f)
-
-    def resident(self) -> list[tuple[int, int, int]]:
-        """(frame, owner, page) for every frame in use, by frame number."""
-        return [(f, self.owner[f], self.page[f]) for f in range(self.n) if self.owner[f] != FREE]

@@ -113,6 +113,3 @@ class AddressSpace:
         if i >= 0 and self.segments[i].contains(vaddr):
             return i
         return None
-
-    def resident_pages(self) -> int:
-        return sum(len(t) for t in self.tables)

@@ -62,11 +62,6 @@ class RunResult:
         return self.references - self.faults
 
     @property
-    def distinct_pages(self) -> int:
-        """Pages touched at least once: every one of them cost exactly one cold fault."""
-        return self.cold_faults
-
-    @property
     def fault_rate(self) -> float:
         return self.faults / self.references if self.references else 0.0
 

@@ -1,4 +1,5 @@
-"""Generators of reference chunks: trace readers and reference strings (AI workloads come later)."""
+"""Generators of reference chunks: trace readers, reference strings, the synthetic generators and
+the AI workloads (CNN training, LLM serving, embedding lookups, data loaders)."""
 
 from vmsim.workloads.refstring import parse_refs
 from vmsim.workloads.traces import FORMATS, TraceSource, detect_format, open_trace
