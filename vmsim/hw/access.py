@@ -6,6 +6,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+#: References per chunk a workload generator yields (the unit of the run loops and of progress).
+CHUNK = 1 << 16
+
 
 class Chunk(NamedTuple):
     """A run of accesses in order: virtual page numbers, write flags, and owning processes.

@@ -92,10 +92,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from vmsim.errors import VmsimError
-from vmsim.hw.access import Chunk
+from vmsim.hw.access import CHUNK, Chunk
 from vmsim.workloads.embedding import whole_number
 
-CHUNK = 1 << 16
 PRESETS = ("toy", "resnet18", "resnet50")
 DTYPES = ("fp32", "amp", "int8")
 OPTIMIZERS = ("sgd", "momentum", "adam")

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from vmsim.errors import VmsimError
-from vmsim.hw.access import Chunk
+from vmsim.hw.access import CHUNK, Chunk
 from vmsim.workloads.embedding import Segment, rechunk, whole_number
 
-CHUNK = 1 << 16
 ORDERS = ("sequential", "shuffle")
 
 

@@ -30,9 +30,8 @@ from typing import Any
 import numpy as np
 
 from vmsim.errors import VmsimError
-from vmsim.hw.access import Chunk
+from vmsim.hw.access import CHUNK, Chunk
 
-CHUNK = 1 << 16
 LAYOUTS = ("hashed", "sorted_by_popularity")
 
 #: A segment of a workload's page range: (name, first_page, n_pages, file_backed).

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vmsim.errors import VmsimError
-from vmsim.hw.access import Chunk
+from vmsim.hw.access import CHUNK, Chunk
 from vmsim.workloads.refstring import parse_refs
 from vmsim.workloads.traces import open_trace
 
@@ -35,7 +35,7 @@ class RefStringWorkload:
     def footprint(self) -> int:
         return int(self._chunk.pages.max()) + 1
 
-    def chunks(self, size: int = 1 << 16) -> Iterator[Chunk]:
+    def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
         for _ in range(self.repeat):
             yield self._chunk
 
@@ -80,6 +80,6 @@ class TraceWorkload:
             seen.update(np.unique(chunk.pages).tolist())
         return max(1, len(seen))
 
-    def chunks(self, size: int = 1 << 16) -> Iterator[Chunk]:
+    def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
         for chunk in self._source():
             yield Chunk(chunk.pages, chunk.writes)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from vmsim.errors import VmsimError
-from vmsim.hw.access import Chunk
+from vmsim.hw.access import CHUNK, Chunk
 from vmsim.workloads.heap import make_heap
 
 MANAGERS = ("paged", "contiguous", "os_demand")
@@ -152,7 +152,7 @@ class LLMInfer:
 
     # ------------------------------------------------------------------ the loop
 
-    def chunks(self, size: int = 1 << 16) -> Iterator[Chunk]:
+    def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
         """The stream, a decode step (or several) per chunk; ``size`` bounds a chunk unless one
         step alone is larger."""
         pending_p: list[np.ndarray] = []

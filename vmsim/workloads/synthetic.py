@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vmsim.hw.access import Chunk
+from vmsim.hw.access import CHUNK, Chunk
 
-CHUNK = 1 << 16
 #: Accesses per page in a sequential scan (a 4 KiB page of 8-byte words touched 8 times apart).
 SEQUENTIAL_RUN = 64
 

@@ -389,7 +389,8 @@ class TraceSource:
                 chunk = _parse_regex(self.path, base, block, self.fmt, shift)
             if left is not None:
                 if len(chunk) >= left:
-                    yield Chunk(*(None if x is None else x[:left] for x in chunk))
+                    w, p = chunk.writes, chunk.pids
+                    yield Chunk(chunk.pages[:left], None if w is None else w[:left], None if p is None else p[:left])
                     return
                 left -= len(chunk)
             if len(chunk):
