@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import vmsim
-from vmsim.cli import main, parse_frames
+from vmsim.cli import main
+from vmsim.cli.options import parse_frames
 from vmsim.policies import available
 
 SILBERSCHATZ = "7,0,1,2,0,3,0,4,2,3,0,3,2,1,2,0,1,7,0,1"

@@ -1,0 +1,127 @@
+"""``refs`` and ``replay``: a reference string or a trace file through the replay engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vmsim.cli.options import (
+    ExplainOpt,
+    Format,
+    FormatOpt,
+    FramesOpt,
+    PolicyOpt,
+    Profile,
+    ProfileOpt,
+    QuietOpt,
+    ScopeArg,
+    ScopeOpt,
+    SeedOpt,
+    emit,
+    interrupted,
+    parse_frames,
+    parse_policies,
+    required_frames,
+)
+from vmsim.engine import Source, replay
+from vmsim.metrics import render
+from vmsim.metrics.progress import Progress
+from vmsim.metrics.results import RunResult
+from vmsim.metrics.schema import RunsDoc
+from vmsim.policies import PolicySpec
+from vmsim.workloads import FORMATS, open_trace, parse_refs
+
+
+def _run_all(
+    source: Source,
+    policies: list[PolicySpec],
+    frames: list[int],
+    scope: str,
+    seed: int,
+    steps: bool,
+    name: str = "",
+    quiet: bool = True,
+) -> list[RunResult]:
+    """Every (policy, frames) run; Ctrl-C stops the current run and skips the rest."""
+    runs: list[RunResult] = []
+    with Progress(name, enabled=False if quiet else None) as progress:
+        for spec in policies:
+            for f in frames:
+                progress.relabel(f"{name} {spec.label} {f} frames")
+                run = replay(source, spec, f, scope=scope, seed=seed, steps=steps, on_chunk=progress)  # type: ignore[arg-type]
+                runs.append(run)
+                if run.partial or progress.stop:
+                    return runs
+    return runs
+
+
+def _explained(doc: RunsDoc) -> str:
+    """``--explain``: each run's step table, then the table of runs."""
+    return "\n\n".join(render.steps_table(r) for r in doc.runs) + "\n\n" + render.runs_table(doc.runs)
+
+
+def _emit(doc: RunsDoc, fmt: Format, profile: Profile | None, explain: bool) -> None:
+    """A ``--profile`` prints as the other tool does, whatever ``--format`` says."""
+    if profile is not None:
+        to_profile = render.to_ostep if profile is Profile.ostep else render.to_pitt
+        typer.echo("\n\n".join(to_profile(r) for r in doc.runs))
+        return
+    table = _explained if explain else (lambda d: render.runs_table(d.runs))
+    emit(doc, fmt, table=table, csv=lambda d: render.runs_csv(d.runs))
+
+
+def refs(
+    references: Annotated[str, typer.Argument(help='Pages separated by spaces or commas; a w suffix writes: "7 0 1 2w 0".')],
+    frames: Annotated[str, typer.Option("--frames", "-f", help="Frames: 3, a list 3,4 or a range 1..8.")] = "3",
+    policy: PolicyOpt = None,
+    explain: ExplainOpt = False,
+    fmt: FormatOpt = Format.table,
+    profile: ProfileOpt = None,
+    seed: SeedOpt = 0,
+) -> None:
+    """Run a reference string, as in a textbook exercise."""
+    chunk = parse_refs(references)
+    specs = parse_policies(policy)
+    counts = parse_frames(frames)
+    steps = explain or profile is Profile.ostep or (fmt is Format.json and explain)
+    runs = _run_all(lambda: [chunk], specs, counts, "global", seed, steps)
+    _emit(RunsDoc.of("refs", {"references": references}, runs), fmt, profile, explain)
+
+
+def replay_cmd(
+    trace: Annotated[Path, typer.Argument(help="Trace file (.gz accepted), streamed, never loaded whole.")],
+    frames: FramesOpt = None,
+    policy: PolicyOpt = None,
+    page_size: Annotated[int, typer.Option("--page-size", help="Page size in bytes (a power of two).")] = 4096,
+    trace_format: Annotated[
+        str | None, typer.Option("--trace-format", help=f"Force the format: {', '.join(FORMATS)} (default: detect).")
+    ] = None,
+    no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Replay only the first N accesses.")] = None,
+    scope: ScopeArg = ScopeOpt.global_,
+    explain: ExplainOpt = False,
+    fmt: FormatOpt = Format.table,
+    profile: ProfileOpt = None,
+    seed: SeedOpt = 0,
+    quiet: QuietOpt = False,
+) -> None:
+    """Replay a trace file: lackey, pitt, rw, pid or pages format."""
+    counts = required_frames(frames)
+    specs = parse_policies(policy)
+    source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
+    steps = explain or profile is Profile.ostep
+    runs = _run_all(source, specs, counts, scope.value, seed, steps, trace.name, quiet)
+    echo = {
+        "trace": str(trace),
+        "format": source.fmt,
+        "page_size": page_size,
+        "instructions": not no_instructions,
+        "limit": limit,
+        "scope": scope.value,
+        "seed": seed,
+    }
+    doc = RunsDoc.of("replay", echo, runs, partial=len(runs) < len(specs) * len(counts))
+    _emit(doc, fmt, profile, explain)
+    interrupted(doc.partial)
