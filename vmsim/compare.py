@@ -15,6 +15,7 @@ from vmsim.policies import PolicySpec, parse_policy
 
 
 def is_scenario(path: Path) -> bool:
+    """Whether ``path`` names a YAML scenario (by its suffix) rather than a trace."""
     return path.suffix.lower() in (".yaml", ".yml")
 
 

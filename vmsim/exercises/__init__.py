@@ -30,6 +30,7 @@ __all__ = ["KINDS", "Kind", "Problem", "make", "parse_addresses", "parse_size", 
 
 
 def lookup(kind: str) -> Kind:
+    """The exercise kind of this name (any case); an unknown name is a VmsimError listing the kinds."""
     try:
         return KINDS[kind.lower()]
     except KeyError:

@@ -117,6 +117,7 @@ def parse_addresses(option: str, text: str) -> list[int]:
 
 
 def is_power_of_two(n: int) -> bool:
+    """Whether ``n`` is a positive power of two."""
     return n > 0 and n & (n - 1) == 0
 
 
@@ -236,6 +237,7 @@ def hex_width(*limits: int) -> int:
 
 
 def hx(value: int, width: int) -> str:
+    """``value`` in hex with a ``0x`` prefix, zero-padded to ``width`` digits."""
     return f"0x{value:0{width}x}"
 
 
@@ -262,6 +264,7 @@ def human(n: int) -> str:
 
 
 def address_list(addresses: Sequence[int]) -> str:
+    """Addresses as a comma-separated hex list, as ``--addresses`` takes them."""
     return ",".join(f"0x{a:x}" for a in addresses)
 
 

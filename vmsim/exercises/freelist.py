@@ -110,6 +110,7 @@ class HeapFreeList:
 
 
 def allocator(p: Params) -> ListFreeList | HeapFreeList:
+    """The free-list allocator the parameters describe: a heap allocator when sorted by address."""
     if p["order"] == "address":
         return HeapFreeList(p["base"], p["size"], p["policy"], p["coalesce"])
     return ListFreeList(p["base"], p["size"], p["policy"], p["order"], p["coalesce"])
@@ -177,6 +178,7 @@ def _random_ops(rng: random.Random, p: Params, n: int) -> list[str]:
 
 
 def build(opts: Options, rng: random.Random) -> Params:
+    """The problem's parameters from the options, drawing what is not given from ``rng``."""
     size = opts.size("--size") or DEFAULT_SIZE
     base = opts.size("--base", positive=False) or 0
     policy = opts.choice("--policy", POLICIES) or "first"
@@ -202,6 +204,7 @@ def build(opts: Options, rng: random.Random) -> Params:
 
 
 def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
+    """The answers to the problem (and a summary, where the kind has one)."""
     heap = allocator(p)
     ptrs: list[tuple[int | None, int]] = []  # allocation number -> (address or None, block)
     answers = []
@@ -255,6 +258,7 @@ def _ptr_numbers(ops: list[str]) -> list[int]:
 
 
 def statement(p: Params, seed: int) -> str:
+    """The problem statement as text: what a student is given."""
     where = {
         "address": "sorted by address",
         "size-asc": "sorted by size, smallest first",
@@ -277,6 +281,7 @@ def statement(p: Params, seed: int) -> str:
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
+    """The worked answers as text, for ``--solve``."""
     assert summary is not None
     rows = []
     for op, a in zip(p["ops"], answers):
@@ -301,6 +306,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 
 def command(p: Params, seed: int) -> list[str]:
+    """The command-line options that pose the same problem with every parameter explicit."""
     return [
         "--size",
         str(p["size"]),

@@ -59,6 +59,7 @@ def parse_page_table(text: str, pages: int, frames: int) -> list[int | None]:
 
 
 def build(opts: Options, rng: random.Random) -> Params:
+    """The problem's parameters from the options, drawing what is not given from ``rng``."""
     asize = opts.size("--asize") or DEFAULT_ASIZE
     psize = opts.size("--psize") or DEFAULT_PSIZE
     page = opts.size("--page-size") or DEFAULT_PAGE
@@ -95,6 +96,7 @@ def build(opts: Options, rng: random.Random) -> Params:
 
 
 def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
+    """The answers to the problem (and a summary, where the kind has one)."""
     split = AddressSplit(p["page_size"])
     answers = []
     for va in p["addresses"]:
@@ -114,6 +116,7 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 
 
 def statement(p: Params, seed: int) -> str:
+    """The problem statement as text: what a student is given."""
     w = hex_width(p["asize"], p["psize"])
     page = p["page_size"]
     bits = page.bit_length() - 1
@@ -131,6 +134,7 @@ def statement(p: Params, seed: int) -> str:
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
+    """The worked answers as text, for ``--solve``."""
     w = hex_width(p["asize"], p["psize"])
     page = p["page_size"]
     lines = [f"Answers (VPN = VA // {page}, offset = VA % {page}; PA = PFN * {page} + offset):"]
@@ -144,6 +148,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 
 def command(p: Params, seed: int) -> list[str]:
+    """The command-line options that pose the same problem with every parameter explicit."""
     table = ",".join("-" if f is None else str(f) for f in p["page_table"])
     return [
         "--asize",

@@ -160,6 +160,7 @@ def _random_addresses(rng: random.Random, n: int, memory: Memory, pdbr: int) -> 
 
 
 def build(opts: Options, rng: random.Random) -> Params:
+    """The problem's parameters from the options, drawing what is not given from ``rng``."""
     pdbr = opts.number("--pdbr")
     if pdbr is not None and pdbr >= PAGES:
         raise VmsimError(f"--pdbr is a physical page number, 0..{PAGES - 1}, got {pdbr}")
@@ -188,15 +189,18 @@ def build(opts: Options, rng: random.Random) -> Params:
 
 
 def memory_of(p: Params) -> Memory:
+    """The physical memory of the parameters: one bytes object per page, from hex."""
     return [bytes.fromhex(h) for h in p["memory"]]
 
 
 def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
+    """The answers to the problem (and a summary, where the kind has one)."""
     memory = memory_of(p)
     return [walk(memory, p["pdbr"], va) for va in p["addresses"]], None
 
 
 def statement(p: Params, seed: int) -> str:
+    """The problem statement as text: what a student is given."""
     lines = [
         f"  pages of {PAGE} bytes, {PAGES} physical pages, {VA_BITS}-bit virtual addresses: "
         "PDE index = bits 14..10, PTE index = bits 9..5, offset = bits 4..0",
@@ -214,6 +218,7 @@ def statement(p: Params, seed: int) -> str:
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
+    """The worked answers as text, for ``--solve``."""
     lines = ["Answers:"]
     for i, a in enumerate(answers):
         lines.append(
@@ -238,6 +243,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 
 def command(p: Params, seed: int) -> list[str]:
+    """The command-line options that pose the same problem with every parameter explicit."""
     return ["--pdbr", str(p["pdbr"]), "--memory", "FILE", "--addresses", address_list(p["addresses"])]
 
 

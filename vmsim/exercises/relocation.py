@@ -27,6 +27,7 @@ DEFAULT_COUNT = 5
 
 
 def build(opts: Options, rng: random.Random) -> Params:
+    """The problem's parameters from the options, drawing what is not given from ``rng``."""
     asize = opts.size("--asize") or DEFAULT_ASIZE
     psize = opts.size("--psize") or DEFAULT_PSIZE
     limit = opts.size("--limit", positive=False)
@@ -52,6 +53,7 @@ def build(opts: Options, rng: random.Random) -> Params:
 
 
 def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
+    """The answers to the problem (and a summary, where the kind has one)."""
     answers = []
     for va in p["addresses"]:
         valid = va < p["limit"]
@@ -60,6 +62,7 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 
 
 def statement(p: Params, seed: int) -> str:
+    """The problem statement as text: what a student is given."""
     w = hex_width(p["asize"], p["psize"])
     lines = [
         f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
@@ -73,6 +76,7 @@ def statement(p: Params, seed: int) -> str:
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
+    """The worked answers as text, for ``--solve``."""
     w = hex_width(p["asize"], p["psize"])
     lines = ["Answers (valid when vaddr < limit; then PA = base + vaddr):"]
     for i, a in enumerate(answers):
@@ -86,6 +90,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 
 def command(p: Params, seed: int) -> list[str]:
+    """The command-line options that pose the same problem with every parameter explicit."""
     return [
         "--asize",
         size_text(p["asize"]),

@@ -54,6 +54,7 @@ def _place(rng: random.Random, ranges: Ranges, what: str, psize: int) -> int:
 
 
 def build(opts: Options, rng: random.Random) -> Params:
+    """The problem's parameters from the options, drawing what is not given from ``rng``."""
     asize = opts.size("--asize") or DEFAULT_ASIZE
     psize = opts.size("--psize") or DEFAULT_PSIZE
     if not is_power_of_two(asize) or asize < 2:
@@ -66,10 +67,7 @@ def build(opts: Options, rng: random.Random) -> Params:
             raise VmsimError(f"--limit{i} {lim} is larger than half the address space ({half}: the top bit picks the segment)")
         limits.append(lim)
     hi = min((asize * 7) // 16, psize // 2)
-    for i in (0, 1):
-        if limits[i] is None:
-            limits[i] = rng.randint(min(asize // 8, hi), hi)
-    limit0, limit1 = limits
+    limit0, limit1 = [rng.randint(min(asize // 8, hi), hi) if lim is None else lim for lim in limits]
     if limit0 + limit1 > psize:
         raise VmsimError(f"--limit0 {limit0} + --limit1 {limit1} do not fit in physical memory (--psize {psize})")
     base0 = opts.size("--base0", positive=False)
@@ -110,6 +108,7 @@ def build(opts: Options, rng: random.Random) -> Params:
 
 
 def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
+    """The answers to the problem (and a summary, where the kind has one)."""
     asize = p["asize"]
     seg0 = Segment("0", 0, p["limit0"])
     seg1 = Segment("1", asize, p["limit1"], grows="down")
@@ -128,6 +127,7 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 
 
 def statement(p: Params, seed: int) -> str:
+    """The problem statement as text: what a student is given."""
     w = hex_width(p["asize"], p["psize"])
     lines = [
         f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
@@ -143,6 +143,7 @@ def statement(p: Params, seed: int) -> str:
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
+    """The worked answers as text, for ``--solve``."""
     w = hex_width(p["asize"], p["psize"])
     a_size = p["asize"]
     lines = [
@@ -168,6 +169,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 
 def command(p: Params, seed: int) -> list[str]:
+    """The command-line options that pose the same problem with every parameter explicit."""
     return [
         "--asize",
         size_text(p["asize"]),

@@ -59,6 +59,7 @@ def _random_addresses(rng: random.Random, n: int, asize: int, page: int) -> list
 
 
 def build(opts: Options, rng: random.Random) -> Params:
+    """The problem's parameters from the options, drawing what is not given from ``rng``."""
     asize = opts.size("--asize") or DEFAULT_ASIZE
     page = opts.size("--page-size") or DEFAULT_PAGE
     check_page_size(page, "--page-size")
@@ -133,6 +134,7 @@ def _geometry(p: Params) -> str:
 
 
 def statement(p: Params, seed: int) -> str:
+    """The problem statement as text: what a student is given."""
     w = hex_width(p["asize"])
     order = {"lru": "least recently used", "fifo": "first in, first out", "random": f"random (seed {seed})"}
     lines = [
@@ -150,6 +152,7 @@ def statement(p: Params, seed: int) -> str:
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
+    """The worked answers as text, for ``--solve``."""
     from tabulate import tabulate
 
     assert summary is not None
@@ -181,6 +184,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 
 def command(p: Params, seed: int) -> list[str]:
+    """The command-line options that pose the same problem with every parameter explicit."""
     out = [
         "--asize",
         size_text(p["asize"]),

@@ -30,6 +30,7 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def runs_table(runs: Sequence[Run]) -> str:
+    """The runs as a text table: counters and fault rate per policy and frame count."""
     rows = [[*(getattr(r, c) for c in COLUMNS[:5]), f"{100 * r.fault_rate:.2f}%", r.evictions, r.writebacks] for r in runs]
     headers = ["policy", "frames", "references", "hits", "faults", "fault rate", "evictions", "write-backs"]
     return tabulate(rows, headers=headers, intfmt=",")
@@ -210,11 +211,13 @@ def _sweep_rows(doc: SweepDoc) -> tuple[list[str], list[list[Any]]]:
 
 
 def sweep_table(doc: SweepDoc) -> str:
+    """A sweep's points as a text table."""
     headers, rows = _sweep_rows(doc)
     return tabulate([[*r[:-1], "yes" if r[-1] else "no"] for r in rows], headers=headers, intfmt=",")
 
 
 def sweep_csv(doc: SweepDoc) -> str:
+    """A sweep's points as CSV, the same columns as :func:`sweep_table`."""
     return _csv(*_sweep_rows(doc))
 
 
@@ -244,4 +247,5 @@ def curve_table(points: Sequence[CurvePoint]) -> str:
 
 
 def curve_csv(points: Sequence[CurvePoint]) -> str:
+    """Miss-ratio curve points as CSV."""
     return _csv(_CURVE_COLUMNS, ([getattr(p, c) for c in _CURVE_COLUMNS] for p in points))

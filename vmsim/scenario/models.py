@@ -62,17 +62,17 @@ class PagingDevice(Model):
 
     read: Duration = Field(5_000_000, gt=0, description="time to read one page in")
     write: Duration = Field(5_000_000, gt=0, description="time to write one page back")
-    channels: int = Field(1, ge=1)
+    channels: int = Field(1, ge=1, description="transfers the device serves at once; others queue in FIFO order")
 
 
 class TLB(Model):
     """One TLB per CPU; a hit costs ``hit_time`` instead of memory_access (the page-table walk)."""
 
-    entries: int = Field(64, ge=1)
+    entries: int = Field(64, ge=1, description="entries in each CPU's TLB")
     ways: int | None = Field(None, ge=1, description="entries per set; default: fully associative (= entries)")
     policy: Literal["lru", "fifo", "random"] = Field("lru", description="replacement within a set")
     asid: bool = Field(False, description="tag entries with the process (ASID); false: flush on every context switch")
-    hit_time: Duration = Field(10, ge=0)
+    hit_time: Duration = Field(10, ge=0, description="time of a reference that hits in the TLB")
 
     @model_validator(mode="after")
     def _ways_divide_entries(self) -> TLB:
@@ -82,12 +82,14 @@ class TLB(Model):
 
 
 class Machine(Model):
-    page_size: Size = 4096
+    """The simulated hardware: page size, physical memory, CPUs, access and device times, TLB."""
+
+    page_size: Size = Field(4096, description="bytes per page, a power of two (e.g. 4KiB)")
     memory: Size = Field(64 * 2**20, description="physical memory; frames = memory / page_size")
-    cpus: int = Field(1, ge=1)
-    timing: Timing = Timing()
-    paging_device: PagingDevice = PagingDevice()
-    tlb: TLB | None = None
+    cpus: int = Field(1, ge=1, description="CPUs that run processes at the same time")
+    timing: Timing = Field(Timing(), description="memory-access, context-switch and zero-fill times")
+    paging_device: PagingDevice = Field(PagingDevice(), description="the swap device: page read and write times, channels")
+    tlb: TLB | None = Field(None, description="one TLB per CPU; default: no TLB (every reference costs memory_access)")
 
     @field_validator("page_size")
     @classmethod
@@ -117,8 +119,10 @@ class Machine(Model):
 
 
 class Scheduler(Model):
-    kind: Literal["round_robin"] = "round_robin"
-    quantum: Duration = Field(10_000_000, gt=0)
+    """CPU scheduling: round robin, a process runs until it faults, finishes or uses up its quantum."""
+
+    kind: Literal["round_robin"] = Field("round_robin", description="the scheduler; only round_robin")
+    quantum: Duration = Field(10_000_000, gt=0, description="longest time slice a process runs before the next one")
 
 
 def _check_ranges(model: BaseModel) -> BaseModel:
@@ -135,8 +139,9 @@ def _check_ranges(model: BaseModel) -> BaseModel:
 def _param_field(policy: str, pname: str, p: Param) -> Any:
     """A policy parameter as a pydantic field: its type, and its declared range checked with the
     same words as a ``NAME:key=value`` spec (the bounds also go into the JSON schema)."""
+    doc = f"parameter {pname} of policy {policy} (see `vmsim policies`)"
     if p.type is bool or p.range is None:
-        return (p.type, p.default)
+        return (p.type, Field(p.default, description=doc))
     rng = p.range
 
     def in_range(v: Any) -> Any:
@@ -144,25 +149,28 @@ def _param_field(policy: str, pname: str, p: Param) -> Any:
             raise ValueError(f"policy {policy}: parameter {pname} must be {rng.rule()}, got {v!r}")
         return v
 
-    bounds = {
+    bounds: dict[str, Any] = {
         {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}[k]: v
         for k, v in rng.field_kwargs().items()
     }
-    return (Annotated[p.type, Field(allow_inf_nan=True, json_schema_extra=bounds), AfterValidator(in_range)], p.default)
+    return (
+        Annotated[p.type, Field(allow_inf_nan=True, json_schema_extra=bounds, description=doc), AfterValidator(in_range)],
+        p.default,
+    )
 
 
 def _policy_model(name: str) -> type[BaseModel]:
     """The model of one registered policy: ``kind`` plus its parameters with their defaults and
     declared ranges (``param_info``, the same declaration ``NAME:key=value`` specs use)."""
     cls = lookup(name)
-    fields: dict[str, Any] = {"kind": (Literal[name], ...)}  # type: ignore[valid-type]
+    fields: dict[str, Any] = {"kind": (Literal[name], Field(..., description=f"the policy {cls.name}"))}
     for pname, p in param_info(cls).items():
         fields[pname] = _param_field(cls.name, pname, p)
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         f"{cls.__name__}Policy",
         __base__=Model,
         __doc__=cls.summary,
-        __validators__={"_ranges": model_validator(mode="after")(_check_ranges)},
+        __validators__={"_ranges": model_validator(mode="after")(_check_ranges)},  # type: ignore[dict-item]
         **fields,
     )
 
@@ -229,36 +237,54 @@ def policy_spec(model: BaseModel) -> PolicySpec:
 
 
 class Replacement(Model):
-    policy: PolicyChoice = Field(default_factory=lambda: _policy_input("lru"), validate_default=True)
-    scope: Literal["global", "local"] = "global"
+    """Page replacement: which policy picks the victim frame, over all frames or per process."""
+
+    policy: PolicyChoice = Field(
+        default_factory=lambda: _policy_input("lru"),
+        validate_default=True,
+        description="the replacement policy: a name (lru), a spec (clock:ref_bit_on_load=false) or {kind: ..., parameters}; "
+        "`vmsim policies` lists them",
+    )
+    scope: Literal["global", "local"] = Field(
+        "global",
+        description="global: one policy over all frames, a fault may evict any process's page; "
+        "local: each process has its own policy and frame quota (see allocation)",
+    )
 
 
 class Allocation(Model):
     """How frames are shared out under local replacement (global replacement ignores quotas)."""
 
-    kind: Literal["equal", "proportional", "fixed"] = "equal"
-    min_frames: int = Field(1, ge=1)
+    kind: Literal["equal", "proportional", "fixed"] = Field(
+        "equal",
+        description="equal: the same share for every process; proportional: by virtual size; fixed: frames per group",
+    )
+    min_frames: int = Field(1, ge=1, description="frames every process gets at least")
     #: For ``fixed``: frames per process group name.
-    frames: dict[str, int] = Field(default_factory=dict)
+    frames: dict[str, int] = Field(default_factory=dict, description="for fixed: frames per process of each group, by group name")
 
 
 class NoLoadControl(Model):
-    kind: Literal["none"] = "none"
+    """No load control: every process stays runnable, however much memory they need."""
+
+    kind: Literal["none"] = Field("none", description="no load control")
 
 
 class WorkingSetControl(Model):
     """Suspend a process when the working sets no longer fit in memory; resume when they do."""
 
-    kind: Literal["working_set"]
+    kind: Literal["working_set"] = Field(description="working-set load control")
     tau: Duration = Field(10_000_000, gt=0, description="working-set window, in process virtual time")
     interval: Duration = Field(10_000_000, ge=MIN_CHECK_NS, description="how often the kernel checks (at least 100us)")
-    victim: Literal["largest", "newest"] = "largest"
+    victim: Literal["largest", "newest"] = Field(
+        "largest", description="the process to suspend: the one with the largest working set, or the newest"
+    )
 
 
 class PFFControl(Model):
     """Page-fault frequency: grow a process above ``upper`` faults/s, shrink it below ``lower``."""
 
-    kind: Literal["pff"]
+    kind: Literal["pff"] = Field(description="page-fault-frequency load control")
     lower: float = Field(10.0, ge=0, description="faults per second of the process's own execution")
     upper: float = Field(1000.0, gt=0, description="faults per second of the process's own execution")
     interval: Duration = Field(10_000_000, ge=MIN_CHECK_NS, description="how often the kernel checks (at least 100us)")
@@ -274,10 +300,14 @@ LoadControl = Annotated[NoLoadControl | WorkingSetControl | PFFControl, Field(di
 
 
 class Kernel(Model):
-    scheduler: Scheduler = Scheduler()
-    replacement: Replacement = Replacement()
-    allocation: Allocation = Allocation()
-    load_control: LoadControl = NoLoadControl()
+    """The simulated operating system: scheduling, page replacement, frame allocation, load control."""
+
+    scheduler: Scheduler = Field(Scheduler(), description="CPU scheduling (round robin with a quantum)")
+    replacement: Replacement = Field(Replacement(), description="page-replacement policy and scope")
+    allocation: Allocation = Field(Allocation(), description="frame quotas under local replacement")
+    load_control: LoadControl = Field(
+        NoLoadControl(), description="suspend and resume processes against thrashing: none, working_set or pff"
+    )
     sample_interval: Duration = Field(10_000_000, ge=MIN_CHECK_NS, description="time-series sampling period (at least 100us)")
     ws_tau: Duration = Field(50_000_000, gt=0, description="window of the reported working-set size W(t, tau)")
 
@@ -287,46 +317,54 @@ class Kernel(Model):
 
 class _Synthetic(Model):
     references: int = Field(100_000, ge=1, description="accesses this process makes")
-    write_fraction: float = Field(0.0, ge=0, le=1)
+    write_fraction: float = Field(0.0, ge=0, le=1, description="fraction of accesses that are writes")
 
 
 class Uniform(_Synthetic):
-    kind: Literal["uniform"]
-    pages: int = Field(ge=1)
+    """Synthetic: every page of ``pages`` equally likely at each access."""
+
+    kind: Literal["uniform"] = Field(description="uniform random accesses")
+    pages: int = Field(ge=1, description="pages the process touches (its data segment)")
 
 
 class Zipf(_Synthetic):
-    kind: Literal["zipf"]
-    pages: int = Field(ge=1)
-    alpha: float = Field(1.0, gt=0)
+    """Synthetic: page popularity ~ 1/rank**alpha, the ranks shuffled over the pages."""
+
+    kind: Literal["zipf"] = Field(description="Zipf-distributed accesses")
+    pages: int = Field(ge=1, description="pages the process touches (its data segment)")
+    alpha: float = Field(1.0, gt=0, description="skew: larger is more concentrated on the popular pages")
 
 
 class Loop(_Synthetic):
-    kind: Literal["loop"]
-    pages: int = Field(ge=1)
+    """Synthetic: pages 0, 1, ..., pages-1, then again from 0."""
+
+    kind: Literal["loop"] = Field(description="a cyclic loop over the pages")
+    pages: int = Field(ge=1, description="pages in the loop")
 
 
 class Sequential(_Synthetic):
-    kind: Literal["sequential"]
-    pages: int = Field(ge=1)
+    """Synthetic: a scan that touches each page 64 times in a row before the next, wrapping at the end."""
+
+    kind: Literal["sequential"] = Field(description="a sequential scan")
+    pages: int = Field(ge=1, description="pages in the scan")
 
 
 class Phases(_Synthetic):
     """Uniform over a window of ``pages`` pages that moves by ``shift`` pages every ``phase_length``
     accesses: a locality that drifts."""
 
-    kind: Literal["phases"]
+    kind: Literal["phases"] = Field(description="a drifting locality window")
     pages: int = Field(ge=1, description="window (working-set) size in pages")
-    phase_length: int = Field(10_000, ge=1)
+    phase_length: int = Field(10_000, ge=1, description="accesses per phase, before the window moves")
     shift: int = Field(0, ge=0, description="pages the window moves per phase (default: its size)")
 
 
 class Refs(Model):
     """An explicit reference string, e.g. ``"7 0 1 2w 0"`` (``w`` marks a write)."""
 
-    kind: Literal["refs"]
-    refs: str
-    repeat: int = Field(1, ge=1)
+    kind: Literal["refs"] = Field(description="an explicit reference string")
+    refs: str = Field(description="pages separated by spaces or commas; 2w writes page 2, 2 or 2r reads it")
+    repeat: int = Field(1, ge=1, description="times the string is played")
 
     @field_validator("refs")
     @classmethod
@@ -341,11 +379,13 @@ class Refs(Model):
 class Trace(Model):
     """A trace file as one process's stream; a relative path is relative to the scenario file."""
 
-    kind: Literal["trace"]
-    path: str
-    format: Literal["lackey", "pitt", "rw", "pid", "pages"] | None = None
-    instructions: bool = True
-    limit: int | None = Field(None, ge=1)
+    kind: Literal["trace"] = Field(description="a trace file")
+    path: str = Field(description="the trace file; relative to the scenario file's directory")
+    format: Literal["lackey", "pitt", "rw", "pid", "pages"] | None = Field(
+        None, description="the trace format; default: detected from the file"
+    )
+    instructions: bool = Field(True, description="keep instruction fetches (lackey traces); false: data accesses only")
+    limit: int | None = Field(None, ge=1, description="read at most this many accesses; default: the whole file")
 
     @field_validator("path")
     @classmethod
@@ -362,11 +402,13 @@ class Trace(Model):
 
 
 class EmbeddingTableSpec(Model):
-    rows: int = Field(ge=1)
-    dim: int = Field(ge=1)
-    dtype_bytes: int = Field(4, ge=1)
+    """One embedding table: ``rows`` rows of ``dim`` elements, one segment of the process."""
+
+    rows: int = Field(ge=1, description="rows in the table")
+    dim: int = Field(ge=1, description="elements per row")
+    dtype_bytes: int = Field(4, ge=1, description="bytes per element")
     hotness: int = Field(1, ge=1, description="lookups per sample in this table")
-    name: str = ""
+    name: str = Field("", description="name of the table's segment; default: table<i>")
 
     @model_validator(mode="after")
     def _size(self) -> EmbeddingTableSpec:
@@ -379,68 +421,87 @@ class EmbeddingTableSpec(Model):
 class EmbeddingLookupSpec(Model):
     """DLRM-style embedding lookups: Zipf rows, hashed or popularity-sorted layout."""
 
-    kind: Literal["embedding_lookup"]
-    tables: list[EmbeddingTableSpec] = Field(min_length=1)
-    alpha: float = Field(1.05, gt=0)
-    row_layout: Literal["hashed", "sorted_by_popularity"] = "hashed"
-    batch_size: int = Field(2048, ge=1)
-    batches: int = Field(1, ge=1)
-    training: bool = False
+    kind: Literal["embedding_lookup"] = Field(description="DLRM-style embedding lookups")
+    tables: list[EmbeddingTableSpec] = Field(min_length=1, description="the embedding tables, looked up in turn")
+    alpha: float = Field(1.05, gt=0, description="Zipf skew of row popularity: P(rank k) ~ 1/k**alpha")
+    row_layout: Literal["hashed", "sorted_by_popularity"] = Field(
+        "hashed",
+        description="hashed: popular rows scattered over the pages; sorted_by_popularity: hottest rows on the first pages",
+    )
+    batch_size: int = Field(2048, ge=1, description="samples per batch (each looks up every table hotness times)")
+    batches: int = Field(1, ge=1, description="batches the process runs")
+    training: bool = Field(False, description="after each batch, write back the pages of the rows it touched")
 
 
 class DataLoaderSpec(Model):
     """Epochs of reads over a file-backed data set; the group's processes are the workers and
     share the data set's pages."""
 
-    kind: Literal["data_loader"]
-    dataset_bytes: Size = Field(gt=0)
-    sample_bytes: Size = Field(gt=0)
-    order: Literal["sequential", "shuffle"] = "shuffle"
-    epochs: int = Field(1, ge=1)
-    batch_size: int = Field(1, ge=1)
+    kind: Literal["data_loader"] = Field(description="epochs of reads over a data set")
+    dataset_bytes: Size = Field(gt=0, description="size of the data set file")
+    sample_bytes: Size = Field(gt=0, description="size of one sample; samples are packed back to back")
+    order: Literal["sequential", "shuffle"] = Field(
+        "shuffle", description="each epoch in file order, or in a new seeded permutation"
+    )
+    epochs: int = Field(1, ge=1, description="passes over the data set")
+    batch_size: int = Field(1, ge=1, description="consecutive samples per batch; batches go round-robin to the workers")
 
 
 class LLMModelSpec(Model):
-    n_layers: int = Field(4, ge=1)
-    n_kv_heads: int = Field(2, ge=1)
-    head_dim: int = Field(64, ge=1)
-    dtype_bytes: int = Field(2, ge=1)
-    weight_bytes: Size = Field(4 << 20, ge=0)
+    """The served model: KV bytes per token = 2 x n_layers x n_kv_heads x head_dim x dtype_bytes."""
+
+    n_layers: int = Field(4, ge=1, description="transformer layers")
+    n_kv_heads: int = Field(2, ge=1, description="key/value heads per layer")
+    head_dim: int = Field(64, ge=1, description="elements per head")
+    dtype_bytes: int = Field(2, ge=1, description="bytes per KV element")
+    weight_bytes: Size = Field(4 << 20, ge=0, description="size of the weights (file-backed), all read every decode step")
 
 
 class KVSpec(Model):
-    manager: Literal["paged", "contiguous", "os_demand"] = "paged"
-    block_tokens: int = Field(16, ge=1)
+    """How the KV cache is held: paged blocks, contiguous reservations, or plain demand paging."""
+
+    manager: Literal["paged", "contiguous", "os_demand"] = Field(
+        "paged",
+        description="paged: blocks allocated on demand; contiguous: max_model_len reserved per sequence; "
+        "os_demand: no manager, the KV grows in ordinary pages",
+    )
+    block_tokens: int = Field(16, ge=1, description="tokens per KV block (paged)")
     pool_bytes: Size | None = Field(
         None, gt=0, description="KV pool (paged, contiguous); default: pool_fraction of the memory left after the weights"
     )
-    pool_fraction: float = Field(0.9, gt=0, le=1)
-    max_model_len: int = Field(1024, ge=2)
+    pool_fraction: float = Field(
+        0.9, gt=0, le=1, description="without pool_bytes: the pool's share of the memory left after the weights"
+    )
+    max_model_len: int = Field(1024, ge=2, description="longest sequence in tokens (prompt plus output)")
     heap: Literal["first_fit", "next_fit", "best_fit", "worst_fit", "caching"] | None = Field(
         None, description="contiguous only: place each sequence's exact-length buffer with this allocator"
     )
 
 
 class LengthSpec(Model):
-    mean: float = Field(ge=1)
-    sigma: float = Field(0.5, ge=0)
+    """A lognormal length in tokens, clipped to the model's maximum length."""
+
+    mean: float = Field(ge=1, description="mean length in tokens")
+    sigma: float = Field(0.5, ge=0, description="lognormal sigma (prompt_len's sigma is used for both lengths)")
 
 
 class LLMInferSpec(Model):
     """LLM serving, decode step by decode step, with a paged, contiguous or OS-paged KV cache."""
 
-    kind: Literal["llm_infer"]
-    model: LLMModelSpec = LLMModelSpec()
-    kv: KVSpec = KVSpec()
+    kind: Literal["llm_infer"] = Field(description="LLM inference serving")
+    model: LLMModelSpec = Field(LLMModelSpec(), description="the model's shape and weight size")
+    kv: KVSpec = Field(KVSpec(), description="the KV-cache manager and pool")
     rate_per_step: float = Field(0.2, ge=0, le=1000, description="Poisson arrivals per decode step (at most 1,000)")
-    prompt_len: LengthSpec = LengthSpec(mean=200)
-    output_len: LengthSpec = LengthSpec(mean=100)
-    max_num_seqs: int = Field(64, ge=1)
-    steps: int = Field(500, ge=1)
+    prompt_len: LengthSpec = Field(LengthSpec(mean=200), description="prompt length of a request, in tokens")
+    output_len: LengthSpec = Field(LengthSpec(mean=100), description="output length of a request, in tokens")
+    max_num_seqs: int = Field(64, ge=1, description="most sequences running at once")
+    steps: int = Field(500, ge=1, description="decode steps to simulate")
 
 
 class CNNLayerSpec(Model):
-    name: str
+    """One explicit layer of a CNN, in fp32 sizes (``dtype`` rescales them)."""
+
+    name: str = Field(description="the layer's name")
     param_bytes: Size = Field(ge=0, description="fp32 bytes of the layer's parameters")
     act_bytes_per_sample: Size = Field(ge=0, description="fp32 bytes of the activations it keeps per sample")
 
@@ -448,8 +509,8 @@ class CNNLayerSpec(Model):
 class CNNModelSpec(Model):
     """A preset (toy, resnet18, resnet50) or explicit layers, not both."""
 
-    preset: Literal["toy", "resnet18", "resnet50"] | None = None
-    layers: list[CNNLayerSpec] | None = Field(None, min_length=1)
+    preset: Literal["toy", "resnet18", "resnet50"] | None = Field(None, description="a built-in model")
+    layers: list[CNNLayerSpec] | None = Field(None, min_length=1, description="explicit layers, first to last")
 
     @model_validator(mode="before")
     @classmethod
@@ -464,23 +525,31 @@ class CNNModelSpec(Model):
 
 
 class CNNInputSpec(Model):
+    """The training data: sample size, data set size and order, staging buffers."""
+
     sample_bytes: Size | None = Field(None, gt=0, description="default: the preset's input size")
     dataset_samples: int = Field(0, ge=0, description="0: an endless stream, every batch is new data")
-    shuffle: bool = True
-    staging_buffers: int = Field(1, ge=1)
+    shuffle: bool = Field(True, description="with a finite data set: a new seeded order each epoch; false: file order")
+    staging_buffers: int = Field(1, ge=1, description="input buffers of batch_size samples, used in turn")
 
 
 class CNNTrainSpec(Model):
     """CNN training: stream a batch in, forward, backward, optimizer step, every iteration."""
 
-    kind: Literal["cnn_train"]
-    model: CNNModelSpec = CNNModelSpec(preset="toy")
-    batch_size: int = Field(1, ge=1)
-    iterations: int = Field(10, ge=1)
-    dtype: Literal["fp32", "amp", "fp16", "int8"] = "fp32"
-    optimizer: Literal["sgd", "momentum", "adam"] = "adam"
-    checkpoint_every: int = Field(0, ge=0)
-    input: CNNInputSpec = CNNInputSpec()
+    kind: Literal["cnn_train"] = Field(description="CNN training")
+    model: CNNModelSpec = Field(CNNModelSpec(preset="toy"), description="a preset name or explicit layers")
+    batch_size: int = Field(1, ge=1, description="samples per iteration")
+    iterations: int = Field(10, ge=1, description="training iterations to simulate")
+    dtype: Literal["fp32", "amp", "fp16", "int8"] = Field(
+        "fp32", description="precision of weights, gradients and activations (fp16 is the same as amp)"
+    )
+    optimizer: Literal["sgd", "momentum", "adam"] = Field(
+        "adam", description="optimizer state per parameter: none (sgd), momentum, or two moments (adam)"
+    )
+    checkpoint_every: int = Field(
+        0, ge=0, description="k > 1: keep every k-th layer's activations and recompute the rest in backward; 0: keep all"
+    )
+    input: CNNInputSpec = Field(CNNInputSpec(), description="the input samples and data set")
 
 
 Workload = Annotated[
@@ -500,7 +569,9 @@ Workload = Annotated[
 
 
 class ProcessGroup(Model):
-    name: str
+    """A group of ``count`` processes running the same workload, arriving one after another."""
+
+    name: str = Field(description="the group's name; its processes are name.0, name.1, ... (just name if count is 1)")
     count: int = Field(1, ge=1, le=MAX_PROCESSES, description=f"processes in the group (at most {MAX_PROCESSES:,} in a scenario)")
     arrival: Duration = Field(0, ge=0, description="arrival of the first process of the group")
     arrival_interval: Duration = Field(0, ge=0, description="gap between arrivals within the group")
@@ -509,15 +580,17 @@ class ProcessGroup(Model):
         description="segments of the workload that the group's processes share (same frames); "
         "synthetic workloads have one segment, 'data'",
     )
-    workload: Workload
+    workload: Workload = Field(description="what each process of the group references, by kind")
 
 
 class Scenario(Model):
-    name: str
-    seed: int = 0
-    machine: Machine = Machine()
-    kernel: Kernel = Kernel()
-    processes: list[ProcessGroup] = Field(min_length=1)
+    """A vmsim scenario file: a machine, a kernel, and the process groups that run on it."""
+
+    name: str = Field(description="the scenario's name, shown in results")
+    seed: int = Field(0, description="seed of the one random generator for workloads and policies: same seed, same run")
+    machine: Machine = Field(Machine(), description="the simulated hardware")
+    kernel: Kernel = Field(Kernel(), description="the simulated operating system")
+    processes: list[ProcessGroup] = Field(min_length=1, description="the process groups, at least one")
 
     @model_validator(mode="after")
     def _process_count(self) -> Scenario:
