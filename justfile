@@ -11,10 +11,11 @@ install:
 test:
     python -m pip install -q -e '.[test]' && python -m pytest
 
-# lint and check formatting
+# lint, check formatting and type-check (mypy, configured in pyproject.toml)
 lint:
     ruff check vmsim tests benchmarks
     ruff format --check vmsim tests benchmarks
+    python -m mypy
 
 # speed against peers and the kernel at real scale (refreshes the generated tables in docs/performance.md)
 bench:

@@ -834,7 +834,7 @@ def _build_and_run(path: Path, what: str) -> None:
         raise
 
 
-@fuzz(200)
+@fuzz(150)
 @given(mutant=scenario_mutants())
 def test_validate_rejects_what_cannot_run(files: Files, mutant: tuple[str, bytes]) -> None:
     """Every mutant: validate exits 0 or 2 (one line); what it accepts builds and runs."""
@@ -1300,7 +1300,7 @@ def command_lines(draw: st.DrawFn) -> list[str]:
     return argv
 
 
-@fuzz(200)
+@fuzz(120)
 @given(argv=command_lines())
 def test_command_lines(files: Files, argv: list[str]) -> None:
     """Random command lines: exit 0, 1 (check's verdict) or 2, one line; never a crash."""

@@ -172,7 +172,7 @@ def _scenario(c: dict) -> dict:
     return data
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(scenarios)
 def test_running_ahead_changes_nothing(c: dict) -> None:
     """The kernel runs a process alone on the machine ahead of SimPy's clock; with that turned

@@ -29,7 +29,7 @@ scenario's own ``seed`` unless one is given; the seed used is recorded and pinne
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from typing import Any
 from vmsim import __version__
 from vmsim.engine import replay
 from vmsim.errors import VmsimError, read_json
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.schema import GlobalStats
 from vmsim.policies import parse_policy
 from vmsim.workloads import open_trace
@@ -79,7 +80,7 @@ def input_kind(path: str | Path) -> str:
 # -- running one configuration ---------------------------------------------------------------------
 
 
-Progress = Callable[[int, int], bool]
+Progress = ProgressFn
 
 
 def _whole(partial: bool) -> None:

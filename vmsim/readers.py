@@ -133,7 +133,7 @@ def _yaml_error(e: yaml.YAMLError, source: str) -> VmsimError:
     if context:
         cmark = getattr(e, "context_mark", None)
         here = cmark is None or mark is None or cmark.line == mark.line
-        parts.append(context if here else f"{context} (line {cmark.line + 1})")
+        parts.append(context if here or cmark is None else f"{context} (line {cmark.line + 1})")
     if problem:
         parts.append(problem)
     where = f" (column {mark.column + 1})" if mark is not None else ""
@@ -161,7 +161,7 @@ class _Loader(yaml.SafeLoader):
                 raise VmsimError(
                     f"invalid YAML: alias *{event.anchor} refers to itself (it is inside &{event.anchor})",
                     source=self.source,
-                    line=event.start_mark.line + 1,
+                    line=event.start_mark.line + 1,  # type: ignore[union-attr]  # parsed events always carry marks
                 )
             self.aliases += 1
             return super().compose_node(parent, index)
@@ -173,7 +173,9 @@ class _Loader(yaml.SafeLoader):
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise VmsimError(
-                f"invalid YAML: nested deeper than {MAX_DEPTH} levels", source=self.source, line=event.start_mark.line + 1
+                f"invalid YAML: nested deeper than {MAX_DEPTH} levels",
+                source=self.source,
+                line=event.start_mark.line + 1,  # type: ignore[union-attr]  # parsed events always carry marks
             )
         try:
             return super().compose_node(parent, index)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vmsim import __version__
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.schema import SCHEMA_VERSION, GlobalStats, SweepDoc, SweepPoint
 from vmsim.metrics.tidy import TidyTable, config_key
 from vmsim.parallel import Totals, run_jobs
@@ -21,7 +22,7 @@ from vmsim.scenario.models import Scenario, policy_spec
 
 __all__ = ["SweepOutcome", "sweep", "tidy_columns", "tidy_row"]
 
-Progress = Callable[[int, int], bool]
+Progress = ProgressFn
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,14 @@ OPT and every other policy run ``replay`` once per size (in worker processes whe
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
 from vmsim.engine.replay import Source, replay
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.results import RunResult
 from vmsim.metrics.schema import CurvePoint
 from vmsim.parallel import Totals, run_jobs
@@ -46,7 +47,7 @@ __all__ = ["CurvePoint", "curve", "lru_distances"]
 _DIRECT = 32
 
 
-Progress = Callable[[int, int | None], bool]
+Progress = ProgressFn
 
 
 def curve(

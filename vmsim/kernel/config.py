@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from vmsim.hw.access import Chunk
 from vmsim.policies import PolicySpec
+
+if TYPE_CHECKING:
+    from vmsim.hw.tlb import TLBPolicy
+    from vmsim.vm.pager import Scope
 
 
 class Workload(Protocol):
@@ -62,7 +66,7 @@ class KernelConfig:
     frames: int
     policy: PolicySpec
     page_size: int = 4096
-    scope: str = "global"
+    scope: Scope = "global"
     cpus: int = 1
     memory_access_ns: int = 100
     context_switch_ns: int = 5_000
@@ -74,7 +78,7 @@ class KernelConfig:
     #: entries across context switches (ASIDs) instead of flushing.
     tlb_entries: int = 0
     tlb_ways: int = 0
-    tlb_policy: str = "lru"
+    tlb_policy: TLBPolicy = "lru"
     tlb_tagged: bool = False
     tlb_hit_ns: int = 10
     quantum_ns: int = 10_000_000

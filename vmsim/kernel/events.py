@@ -20,12 +20,14 @@ step happens at the same simulated time and in the same order as if each were it
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import simpy
 
 Action = Callable[[Any], None]
+#: A SimPy process: a generator of the events it waits for.
+SimProcess = Generator[simpy.Event, Any, None]
 
 
 class Agenda:
@@ -46,7 +48,7 @@ class Agenda:
         """Run ``fn(arg)`` ``delay`` after the kernel's clock (zero: as an event triggered now)."""
         if delay:
             ev = self.env.timeout(self.now + delay - self.env._now, (fn, arg))
-            ev.callbacks.append(self._fire)  # type: ignore[union-attr]
+            ev.callbacks.append(self._fire)
         else:
             self.soon.append((fn, arg))
 
@@ -78,7 +80,7 @@ class Agenda:
                     # Other events are due now and come first: queue ours behind them, in order.
                     while soon:
                         ev = env.timeout(self.now - env._now, soon.popleft())
-                        ev.callbacks.append(self._fire)  # type: ignore[union-attr]
+                        ev.callbacks.append(self._fire)
                     break
                 fn, arg = soon.popleft()
                 fn(arg)

@@ -4,10 +4,8 @@ each runs as a SimPy process that checks every interval."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from vmsim.kernel.config import KernelConfig, PFFConfig, WorkingSetConfig
-from vmsim.kernel.events import Agenda
+from vmsim.kernel.events import Agenda, SimProcess
 from vmsim.kernel.process import Proc, Processes, State
 from vmsim.vm import Pager
 
@@ -26,7 +24,7 @@ class LoadControl:
     #: The working-set windows (tau, ns of virtual time) this control reads.
     taus: tuple[int, ...] = ()
 
-    def run(self) -> Iterator[object]:
+    def run(self) -> SimProcess:
         """The SimPy process: a check every interval while processes remain."""
         interval = self.interval
         env, agenda = self.agenda.env, self.agenda

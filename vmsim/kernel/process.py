@@ -11,7 +11,7 @@ from enum import IntEnum
 from vmsim.hw.access import Chunk
 from vmsim.hw.tlb import TLB
 from vmsim.kernel.config import KernelConfig, ProcessSpec
-from vmsim.kernel.events import Agenda, Job, PagingDevice
+from vmsim.kernel.events import Agenda, Job, PagingDevice, SimProcess
 from vmsim.kernel.workingset import WorkingSets
 from vmsim.vm import Pager, Table
 
@@ -112,7 +112,7 @@ class Processes:
         if self.idle:
             self.agenda.soon.append((self.wake, self.idle.popleft()))
 
-    def arrive(self, proc: Proc) -> Iterator[object]:
+    def arrive(self, proc: Proc) -> SimProcess:
         """A SimPy process: ``proc`` arrives at its arrival time."""
         yield self.agenda.env.timeout(proc.spec.arrival_ns)
         self.agenda.sync()

@@ -3,11 +3,11 @@ thrashing verdict drawn from it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from vmsim.kernel.config import KernelConfig
 from vmsim.kernel.cpu import CPUs
-from vmsim.kernel.events import PagingDevice
+from vmsim.kernel.events import PagingDevice, SimProcess
 from vmsim.kernel.process import Processes
 from vmsim.metrics.results import Episode, Sample, Thrashing
 from vmsim.vm import Pager
@@ -44,7 +44,7 @@ class Sampler:
         self.samples: list[Sample] = []
         self.on_sample: Callable[[int, int], bool] | None = None
 
-    def run(self) -> Iterator[object]:
+    def run(self) -> SimProcess:
         """The SimPy process."""
         cfg, procs, pager = self.cfg, self.procs, self.pager
         env = self.device.agenda.env

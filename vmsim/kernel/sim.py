@@ -14,7 +14,7 @@ Time is integer nanoseconds.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import simpy
@@ -24,7 +24,7 @@ from vmsim.hw.segments import AddressSpace, Segment
 from vmsim.hw.tlb import TLB
 from vmsim.kernel.config import KernelConfig, ProcessSpec
 from vmsim.kernel.cpu import CPUs
-from vmsim.kernel.events import Agenda, PagingDevice
+from vmsim.kernel.events import Agenda, PagingDevice, SimProcess
 from vmsim.kernel.loadcontrol import control_for
 from vmsim.kernel.process import Proc, Processes, State
 from vmsim.kernel.sampler import Sampler, Stop
@@ -89,7 +89,7 @@ class Kernel:
             TLB(
                 cfg.tlb_entries,
                 cfg.tlb_ways or cfg.tlb_entries,
-                cfg.tlb_policy,  # type: ignore[arg-type]
+                cfg.tlb_policy,
                 tagged=cfg.tlb_tagged,
                 rng=rng,
             )
@@ -158,7 +158,7 @@ class Kernel:
             )
         return dict(enumerate(quotas))
 
-    def _ticker(self) -> Iterator[simpy.Event]:
+    def _ticker(self) -> SimProcess:
         """Periodic policies, ticked from the kernel's clock: every ``period`` x memory_access of
         simulated time each domain's ``tick(now)`` runs with ``now = env.now // memory_access``, and
         the frames it gives up are freed (the dirty ones written back by the paging device)."""

@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from vmsim.errors import VmsimError, replacing
 
@@ -38,7 +38,7 @@ MISSING_MATPLOTLIB = "plots need matplotlib: pip install 'vmsim[plot]'"
 
 _FORMATS = {".png": "png", ".svg": "svg"}
 _RC = {"svg.hashsalt": "vmsim", "svg.fonttype": "path", "figure.dpi": 100, "savefig.dpi": 100}
-_OPT_STYLE = {"color": "black", "linestyle": "--", "linewidth": 1.5, "marker": None}
+_OPT_STYLE: dict[str, Any] = {"color": "black", "linestyle": "--", "linewidth": 1.5, "marker": None}
 _MAX_LEGEND = 12
 
 Builder = Callable[[Any, "type[Figure]"], "Figure"]
@@ -75,7 +75,7 @@ def _matplotlib() -> Any:
     return matplotlib
 
 
-def _render(build: Builder, data: Any, target: str | Path | io.IOBase, fmt: str) -> None:
+def _render(build: Builder, data: Any, target: str | Path | BinaryIO, fmt: str) -> None:
     """Build the figure from ``data`` and save it to ``target`` (a path or a binary buffer)."""
     mpl = _matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg

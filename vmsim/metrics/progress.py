@@ -13,8 +13,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, TextIO
+
+#: A progress callback, ``progress(references, faults)``: True asks the run to stop. ``faults`` is None
+#: where it is not known yet (a curve's first pass). A `Progress` is one.
+ProgressFn = Callable[[int, int | None], bool]
 
 
 class Progress:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -47,7 +47,7 @@ __all__ = [
 
 #: Version of the documents' shape; bumped when a key is added to, removed from or changes meaning
 #: in a document. 2: every document is an object with schema_version, vmsim_version and command.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION: Final = 2
 
 
 def _version() -> str:
@@ -141,7 +141,7 @@ class Run(Counters, _RunKey):
             frames=frames,
             scope=r.scope,
             seed=r.seed,
-            **_counters(r),
+            **_counters(r),  # type: ignore[arg-type]  # only Counters' fields, never processes or steps
             fault_rate=_rate(r.faults, r.references),
             cpu_utilization=round(r.cpu_utilization, 6),
             partial=r.partial,
@@ -460,7 +460,7 @@ class SweepDoc(_Doc):
 
 #: Every results document, told apart by its ``command``.
 Results = Annotated[RunsDoc | CompareDoc | SimDoc | SweepDoc, Field(discriminator="command")]
-_RESULTS: TypeAdapter[Any] = TypeAdapter(Results)
+_RESULTS: TypeAdapter[RunsDoc | CompareDoc | SimDoc | SweepDoc] = TypeAdapter(Results)
 _CURVE: TypeAdapter[list[CurvePoint]] = TypeAdapter(list[CurvePoint])
 
 
@@ -515,4 +515,5 @@ def results_schema() -> dict[str, Any]:
 
 
 def results_schema_text() -> str:
+    """The results JSON Schema as sorted, indented text, as docs/results.schema.json holds it."""
     return json.dumps(results_schema(), indent=2, sort_keys=True) + "\n"

@@ -78,16 +78,17 @@ def load_policy_file(ref: str) -> type[Policy]:
         raise VmsimError(("is a directory, not a Python file" if path.is_dir() else "no such file") + hint, source=where)
     resolved = path.resolve()
     fresh = _module_name(resolved) not in sys.modules
-    saved = dict(REGISTRY), dict(ALIASES), dict(ORIGINS)
+    saved: tuple[dict[str, Any], ...] = dict(REGISTRY), dict(ALIASES), dict(ORIGINS)
     module = _import_file(resolved, where)
     try:
         return _register_from(module, text, cls_name, resolved, where)
     except VmsimError:
         if fresh:  # a file that was rejected is forgotten, so a fixed one is imported again
             del sys.modules[module.__name__]
-            for d, s in zip((REGISTRY, ALIASES, ORIGINS), saved):
+            registries: tuple[dict[str, Any], ...] = (REGISTRY, ALIASES, ORIGINS)
+            for d, s in zip(registries, saved):
                 d.clear()
-                d.update(s)  # type: ignore[attr-defined]
+                d.update(s)
         raise
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, ClassVar
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
@@ -23,7 +23,7 @@ class Clock(RepeatIsNoop, Policy):
     """
 
     name = "clock"
-    aliases = ("second-chance-clock", "2c")
+    aliases: ClassVar[tuple[str, ...]] = ("second-chance-clock", "2c")
     summary = "second chance with a hand (ref_bit_on_load=true is the textbook variant)"
     path = Path.BITS
 

@@ -22,7 +22,7 @@ class LRU(RepeatIsNoop, Policy):
         super().__init__(frames, rng)
         self._recency: OrderedDict[int, None] = OrderedDict()
         # Bound once: the engine calls hit() on every hit, so skip an attribute lookup there.
-        self.hit = self._recency.move_to_end  # type: ignore[method-assign]
+        self.hit = self._recency.move_to_end  # type: ignore[method-assign, assignment]
 
     def hit(self, frame: int) -> None:  # replaced per instance by the ordered dict's move_to_end
         self._recency.move_to_end(frame)
@@ -38,7 +38,7 @@ class LRU(RepeatIsNoop, Policy):
 
     def adopt(self, frames: list[int]) -> None:
         self._recency = OrderedDict.fromkeys(frames)
-        self.hit = self._recency.move_to_end  # type: ignore[method-assign]
+        self.hit = self._recency.move_to_end  # type: ignore[method-assign, assignment]
 
     def order(self) -> list[int]:
         return list(self._recency)

@@ -21,7 +21,7 @@ class MRU(RepeatIsNoop, Policy):
     def __init__(self, frames: FrameTable, rng: random.Random) -> None:
         super().__init__(frames, rng)
         self._recency: OrderedDict[int, None] = OrderedDict()
-        self.hit = self._recency.move_to_end  # type: ignore[method-assign]
+        self.hit = self._recency.move_to_end  # type: ignore[method-assign, assignment]
 
     def hit(self, frame: int) -> None:  # replaced per instance by the ordered dict's move_to_end
         self._recency.move_to_end(frame)
@@ -37,7 +37,7 @@ class MRU(RepeatIsNoop, Policy):
 
     def adopt(self, frames: list[int]) -> None:
         self._recency = OrderedDict.fromkeys(frames)
-        self.hit = self._recency.move_to_end  # type: ignore[method-assign]
+        self.hit = self._recency.move_to_end  # type: ignore[method-assign, assignment]
 
     def order(self) -> list[int]:
         return list(reversed(self._recency))

@@ -36,6 +36,7 @@ from vmsim.workloads.synthetic import SyntheticWorkload
 
 
 def kernel_config(s: Scenario) -> KernelConfig:
+    """The kernel's configuration from a validated scenario: its machine and kernel sections."""
     m, k = s.machine, s.kernel
     lc = k.load_control
     control: LoadControlConfig = None

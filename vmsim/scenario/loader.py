@@ -82,7 +82,12 @@ def _field_names(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str
         members = _models_in(fields[part].annotation)
         current = members[0] if members else None
         if i < len(parts) and isinstance(parts[i], str) and len(members) > 1:
-            tagged = [m for m in members if parts[i] in getattr(m.model_fields.get("kind"), "annotation", None).__args__]
+            tagged = [
+                m
+                for m in members
+                # every member of a tagged union has a Literal ``kind``
+                if parts[i] in getattr(m.model_fields.get("kind"), "annotation", None).__args__  # type: ignore[union-attr]
+            ]
             if tagged:
                 current = tagged[0]
                 i += 1
