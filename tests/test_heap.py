@@ -1,4 +1,4 @@
-"""Heap allocators (vmsim.workloads.heap): placement on hand-worked sequences, errors, stats, the
+"""Heap allocators (vmsim.alloc.heap): placement on hand-worked sequences, errors, stats, the
 qualitative facts of ai-workloads.md section 6, and hypothesis properties against a plain model.
 
 Hand-worked sequences use ``round=1`` so addresses are plain byte counts.
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vmsim.alloc.heap import POLICIES, CachingHeap, FitHeap, Heap, make_heap, pages_of
 from vmsim.errors import VmsimError
-from vmsim.workloads.heap import POLICIES, CachingHeap, FitHeap, Heap, make_heap, pages_of
 
 CLASSIC = ["first_fit", "next_fit", "best_fit", "worst_fit"]
 

@@ -6,7 +6,7 @@ the same problem and answers, byte for byte: every random choice comes from one
 ``random.Random(seed)``.
 
 This package sits beside the workloads: it uses ``vmsim.hw`` (address split, segments) and the heap
-allocator of ``vmsim.workloads.heap``, nothing above them.
+allocator of ``vmsim.alloc.heap``, nothing above them.
 """
 
 from __future__ import annotations

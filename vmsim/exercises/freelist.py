@@ -17,7 +17,7 @@ remainder stays free). Rules, as the free-space chapter's homework states them:
   where the second starts. In address order that merges every pair of free neighbours; in the
   other orders only neighbours that happen to sit next to each other in the list.
 
-Address order runs on :class:`vmsim.workloads.heap.FitHeap`, the allocator the AI workloads use;
+Address order runs on :class:`vmsim.alloc.heap.FitHeap`, the allocator the AI workloads use;
 the other orders need the list order, which that heap does not keep, so :class:`ListFreeList`
 models them.
 """
@@ -27,9 +27,9 @@ from __future__ import annotations
 import random
 import re
 
+from vmsim.alloc.heap import FitHeap
 from vmsim.errors import VmsimError
 from vmsim.exercises.common import Answers, Kind, Options, Params, Summary
-from vmsim.workloads.heap import FitHeap
 
 POLICIES = ("first", "best", "worst", "next")
 ORDERS = ("address", "size-asc", "size-desc", "front", "back")

@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from vmsim.alloc.heap import make_heap
 from vmsim.errors import VmsimError
 from vmsim.hw.access import CHUNK, Chunk
-from vmsim.workloads.heap import make_heap
 
 MANAGERS = ("paged", "contiguous", "os_demand")
 
