@@ -108,17 +108,7 @@ def curve(
             doc = cmp.compare(
                 source, specs, counts, seed=seed, overrides=set_ or [], progress=progress, workers=n, scheduler=scheduler
             )
-            points = [
-                CurvePoint(
-                    policy=r.policy,
-                    frames=r.frames,
-                    references=r.references,
-                    faults=r.faults,
-                    writebacks=r.writebacks,
-                    partial=r.partial,
-                )
-                for r in doc.runs
-            ]
+            points = [CurvePoint.of(r) for r in doc.runs]
             expected = len(doc.config["policies"]) * len(counts)
         else:
             trace = open_trace(source, trace_format, page_size)

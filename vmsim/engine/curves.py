@@ -36,7 +36,6 @@ from vmsim.engine.replay import Source, replay
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.metrics.progress import ProgressFn
-from vmsim.metrics.results import RunResult
 from vmsim.metrics.schema import CurvePoint
 from vmsim.parallel import Totals, run_jobs
 from vmsim.policies import PolicySpec, lookup
@@ -106,17 +105,11 @@ def curve(
         totals = Totals(progress)
         for key, (src, spec, f, sd) in zip(tasks, jobs):
             r = replay(src, spec, f, seed=sd, on_chunk=totals.during())
-            results[key] = _point(r)
+            results[key] = CurvePoint.of(r)
             totals.add(r.references, r.faults, report=False)
             if r.partial:
                 break
     return [results[i, f] for i in range(len(policies)) for f in frames if (i, f) in results]
-
-
-def _point(r: RunResult) -> CurvePoint:
-    return CurvePoint(
-        policy=r.policy, frames=r.frames, references=r.references, faults=r.faults, writebacks=r.writebacks, partial=r.partial
-    )
 
 
 def _picklable(*objs: object) -> bool:
@@ -129,7 +122,7 @@ def _picklable(*objs: object) -> bool:
 
 def _run_one(job: tuple[Source, PolicySpec, int, int]) -> CurvePoint:
     source, spec, frames, seed = job
-    return _point(replay(source, spec, frames, seed=seed))
+    return CurvePoint.of(replay(source, spec, frames, seed=seed))
 
 
 # --- LRU: stack distances ------------------------------------------------------------------------

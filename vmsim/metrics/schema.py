@@ -229,6 +229,18 @@ class CurvePoint(Record):
     writebacks: int
     partial: bool = False
 
+    @classmethod
+    def of(cls, run: Any) -> CurvePoint:
+        """The point of one run (a RunResult or a document's Run: the same counters)."""
+        return cls(
+            policy=run.policy,
+            frames=run.frames,
+            references=run.references,
+            faults=run.faults,
+            writebacks=run.writebacks,
+            partial=run.partial,
+        )
+
     @property
     def miss_ratio(self) -> float:
         return self.faults / self.references if self.references else 0.0

@@ -9,6 +9,7 @@ point) are registered the same way, explicitly, by :func:`load_policy_file` and
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -92,6 +93,7 @@ class Param(NamedTuple):
     range: Range | None
 
 
+@functools.cache
 def param_info(cls: type[Policy]) -> dict[str, Param]:
     """The policy's parameters, from its constructor's signature: the one place they are
     declared (``k: Annotated[int, Range(1, 64)] = 2``). An int without a declared range must fit

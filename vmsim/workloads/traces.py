@@ -72,11 +72,6 @@ def _open(path: Path) -> IO[bytes]:
     return raw
 
 
-def block_lines(block: bytes) -> int:
-    """Lines in a block of whole lines."""
-    return block.count(b"\n")
-
-
 def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
     """(number of lines before the block, block of whole lines ending in a newline)."""
     with _open(path) as fh:
@@ -102,7 +97,7 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
                 raise TraceError(
                     f"line longer than {MAX_LINE:,} bytes: not a trace (no newline)",
                     source=str(path),
-                    line=line + block_lines(data[:cut]) + 1,
+                    line=line + data.count(b"\n", 0, cut) + 1,
                 )
             block, rest = data[:cut], data[cut:]
             yield line, block
