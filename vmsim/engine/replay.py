@@ -16,7 +16,7 @@ import numpy as np
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.hw.segments import AddressSpace
-from vmsim.metrics.results import ProcessResult, RunResult, Step
+from vmsim.metrics.results import ProcessCounters, RunResult, Step
 from vmsim.policies import PolicySpec
 from vmsim.vm.future import iter_values, next_use
 from vmsim.vm.loops import Runner, fold_repeats
@@ -122,9 +122,10 @@ def replay(
 
     accounts = pager.accounts
     procs = tuple(
-        ProcessResult(
+        ProcessCounters(
             pid=pid,
             references=references[pid],
+            hits=references[pid] - accounts[pid].faults,
             faults=accounts[pid].faults,
             cold_faults=accounts[pid].cold,
             evictions=accounts[pid].evictions,

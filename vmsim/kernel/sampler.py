@@ -9,7 +9,7 @@ from vmsim.kernel.config import KernelConfig
 from vmsim.kernel.cpu import CPUs
 from vmsim.kernel.events import PagingDevice, SimProcess
 from vmsim.kernel.process import Processes
-from vmsim.metrics.results import Episode, Sample, Thrashing
+from vmsim.metrics.results import Sample, Thrashing, ThrashingEpisode
 from vmsim.vm import Pager
 
 NS = 1e-9
@@ -85,7 +85,7 @@ class Sampler:
             s.cpu_utilization < THRASHING_CPU_BELOW and s.paging_device_utilization > THRASHING_DEVICE_ABOVE and s.evictions > 0
             for s in samples
         ]
-        episodes: list[Episode] = []
+        episodes: list[ThrashingEpisode] = []
         first = None  # the first sample of the current run of flagged samples
         for i, flag in enumerate([*flags, False]):
             if flag and first is None:
@@ -93,7 +93,7 @@ class Sampler:
             elif not flag and first is not None:
                 if i - first >= THRASHING_RUN:
                     start, end = round(samples[first].t_s - period, 9), round(samples[i - 1].t_s, 9)
-                    episodes.append(Episode(start, end, (end - start) / run_s if run_s else 0.0))
+                    episodes.append(ThrashingEpisode(start, end, (end - start) / run_s if run_s else 0.0))
                 first = None
         sustained = sum(e.share for e in episodes) >= THRASHING_SUSTAINED
         fraction = sum(flags) / len(flags) if flags else 0.0

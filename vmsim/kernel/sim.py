@@ -209,6 +209,7 @@ class Kernel:
                 name=p.spec.name,
                 group=p.spec.group,
                 references=p.references,
+                hits=p.references - accounts[p.pid].faults,
                 faults=accounts[p.pid].faults,
                 cold_faults=accounts[p.pid].cold,
                 evictions=accounts[p.pid].evictions,

@@ -1,5 +1,5 @@
 """Results as plain immutable records, and their renderings."""
 
-from vmsim.metrics.results import ProcessResult, RunResult, Step
+from vmsim.metrics.results import ProcessCounters, RunResult, Step
 
-__all__ = ["ProcessResult", "RunResult", "Step"]
+__all__ = ["ProcessCounters", "RunResult", "Step"]

@@ -1,31 +1,41 @@
 """Immutable result records, as the engines return them. Summaries are computed from them, never
-kept alongside; :mod:`vmsim.metrics.schema` turns them into the documents every rendering uses."""
+kept alongside; :mod:`vmsim.metrics.schema` turns them into the documents every rendering uses.
+
+The records that a document carries as they are (a process's counters and life, a sample, a step, the
+thrashing verdict) are defined here only: the documents use these dataclasses as their field types
+(pydantic validates and serialises stdlib dataclasses), so each is written once; a document rounds
+their floats when it is made. ``_DOC`` makes pydantic refuse unknown keys when it reads a document
+back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
+
+_DOC: Final = {"extra": "forbid"}
 
 
 @dataclass(frozen=True)
-class ProcessResult:
-    """Counters of one process. Evictions and write-backs are charged to the page's owner."""
+class ProcessCounters:
+    """One process of a run. Evictions and write-backs are charged to the evicted page's owner;
+    cold faults are included in faults, and hits are references - faults."""
+
+    __pydantic_config__ = _DOC
 
     pid: int
     references: int
+    hits: int
     faults: int
     cold_faults: int
     evictions: int
     writebacks: int
 
-    @property
-    def hits(self) -> int:
-        return self.references - self.faults
-
 
 @dataclass(frozen=True)
 class Step:
     """One access of a step-by-step run (``--explain`` and the OSTEP profile)."""
+
+    __pydantic_config__ = _DOC
 
     pid: int
     page: int
@@ -33,8 +43,6 @@ class Step:
     hit: bool
     #: Page held by each frame after the access, by frame number (None = free).
     frames: tuple[int | None, ...]
-    #: Pages of the faulting process's replacement domain in the policy's order.
-    order: tuple[int, ...]
     #: Page evicted by this access, if any.
     victim: int | None
 
@@ -52,7 +60,7 @@ class RunResult:
     cold_faults: int
     evictions: int
     writebacks: int
-    processes: tuple[ProcessResult, ...] = ()
+    processes: tuple[ProcessCounters, ...] = ()
     steps: tuple[Step, ...] | None = None
     #: Stopped early (Ctrl-C): the counters cover the accesses replayed so far.
     partial: bool = False
@@ -67,9 +75,8 @@ class RunResult:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ProcessStats(ProcessResult):
-    """One process of a kernel simulation: the replay counters plus its life in simulated time
-    (seconds)."""
+class ProcessStats(ProcessCounters):
+    """One process of a kernel simulation: its counters and its life in simulated seconds."""
 
     name: str
     group: str
@@ -90,7 +97,9 @@ class ProcessStats(ProcessResult):
 
 @dataclass(frozen=True)
 class Sample:
-    """The system at one sampling time: utilisations over the last period, per-process sizes."""
+    """The system at one sampling time: utilisations over the last period, sizes per process."""
+
+    __pydantic_config__ = _DOC
 
     t_s: float
     cpu_utilization: float
@@ -103,9 +112,11 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Episode:
+class ThrashingEpisode:
     """A stretch of thrashing: at least 3 consecutive samples that each show it (docs/semantics.md),
     from the start of the first one's period to the last one; ``share`` of the run's time."""
+
+    __pydantic_config__ = _DOC
 
     start_s: float
     end_s: float
@@ -114,14 +125,17 @@ class Episode:
 
 @dataclass(frozen=True)
 class Thrashing:
-    """The thrashing verdict (docs/semantics.md): ``detected`` only when the episodes together
-    last at least a quarter of the run (sustained thrashing), ``since_s`` the start of the first
-    episode then; ``fraction`` is the share of samples that show thrashing, in episodes or not."""
+    """Sustained thrashing (``detected``): episodes of at least 3 consecutive samples with CPU
+    utilisation below 0.35 while the paging device is busier than 0.85 and pages are being
+    evicted, lasting together at least a quarter of the run; ``since_s``: the first episode's
+    start; ``fraction``: the share of samples that show thrashing (docs/semantics.md)."""
+
+    __pydantic_config__ = _DOC
 
     detected: bool
     since_s: float | None
     fraction: float
-    episodes: tuple[Episode, ...] = ()
+    episodes: tuple[ThrashingEpisode, ...] = ()
 
 
 @dataclass(frozen=True)

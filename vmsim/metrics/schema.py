@@ -15,12 +15,23 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from vmsim.errors import VmsimError
-from vmsim.metrics.results import RunResult, SimResult, TLBStats
+from vmsim.metrics.results import (
+    ProcessCounters,
+    ProcessStats,
+    RunResult,
+    Sample,
+    SimResult,
+    Step,
+    Thrashing,
+    ThrashingEpisode,
+    TLBStats,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -39,6 +50,8 @@ __all__ = [
     "SweepDoc",
     "SweepPoint",
     "TLBRecord",
+    "Thrashing",
+    "ThrashingEpisode",
     "dump_json",
     "load_results",
     "results_schema",
@@ -60,8 +73,8 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-# Multiple bases: pydantic lays out the fields of the last base first, so ``class X(Counters, _Pid)``
-# puts ``pid`` before the counters.
+# Multiple bases: pydantic lays out the fields of the last base first, so ``class X(Counters, _RunKey)``
+# puts the key before the counters.
 
 
 class Counters(Record):
@@ -73,26 +86,6 @@ class Counters(Record):
     cold_faults: int
     evictions: int
     writebacks: int
-
-
-class _Pid(Record):
-    pid: int
-
-
-class ProcessCounters(Counters, _Pid):
-    """One process of a run. Evictions and write-backs are charged to the evicted page's owner."""
-
-
-class Step(Record):
-    """One access of a step-by-step run (``--explain``)."""
-
-    pid: int
-    page: int
-    write: bool
-    hit: bool
-    #: Page held by each frame after the access, by frame number (null = free).
-    frames: list[int | None]
-    victim: int | None
 
 
 class _RunKey(Record):
@@ -115,12 +108,6 @@ class Run(Counters, _RunKey):
 
     @classmethod
     def of(cls, r: RunResult) -> Run:
-        procs = [ProcessCounters(pid=p.pid, **_counters(p)) for p in r.processes] if len(r.processes) > 1 else None
-        steps = None
-        if r.steps is not None:
-            steps = [
-                Step(pid=s.pid, page=s.page, write=s.write, hit=s.hit, frames=list(s.frames), victim=s.victim) for s in r.steps
-            ]
         return cls(
             policy=r.policy,
             frames=r.frames,
@@ -129,8 +116,8 @@ class Run(Counters, _RunKey):
             **_counters(r),
             fault_rate=_rate(r.faults, r.references),
             partial=r.partial,
-            processes=procs,
-            steps=steps,
+            processes=list(r.processes) if len(r.processes) > 1 else None,
+            steps=None if r.steps is None else list(r.steps),
         )
 
     @classmethod
@@ -246,27 +233,6 @@ class CurvePoint(Record):
         return self.faults / self.references if self.references else 0.0
 
 
-class ThrashingEpisode(Record):
-    """At least 3 consecutive samples showing thrashing, from ``start_s`` to ``end_s``: ``share``
-    of the run."""
-
-    start_s: float
-    end_s: float
-    share: float
-
-
-class Thrashing(Record):
-    """Sustained thrashing (``detected``): episodes of at least 3 consecutive samples with CPU
-    utilisation below 0.35 while the paging device is busier than 0.85 and pages are being
-    evicted, lasting together at least a quarter of the run; ``since_s``: the first episode's
-    start; ``fraction``: the share of samples that show thrashing (docs/semantics.md)."""
-
-    detected: bool
-    since_s: float | None
-    fraction: float
-    episodes: list[ThrashingEpisode] = []
-
-
 class TLBRecord(Record):
     """The TLBs of all CPUs: their shape and counters; the effective access time is the mean time
     of a reference that does not fault (hits cost hit_ns, misses miss_ns)."""
@@ -333,69 +299,25 @@ class GlobalStats(Counters, _Setup):
             paging_device_utilization=round(r.paging_device_utilization, 6),
             simulated_time_s=round(r.simulated_time_s, 9),
             context_switches=r.context_switches,
-            thrashing=Thrashing(
-                detected=th.detected,
-                since_s=th.since_s,
-                fraction=round(th.fraction, 6),
-                episodes=[ThrashingEpisode(start_s=e.start_s, end_s=e.end_s, share=round(e.share, 6)) for e in th.episodes],
+            thrashing=replace(
+                th, fraction=round(th.fraction, 6), episodes=tuple(replace(e, share=round(e.share, 6)) for e in th.episodes)
             ),
             tlb=None if r.tlb is None else TLBRecord.of(r.tlb),
         )
 
 
-class ProcessStats(ProcessCounters):
-    """One process of a kernel simulation: its counters and its life in simulated seconds."""
-
-    name: str
-    group: str
-    arrival_s: float
-    finish_s: float | None
-    running_s: float
-    ready_s: float
-    blocked_s: float
-    suspended_s: float
-    suspensions: int
-    max_rss: int
-    #: What the workload itself reports (an LLM server's preemptions and tokens, say).
-    workload: dict[str, Any] | None = None
-    tlb_hits: int | None = None
-    tlb_misses: int | None = None
-
-    @classmethod
-    def of_all(cls, r: SimResult) -> list[ProcessStats]:
-        return [
-            cls(
-                pid=p.pid,
-                **_counters(p),
-                name=p.name,
-                group=p.group,
-                arrival_s=p.arrival_s,
-                finish_s=p.finish_s,
-                running_s=round(p.running_s, 9),
-                ready_s=round(p.ready_s, 9),
-                blocked_s=round(p.blocked_s, 9),
-                suspended_s=round(p.suspended_s, 9),
-                suspensions=p.suspensions,
-                max_rss=p.max_rss,
-                workload=p.workload or None,
-                tlb_hits=p.tlb_hits,
-                tlb_misses=p.tlb_misses,
-            )
-            for p in r.processes
-        ]
-
-
-class Sample(Record):
-    """The system at one sampling time: utilisations over the last period, sizes per process."""
-
-    t_s: float
-    cpu_utilization: float
-    paging_device_utilization: float
-    faults: int
-    evictions: int
-    rss: list[int]
-    working_set: list[int]
-    active: int
+def _process_stats(r: SimResult) -> list[ProcessStats]:
+    return [
+        replace(
+            p,
+            running_s=round(p.running_s, 9),
+            ready_s=round(p.ready_s, 9),
+            blocked_s=round(p.blocked_s, 9),
+            suspended_s=round(p.suspended_s, 9),
+            workload=p.workload or None,
+        )
+        for p in r.processes
+    ]
 
 
 class SimDoc(_Doc):
@@ -416,15 +338,10 @@ class SimDoc(_Doc):
         samples = None
         if series:
             samples = [
-                Sample(
-                    t_s=s.t_s,
+                replace(
+                    s,
                     cpu_utilization=round(s.cpu_utilization, 6),
                     paging_device_utilization=round(s.paging_device_utilization, 6),
-                    faults=s.faults,
-                    evictions=s.evictions,
-                    rss=list(s.rss),
-                    working_set=list(s.working_set),
-                    active=s.active,
                 )
                 for s in r.samples
             ]
@@ -437,7 +354,7 @@ class SimDoc(_Doc):
             config=r.config or {},
             partial=r.partial,
             global_=GlobalStats.of(r),
-            processes=ProcessStats.of_all(r),
+            processes=_process_stats(r),
             samples=samples,
         )
 
@@ -453,9 +370,7 @@ class SweepPoint(Record):
 
     @classmethod
     def of(cls, params: Mapping[str, Any], r: SimResult) -> SweepPoint:
-        return cls(
-            params=dict(params), seed=r.seed, partial=r.partial, global_=GlobalStats.of(r), processes=ProcessStats.of_all(r)
-        )
+        return cls(params=dict(params), seed=r.seed, partial=r.partial, global_=GlobalStats.of(r), processes=_process_stats(r))
 
 
 class SweepDoc(_Doc):

@@ -271,7 +271,6 @@ def _run_steps(chunk: Chunk, pager: Pager, tables: dict[int, Table], record: lis
                 write=bool(w),
                 hit=f is not None,
                 frames=tuple(None if frames.owner[i] < 0 else frames.page[i] for i in range(frames.n)),
-                order=tuple(frames.page[i] for i in pager.domain_frames(pid)),
                 victim=victim,
             )
         )

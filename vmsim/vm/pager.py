@@ -288,7 +288,3 @@ class Pager:
         page = self.frames.page[f]
         self._evict(f)
         return page
-
-    def domain_frames(self, pid: int) -> list[int]:
-        """The frames ``pid``'s policy instance chooses among, in the policy's order."""
-        return self.accounts[pid].domain.order()
