@@ -143,7 +143,7 @@ def test_contiguous_kv_placed_by_a_heap_reports_fragmentation() -> None:
 
 def test_heap_needs_the_contiguous_manager() -> None:
     """Found when the scenario is loaded (validate), named with the file, line and field."""
-    pattern = r"llm_serving\.yaml:\d+: processes\.0\.workload: .*needs kv\.manager contiguous"
+    pattern = r"llm_serving\.yaml:\d+: processes\.0\.workload\.kv: .*needs manager contiguous"
     with pytest.raises(VmsimError, match=pattern) as info:
         load_scenario(SCENARIOS / "llm_serving.yaml", ["processes.0.workload.kv.heap=best_fit"])
-    assert info.value.field == "processes.0.workload" and info.value.line is not None
+    assert info.value.field == "processes.0.workload.kv" and info.value.line is not None

@@ -10,14 +10,26 @@ from collections.abc import Iterable
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from vmsim.engine import replay
-from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.policies import parse_policy
-from vmsim.workloads.cnn import CNNTrain
+from vmsim.workloads.cnn import CNNTrain, CNNTrainSpec
+from vmsim.workloads.zoo import Layer
 
 PAGE = 4096
+_INPUT = ("sample_bytes", "dataset_samples", "shuffle", "staging_buffers")
+
+
+def cnn(seed: int = 0, page_size: int = PAGE, **kw: object) -> CNNTrain:
+    """A CNNTrain from flat keywords: the spec's fields and its input's (as in YAML, validated),
+    with a list of layers as ``model``."""
+    data: dict[str, object] = {k: v for k, v in kw.items() if k not in _INPUT}
+    data["input"] = {k: v for k, v in kw.items() if k in _INPUT}
+    if isinstance(data.get("model"), list):
+        data["model"] = {"layers": data["model"]}
+    return CNNTrain(CNNTrainSpec.model_validate({"kind": "cnn_train", **data}), seed, page_size)
 
 
 def joined(chunks: Iterable[Chunk]) -> tuple[np.ndarray, np.ndarray]:
@@ -34,10 +46,10 @@ def faults_per_iteration(policy: str, ratio: float, k: int = 4, **kw: object) ->
     """(faults over k+1 iterations - faults over 1) / k, at round(ratio * footprint) frames.
 
     k is even because FIFO at frames = footprint alternates between two iteration kinds."""
-    frames = round(ratio * CNNTrain(**kw).footprint)  # type: ignore[arg-type]
+    frames = round(ratio * cnn(**kw).footprint)
     spec = parse_policy(policy)
-    one = replay(lambda: CNNTrain(iterations=1, **kw).chunks(), spec, frames).faults  # type: ignore[arg-type]
-    more = replay(lambda: CNNTrain(iterations=k + 1, **kw).chunks(), spec, frames).faults  # type: ignore[arg-type]
+    one = replay(lambda: cnn(iterations=1, **kw).chunks(), spec, frames).faults
+    more = replay(lambda: cnn(iterations=k + 1, **kw).chunks(), spec, frames).faults
     return (more - one) / k
 
 
@@ -45,15 +57,15 @@ def faults_per_iteration(policy: str, ratio: float, k: int = 4, **kw: object) ->
 
 
 def test_toy_matches_the_docs_toy() -> None:
-    w = CNNTrain()
-    assert (w.model, w.batch_size, w.dtype, w.optimizer) == ("toy", 1, "fp32", "adam")
+    w = cnn()
+    assert (w.spec.model.preset, w.spec.batch_size, w.dtype, w.spec.optimizer) == ("toy", 1, "fp32", "adam")
     assert w.params == 298_346
     assert w.footprint == 1336  # the doc: "1,340-page footprint"
     assert w.data_pages_per_iteration == 8  # the doc: "8 new data pages per iteration"
 
 
 def test_resnet_presets_have_the_real_sizes() -> None:
-    r18, r50 = CNNTrain(model="resnet18"), CNNTrain(model="resnet50")
+    r18, r50 = cnn(model="resnet18"), cnn(model="resnet50")
     assert r18.params == 11_689_512
     assert r50.params == 25_557_032  # torchvision v1.5
     assert r50.model_state_bytes == 16 * 25_557_032  # 409 MB with Adam
@@ -63,12 +75,12 @@ def test_resnet_presets_have_the_real_sizes() -> None:
     conv_out = (sum(layer.act_elems for layer in convs) - 64 * 56 * 56) // 2
     assert conv_out == pytest.approx(11.1e6, rel=0.01)
     assert 80e6 <= r50.activation_bytes <= 100e6  # per image, fp32 (the doc's estimate)
-    assert CNNTrain(model="resnet50", batch_size=32).activation_bytes == 32 * r50.activation_bytes
+    assert cnn(model="resnet50", batch_size=32).activation_bytes == 32 * r50.activation_bytes
     assert r50.sample == 224 * 224 * 3
 
 
 def test_segments_are_contiguous_and_only_data_is_file_backed() -> None:
-    w = CNNTrain(model="resnet18", batch_size=2, iterations=3)
+    w = cnn(model="resnet18", batch_size=2, iterations=3)
     names = [s[0] for s in w.segments]
     assert names == ["weights", "gradients", "optimizer_state", "activations", "input", "data"]
     nxt = 0
@@ -82,7 +94,7 @@ def test_segments_are_contiguous_and_only_data_is_file_backed() -> None:
 
 def test_bytes_per_parameter_follow_the_doc() -> None:
     per = {
-        (d, o): CNNTrain(dtype=d, optimizer=o).model_state_bytes // CNNTrain().params
+        (d, o): cnn(dtype=d, optimizer=o).model_state_bytes // cnn().params
         for d in ("fp32", "amp", "int8")
         for o in ("sgd", "momentum", "adam")
     }
@@ -93,16 +105,16 @@ def test_bytes_per_parameter_follow_the_doc() -> None:
 
 
 def test_adam_footprint_exceeds_sgd_by_the_optimizer_state() -> None:
-    sgd, adam = CNNTrain(optimizer="sgd"), CNNTrain(optimizer="adam")
+    sgd, adam = cnn(optimizer="sgd"), cnn(optimizer="adam")
     assert adam.footprint - sgd.footprint == math.ceil(8 * sgd.params / PAGE)  # m and v in fp32
     assert dict((s, n) for s, _, n, _ in sgd.segments)["optimizer_state"] == 0
 
 
 @pytest.mark.parametrize("model", ["toy", "resnet50"])
 def test_amp_halves_and_int8_quarters_activations(model: str) -> None:
-    fp32 = CNNTrain(model=model, batch_size=4).activation_bytes
-    assert CNNTrain(model=model, batch_size=4, dtype="amp").activation_bytes * 2 == fp32
-    assert CNNTrain(model=model, batch_size=4, dtype="int8").activation_bytes * 4 == fp32
+    fp32 = cnn(model=model, batch_size=4).activation_bytes
+    assert cnn(model=model, batch_size=4, dtype="amp").activation_bytes * 2 == fp32
+    assert cnn(model=model, batch_size=4, dtype="int8").activation_bytes * 4 == fp32
 
 
 # ----- the stream -----
@@ -114,7 +126,7 @@ def test_one_iteration_follows_the_docs_list() -> None:
         {"name": "a", "param_bytes": 2 * PAGE, "act_bytes_per_sample": PAGE},
         {"name": "b", "param_bytes": PAGE, "act_bytes_per_sample": 3 * PAGE},
     ]
-    w = CNNTrain(model=layers, sample_bytes=PAGE, optimizer="momentum", iterations=2)
+    w = cnn(model=layers, sample_bytes=PAGE, optimizer="momentum", iterations=2)
     seg = {s: (f, n) for s, f, n, _ in w.segments}
     assert seg == {
         "weights": (0, 3),
@@ -161,7 +173,7 @@ def test_one_iteration_follows_the_docs_list() -> None:
 
 
 def test_references_stay_in_their_segments_and_data_is_read_only_and_new() -> None:
-    w = CNNTrain(batch_size=3, iterations=4, dtype="amp")
+    w = cnn(batch_size=3, iterations=4, dtype="amp")
     pages, writes = joined(w.chunks(1000))
     assert pages.dtype == np.int64 and writes.dtype == np.uint8
     assert pages.min() >= 0 and pages.max() < w.virtual_pages
@@ -174,7 +186,7 @@ def test_references_stay_in_their_segments_and_data_is_read_only_and_new() -> No
 
 
 def test_checkpointing_lowers_peak_activations_and_adds_weight_reads() -> None:
-    plain, ck = CNNTrain(model="resnet18", iterations=1), CNNTrain(model="resnet18", iterations=1, checkpoint_every=4)
+    plain, ck = cnn(model="resnet18", iterations=1), cnn(model="resnet18", iterations=1, checkpoint_every=4)
     a = [0] + [4 * layer.act_elems for layer in plain.layers]
     n = len(plain.layers)
     kept = [4, 8, 12, 16, 20, n]  # every 4th layer and the last; the others are recomputed
@@ -194,10 +206,10 @@ def test_checkpointing_lowers_peak_activations_and_adds_weight_reads() -> None:
 
 def test_same_seed_same_stream_and_seed_only_shuffles_the_data() -> None:
     kw = dict(dataset_samples=7, batch_size=2, iterations=9)
-    a, b = joined(CNNTrain(seed=3, **kw).chunks(777)), joined(CNNTrain(seed=3, **kw).chunks(777))  # type: ignore[arg-type]
+    a, b = joined(cnn(seed=3, **kw).chunks(777)), joined(cnn(seed=3, **kw).chunks(777))
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
-    c = joined(CNNTrain(seed=4, **kw).chunks())  # type: ignore[arg-type]
-    w = CNNTrain(seed=3, **kw)  # type: ignore[arg-type]
+    c = joined(cnn(seed=4, **kw).chunks())
+    w = cnn(seed=3, **kw)
     data = in_segment(w, "data", a[0])
     assert np.array_equal(a[0][~data], c[0][~data]) and np.array_equal(a[1], c[1])
     assert not np.array_equal(a[0][data], c[0][data])
@@ -206,22 +218,22 @@ def test_same_seed_same_stream_and_seed_only_shuffles_the_data() -> None:
     samples = (a[0][data][::spp] - w.segments[-1][1]) // spp
     assert sorted(samples[:7].tolist()) == list(range(7))
     # no data set: an endless stream; the seed changes nothing
-    s1, s2 = joined(CNNTrain(seed=1).chunks()), joined(CNNTrain(seed=2).chunks())
+    s1, s2 = joined(cnn(seed=1).chunks()), joined(cnn(seed=2).chunks())
     assert np.array_equal(s1[0], s2[0])
 
 
 def test_chunks_are_lazy_and_bounded() -> None:
-    w = CNNTrain(iterations=5)
+    w = cnn(iterations=5)
     sizes = [len(c) for c in w.chunks(1000)]
     assert all(s == 1000 for s in sizes[:-1]) and 0 < sizes[-1] <= 1000
     assert sum(sizes) == sum(len(c) for c in w.chunks())
     start = time.perf_counter()
-    first = next(iter(CNNTrain(model="resnet50", batch_size=256, iterations=10**9).chunks(4096)))
+    first = next(iter(cnn(model="resnet50", batch_size=256, iterations=10**9).chunks(4096)))
     assert len(first) == 4096 and time.perf_counter() - start < 1.0
 
     def peak(iterations: int) -> int:
         tracemalloc.start()
-        for _ in CNNTrain(model="resnet18", iterations=iterations).chunks(4096):
+        for _ in cnn(model="resnet18", iterations=iterations).chunks(4096):
             pass
         _, top = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -239,26 +251,25 @@ def test_chunks_are_lazy_and_bounded() -> None:
         ({"dtype": "fp8"}, "dtype"),
         ({"optimizer": "lion"}, "optimizer"),
         ({"checkpoint_every": -1}, "checkpoint_every"),
-        ({"page_size": 0}, "page_size"),
         ({"sample_bytes": 0}, "sample_bytes"),
         ({"staging_buffers": 0}, "staging_buffers"),
         ({"batch_size": 1.5}, "batch_size"),
         ({"model": [{"name": "x", "param_bytes": -4, "act_bytes_per_sample": 8}], "sample_bytes": 8}, "param_bytes"),
         ({"model": [{"name": "x", "param_bytes": 4}], "sample_bytes": 8}, "act_bytes_per_sample"),
         ({"model": [], "sample_bytes": 8}, "model"),
-        ({"model": [{"param_bytes": 4, "act_bytes_per_sample": 4}]}, "sample_bytes"),
+        ({"model": [{"name": "x", "param_bytes": 4, "act_bytes_per_sample": 4}]}, "sample_bytes"),
         ({"model": {"preset": "toy", "layers": []}}, "model"),
     ],
 )
 def test_bad_parameters_name_the_field(kwargs: dict[str, object], field: str) -> None:
-    with pytest.raises(VmsimError, match=field):
-        CNNTrain(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=field):
+        cnn(**kwargs)
 
 
 def test_yaml_model_forms() -> None:
-    assert CNNTrain(model={"preset": "resnet18"}).params == 11_689_512
-    w = CNNTrain(model={"layers": [{"name": "x", "param_bytes": 40, "act_bytes_per_sample": 4}]}, sample_bytes=8)
-    assert w.params == 10 and w == CNNTrain(model=w.layers, sample_bytes=8)
+    assert cnn(model={"preset": "resnet18"}).params == 11_689_512
+    w = cnn(model={"layers": [{"name": "x", "param_bytes": 40, "act_bytes_per_sample": 4}]}, sample_bytes=8)
+    assert w.params == 10 and w.layers == (Layer("x", 10, 1),)
 
 
 # ----- the doc's qualitative table (toy model, faults per iteration) -----
@@ -275,17 +286,17 @@ def measured() -> dict[float, tuple[float, float, float]]:
 
 def test_frames_equal_footprint_fault_only_new_data_pages(measured: dict[float, tuple[float, ...]]) -> None:
     lru, fifo, opt = measured[1.0]
-    new = CNNTrain().data_pages_per_iteration
+    new = cnn().data_pages_per_iteration
     assert lru == opt == new
     # FIFO: the new data pages evict the previous batch's data pages (loaded first) in one
     # iteration; in the next they evict the staging buffer, and every fault then evicts the page
     # used next: all 1336 pages fault. So 8 and 1336 alternate.
-    assert fifo == (new + CNNTrain().footprint) / 2
+    assert fifo == (new + cnn().footprint) / 2
     assert faults_per_iteration("clock", 1.0) > 10 * lru
 
 
 def test_cliff_below_the_footprint(measured: dict[float, tuple[float, ...]]) -> None:
-    fp = CNNTrain().footprint
+    fp = cnn().footprint
     lru, fifo, opt = measured[0.9]
     assert opt < lru < fifo and fifo == fp  # FIFO faults every page once per iteration
     assert lru < faults_per_iteration("clock", 0.9) < fifo
@@ -299,5 +310,5 @@ def test_the_table_is_pinned(measured: dict[float, tuple[float, ...]]) -> None:
 
 def test_larger_batch_only_adds_data_faults_at_the_footprint() -> None:
     kw = dict(batch_size=4, dtype="amp", checkpoint_every=3)
-    new = CNNTrain(**kw).data_pages_per_iteration  # type: ignore[arg-type]
+    new = cnn(**kw).data_pages_per_iteration
     assert faults_per_iteration("lru", 1.0, **kw) == faults_per_iteration("opt", 1.0, **kw) == new == 32

@@ -14,12 +14,12 @@ import itertools
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from vmsim.engine import replay
-from vmsim.errors import VmsimError
 from vmsim.policies import parse_policy
-from vmsim.workloads.dataloader import DataLoader
-from vmsim.workloads.embedding import BoundedZipf, EmbeddingLookup, EmbeddingTable, KeyedPermutation
+from vmsim.workloads.dataloader import DataLoader, DataLoaderSpec
+from vmsim.workloads.embedding import BoundedZipf, EmbeddingLookup, EmbeddingLookupSpec, KeyedPermutation
 
 PAGE = 4096
 TOL = 0.02
@@ -39,22 +39,32 @@ def hit_ratio(w: EmbeddingLookup | DataLoader, policy: str, frames: int) -> floa
     return r.hits / r.references
 
 
+def embedding(seed: int = 0, page_size: int = PAGE, **spec: object) -> EmbeddingLookup:
+    """An EmbeddingLookup of the spec given as keywords (validated as YAML is)."""
+    return EmbeddingLookup(EmbeddingLookupSpec.model_validate({"kind": "embedding_lookup", **spec}), seed, page_size)
+
+
+def loader(seed: int = 0, workers: int = 1, worker: int | None = None, **spec: object) -> DataLoader:
+    """A DataLoader of the spec given as keywords (validated as YAML is)."""
+    return DataLoader(DataLoaderSpec.model_validate({"kind": "data_loader", **spec}), seed, PAGE, workers, worker)
+
+
 def small_embedding(**kw: object) -> EmbeddingLookup:
     base: dict[str, object] = {
-        "tables": [EmbeddingTable(rows=3000, dim=128, hotness=2), {"rows": 500, "dim": 2048, "name": "wide"}],
+        "tables": [{"rows": 3000, "dim": 128, "hotness": 2}, {"rows": 500, "dim": 2048, "name": "wide"}],
         "seed": 4,
         "batch_size": 64,
         "batches": 5,
         "training": True,
     }
     base.update(kw)
-    return EmbeddingLookup(**base)  # type: ignore[arg-type]
+    return embedding(**base)  # type: ignore[arg-type]
 
 
 def small_loader(**kw: object) -> DataLoader:
     base: dict[str, object] = {"dataset_bytes": 700 * 1000 + 123, "sample_bytes": 6000, "seed": 4, "epochs": 2}
     base.update(kw)
-    return DataLoader(**base)  # type: ignore[arg-type]
+    return loader(**base)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- interface, determinism, laziness
@@ -80,7 +90,7 @@ def test_embedding_training_writes_back_the_pages_each_batch_read() -> None:
     assert writes is not None
     per_batch = 64 * 2 + 64 * 2  # table0: hotness 2, one page a lookup; wide: 2 pages a lookup
     at = 0
-    for _ in range(w.batches):
+    for _ in range(w.spec.batches):
         read = pages[at : at + per_batch]
         assert not writes[at : at + per_batch].any()
         at += per_batch
@@ -132,8 +142,8 @@ def test_chunks_are_at_most_size_and_cutting_does_not_change_the_stream(make, si
 
 def test_streams_are_lazy() -> None:
     """Huge workloads start at once: nothing of the size of the stream (or the rows) is built."""
-    big = EmbeddingLookup(
-        tables=[EmbeddingTable(rows=40_000_000, dim=128, hotness=10)] * 1,
+    big = embedding(
+        tables=[{"rows": 40_000_000, "dim": 128, "hotness": 10}] * 1,
         seed=1,
         batch_size=2048,
         batches=10**9,
@@ -142,9 +152,9 @@ def test_streams_are_lazy() -> None:
     first = list(itertools.islice(big.chunks(1000), 3))
     assert [len(c) for c in first] == [1000] * 3
     assert big.footprint == 5_000_000
-    loader = DataLoader(dataset_bytes=200 * 10**9, sample_bytes=110_000, seed=1, epochs=10**6, workers=8, worker=3)
-    c = next(loader.chunks(500))
-    assert len(c) == 500 and c.pages.max() < loader.footprint
+    big_loader = loader(dataset_bytes=200 * 10**9, sample_bytes=110_000, seed=1, epochs=10**6, workers=8, worker=3)
+    c = next(big_loader.chunks(500))
+    assert len(c) == 500 and c.pages.max() < big_loader.footprint
 
 
 # ---------------------------------------------------------------- sampling and permutation
@@ -172,42 +182,42 @@ def test_keyed_permutation_is_a_bijection(n: int) -> None:
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"batch_size": 0}, r"embedding_lookup\.batch_size must be >= 1, got 0"),
-        ({"batches": 0}, r"embedding_lookup\.batches must be >= 1"),
-        ({"alpha": -1}, r"embedding_lookup\.alpha must be > 0, got -1"),
-        ({"alpha": 0}, r"embedding_lookup\.alpha must be > 0"),
-        ({"row_layout": "random"}, r"embedding_lookup\.row_layout must be one of hashed, sorted_by_popularity"),
-        ({"tables": []}, r"embedding_lookup\.tables must list at least one table"),
-        ({"tables": [{"rows": 0, "dim": 8}]}, r"embedding_lookup\.tables\[0\]\.rows must be >= 1, got 0"),
-        ({"tables": [{"rows": 10, "dim": 8}, {"rows": 10, "dim": 0}]}, r"embedding_lookup\.tables\[1\]\.dim must be >= 1"),
-        ({"tables": [{"rows": 10, "dim": 8, "hotness": 0}]}, r"tables\[0\]\.hotness must be >= 1"),
-        ({"tables": [{"rows": 10, "dim": 8, "width": 3}]}, r"tables\[0\] has unknown keys \['width'\]"),
-        ({"tables": [{"rows": 10.5, "dim": 8}]}, r"tables\[0\]\.rows must be a whole number"),
-        ({"page_size": 0}, r"embedding_lookup\.page_size must be >= 1"),
-        ({"training": "yes"}, r"embedding_lookup\.training must be true or false"),
+        ({"batch_size": 0}, r"batch_size\n  Input should be greater than or equal to 1"),
+        ({"batches": 0}, r"batches\n  Input should be greater than or equal to 1"),
+        ({"alpha": -1}, r"alpha\n  Input should be greater than 0"),
+        ({"alpha": 0}, r"alpha\n  Input should be greater than 0"),
+        ({"row_layout": "random"}, r"row_layout\n  Input should be 'hashed' or 'sorted_by_popularity'"),
+        ({"tables": []}, r"tables\n  List should have at least 1 item"),
+        ({"tables": [{"rows": 0, "dim": 8}]}, r"tables\.0\.rows\n  Input should be greater than or equal to 1"),
+        ({"tables": [{"rows": 10, "dim": 8}, {"rows": 10, "dim": 0}]}, r"tables\.1\.dim\n"),
+        ({"tables": [{"rows": 10, "dim": 8, "hotness": 0}]}, r"tables\.0\.hotness\n"),
+        ({"tables": [{"rows": 10, "dim": 8, "width": 3}]}, r"tables\.0\.width\n  Extra inputs are not permitted"),
+        ({"tables": [{"rows": 10.5, "dim": 8}]}, r"tables\.0\.rows\n  Input should be a valid integer"),
+        ({"tables": [{"rows": 10, "dim": 8, "name": "t"}, {"rows": 10, "dim": 8, "name": "t"}]}, r"table names must differ"),
+        (
+            {"tables": [{"rows": 10, "dim": 8, "name": "table1"}, {"rows": 10, "dim": 8}]},
+            r"names must differ, got \['table1', 'table1'\]",
+        ),
     ],
 )
 def test_embedding_validation(kw: dict[str, object], message: str) -> None:
-    with pytest.raises(VmsimError, match=message):
+    with pytest.raises(ValidationError, match=message):
         small_embedding(**kw)
 
 
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"sample_bytes": 10**6}, r"data_loader\.sample_bytes must be <= data_loader\.dataset_bytes \(700123\), got 1000000"),
-        ({"dataset_bytes": 0}, r"data_loader\.dataset_bytes must be >= 1, got 0"),
-        ({"sample_bytes": 0}, r"data_loader\.sample_bytes must be >= 1"),
-        ({"batch_size": 0}, r"data_loader\.batch_size must be >= 1, got 0"),
-        ({"epochs": 0}, r"data_loader\.epochs must be >= 1"),
-        ({"workers": 0}, r"data_loader\.workers must be >= 1"),
-        ({"workers": 2, "worker": 2}, r"data_loader\.worker must be < data_loader\.workers \(2\), got 2"),
-        ({"worker": -1}, r"data_loader\.worker must be >= 0"),
-        ({"order": "random"}, r"data_loader\.order must be one of sequential, shuffle"),
+        ({"sample_bytes": 10**6}, r"sample_bytes must be <= dataset_bytes \(700123\), got 1000000"),
+        ({"dataset_bytes": 0}, r"dataset_bytes\n  Input should be greater than 0"),
+        ({"sample_bytes": 0}, r"sample_bytes\n  Input should be greater than 0"),
+        ({"batch_size": 0}, r"batch_size\n  Input should be greater than or equal to 1"),
+        ({"epochs": 0}, r"epochs\n  Input should be greater than or equal to 1"),
+        ({"order": "random"}, r"order\n  Input should be 'sequential' or 'shuffle'"),
     ],
 )
 def test_loader_validation(kw: dict[str, object], message: str) -> None:
-    with pytest.raises(VmsimError, match=message):
+    with pytest.raises(ValidationError, match=message):
         small_loader(**kw)
 
 
@@ -245,8 +255,8 @@ EMBEDDING_TABLE = {
 def row_per_page(alpha: float, layout: str = "sorted_by_popularity", seed: int = 1) -> EmbeddingLookup:
     """N = 20k rows of exactly one page each, one lookup per sample: independent Zipf references
     to 20k pages, 200k of them."""
-    return EmbeddingLookup(
-        tables=[EmbeddingTable(rows=20_000, dim=PAGE // 4, dtype_bytes=4)],
+    return embedding(
+        tables=[{"rows": 20_000, "dim": PAGE // 4, "dtype_bytes": 4}],
         seed=seed,
         batch_size=1000,
         batches=200,
@@ -280,9 +290,7 @@ def test_hashed_layout_scatters_hot_rows_and_lowers_the_page_hit_ratio(frames: i
     """8 rows of 512 B a page: sorted packs the 8 hottest rows on page 0; hashed spreads them."""
 
     def w(layout: str) -> EmbeddingLookup:
-        return EmbeddingLookup(
-            tables=[EmbeddingTable(rows=20_000, dim=128)], seed=3, batch_size=1000, batches=100, row_layout=layout
-        )
+        return embedding(tables=[{"rows": 20_000, "dim": 128}], seed=3, batch_size=1000, batches=100, row_layout=layout)
 
     sorted_hits = hit_ratio(w("sorted_by_popularity"), "lru", frames)
     hashed_hits = hit_ratio(w("hashed"), "lru", frames)
@@ -301,7 +309,7 @@ def later_epochs_hit_ratio(order: str, policy: str, frames: int, epochs: int = 3
     the epochs' orders are drawn one after the other), so subtracting it leaves the later ones."""
 
     def run(n: int) -> tuple[int, int]:
-        w = DataLoader(dataset_bytes=D * PAGE, sample_bytes=PAGE, seed=0, order=order, epochs=n)
+        w = loader(dataset_bytes=D * PAGE, sample_bytes=PAGE, seed=0, order=order, epochs=n)
         r = replay(lambda: list(w.chunks()), parse_policy(policy), frames)
         return r.hits, r.references
 

@@ -347,12 +347,12 @@ class _TwoSegments:
 
 def test_first_touch_of_anonymous_pages_is_zero_filled() -> None:
     from vmsim.kernel.config import KernelConfig, ProcessSpec
-    from vmsim.kernel.sim import Kernel
+    from vmsim.kernel.sim import Simulation
 
     cfg = KernelConfig(frames=64, policy=parse_policy("lru"), device_read_ns=1_000_000, zero_fill_ns=1_000)
     import random
 
-    r = Kernel(cfg, [ProcessSpec("p", "p", 0, _TwoSegments())], random.Random(0)).run()
+    r = Simulation(cfg, [ProcessSpec("p", "p", 0, _TwoSegments())], random.Random(0)).run()
     assert r.faults == 20
     # only the 10 file-backed pages were read from the device
     assert r.paging_device_utilization * r.simulated_time_s == pytest.approx(10 * 1e-3)

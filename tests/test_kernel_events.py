@@ -11,7 +11,7 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vmsim.kernel.events import Agenda, Job, PagingDevice
+from vmsim.kernel.events import Agenda, DeviceQueue, Job
 
 jobs_st = st.lists(
     st.tuples(st.integers(0, 40), st.integers(0, 6), st.integers(0, 6)).filter(lambda j: j[1] or j[2]),
@@ -53,7 +53,7 @@ def reference(jobs: list[tuple[int, int, int]], channels: int, observers: list[i
 def agenda_device(jobs: list[tuple[int, int, int]], channels: int, observers: list[int]) -> list[tuple]:
     env = simpy.Environment()
     agenda = Agenda(env)
-    dev = PagingDevice(agenda, channels)
+    dev = DeviceQueue(agenda, channels)
     log: list[tuple] = []
     starts: dict[int, int] = {}
 

@@ -11,14 +11,14 @@ import pytest
 
 from vmsim.cli import main
 from vmsim.errors import VmsimError
-from vmsim.hw.tlb import TLB
+from vmsim.hw.tlb import SetAssociativeTLB
 from vmsim.scenario.build import simulate
 from vmsim.scenario.loader import load_scenario, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def outcomes(tlb: TLB, vpns: list[int], asid: int = 0) -> str:
+def outcomes(tlb: SetAssociativeTLB, vpns: list[int], asid: int = 0) -> str:
     tlb.switch_to(asid)
     return "".join("h" if tlb.access(asid, v) else "m" for v in vpns)
 
@@ -26,7 +26,7 @@ def outcomes(tlb: TLB, vpns: list[int], asid: int = 0) -> str:
 def test_direct_mapped_conflicts() -> None:
     # 4 entries, 1 way: vpn % 4 picks the set. 0 and 4 share set 0 and evict each other;
     # 1 lives in set 1 undisturbed.
-    tlb = TLB(4, 1)
+    tlb = SetAssociativeTLB(4, 1)
     assert outcomes(tlb, [0, 4, 0, 1, 4, 1, 0]) == "mmmmmhm"
 
 
@@ -34,23 +34,23 @@ def test_two_way_lru_against_fifo() -> None:
     # 4 entries, 2 ways: 2 sets; even vpns in set 0. Sequence 0 2 0 4 0:
     # LRU: 0 m, 2 m, 0 h (0 most recent), 4 m evicts 2, 0 h.
     # FIFO: 0 m, 2 m, 0 h (order unchanged), 4 m evicts 0 (oldest), 0 m.
-    assert outcomes(TLB(4, 2, "lru"), [0, 2, 0, 4, 0]) == "mmhmh"
-    assert outcomes(TLB(4, 2, "fifo"), [0, 2, 0, 4, 0]) == "mmhmm"
+    assert outcomes(SetAssociativeTLB(4, 2, "lru"), [0, 2, 0, 4, 0]) == "mmhmh"
+    assert outcomes(SetAssociativeTLB(4, 2, "fifo"), [0, 2, 0, 4, 0]) == "mmhmm"
 
 
 def test_fully_associative_is_the_default_and_random_is_seeded() -> None:
-    tlb = TLB(3)
+    tlb = SetAssociativeTLB(3)
     assert (tlb.ways, tlb.nsets) == (3, 1)
     assert outcomes(tlb, [1, 2, 3, 1, 4, 1, 2]) == "mmmhmhm"  # LRU: 4 evicts 2, then 2 evicts 3
     draw = random.Random(5)
     seq = [draw.randrange(12) for _ in range(200)]
-    a = outcomes(TLB(4, 2, "random", rng=random.Random(1)), seq)
-    assert a == outcomes(TLB(4, 2, "random", rng=random.Random(1)), seq)
-    assert a != outcomes(TLB(4, 2, "random", rng=random.Random(2)), seq)
+    a = outcomes(SetAssociativeTLB(4, 2, "random", rng=random.Random(1)), seq)
+    assert a == outcomes(SetAssociativeTLB(4, 2, "random", rng=random.Random(1)), seq)
+    assert a != outcomes(SetAssociativeTLB(4, 2, "random", rng=random.Random(2)), seq)
 
 
 def test_flush_on_switch_or_asid_tags() -> None:
-    plain, tagged = TLB(8), TLB(8, tagged=True)
+    plain, tagged = SetAssociativeTLB(8), SetAssociativeTLB(8, tagged=True)
     for tlb in (plain, tagged):
         outcomes(tlb, [1, 2, 3], asid=0)
         outcomes(tlb, [1, 2], asid=1)  # process 1's page 1 is not process 0's page 1
@@ -64,9 +64,9 @@ def test_flush_on_switch_or_asid_tags() -> None:
 
 def test_bad_shapes_are_errors() -> None:
     with pytest.raises(VmsimError, match="ways must divide entries"):
-        TLB(6, 4)
+        SetAssociativeTLB(6, 4)
     with pytest.raises(VmsimError, match="random generator"):
-        TLB(4, policy="random")
+        SetAssociativeTLB(4, policy="random")
 
 
 def two_processes(**tlb: object) -> dict:

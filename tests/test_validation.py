@@ -13,7 +13,7 @@ from vmsim.errors import OptionError, PolicyError, ScenarioError, TraceError, Vm
 from vmsim.limits import MAX_BYTES, MAX_DURATION_NS, MAX_FRAMES
 from vmsim.scenario.build import simulate
 from vmsim.scenario.loader import load_scenario
-from vmsim.scenario.units import parse_duration, parse_size
+from vmsim.units import parse_duration, parse_size
 
 TINY = {"kind": "uniform", "pages": 8, "references": 200}
 
@@ -119,7 +119,7 @@ def test_numbers_out_of_range_are_named(
         (
             {"kind": "llm_infer", "model": {"weight_bytes": 0}, "kv": {"heap": "best_fit", "pool_bytes": "32KiB"}},
             None,
-            "needs kv.manager contiguous",
+            "needs manager contiguous",
         ),
     ],
 )

@@ -6,7 +6,7 @@ The TLB has ``entries`` entries in ``sets = entries / ways`` sets of ``ways`` en
 ``lru`` the entry used longest ago, ``fifo`` the entry loaded longest ago, ``random`` one drawn
 uniformly (``randrange`` over the set in the order shown, from a ``random.Random(seed)`` started
 afresh for solving, so the same problem and seed give the same answers). The answers come from
-the TLB the kernel simulates (:class:`vmsim.hw.tlb.TLB`).
+the TLB the kernel simulates (:class:`vmsim.hw.tlb.SetAssociativeTLB`).
 
 Effective access time: ``EAT = hit_time + miss_ratio * miss_penalty``, where ``hit_time`` is the
 cost of an access whose translation hits the TLB and ``miss_penalty`` what a miss adds (the page
@@ -32,7 +32,7 @@ from vmsim.exercises.common import (
     size_text,
 )
 from vmsim.hw import AddressSplit, check_page_size
-from vmsim.hw.tlb import TLB
+from vmsim.hw.tlb import SetAssociativeTLB
 
 POLICIES = ("lru", "fifo", "random")
 DEFAULT_ASIZE = 64 << 10
@@ -96,7 +96,7 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
     split = AddressSplit(p["page_size"])
     nsets = p["sets"]
     rng = random.Random(seed) if p["policy"] == "random" else None
-    tlb = TLB(p["entries"], p["ways"], p["policy"], rng=rng)
+    tlb = SetAssociativeTLB(p["entries"], p["ways"], p["policy"], rng=rng)
     tlb.switch_to(0)
     answers = []
     hits = 0

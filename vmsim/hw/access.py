@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 import numpy as np
@@ -22,3 +23,38 @@ class Chunk(NamedTuple):
 
     def __len__(self) -> int:
         return len(self.pages)
+
+
+def rechunk(pieces: Iterable[tuple[np.ndarray, np.ndarray | None]], size: int) -> Iterator[Chunk]:
+    """Cut a stream of (pages, writes) arrays into chunks of exactly ``size`` accesses (the last
+    one shorter). ``writes`` must be None in every piece or in none. Holds under 2 * size accesses
+    when no piece is longer than ``size``."""
+    if size < 1:
+        raise ValueError(f"chunk size must be >= 1, got {size}")
+    pbuf: list[np.ndarray] = []
+    wbuf: list[np.ndarray] = []
+    held = 0
+    with_writes: bool | None = None
+    for pages, writes in pieces:
+        if with_writes is None:
+            with_writes = writes is not None
+        if not len(pages):
+            continue
+        pbuf.append(pages)
+        if with_writes:
+            assert writes is not None
+            wbuf.append(writes)
+        held += len(pages)
+        if held < size:
+            continue
+        allp = np.concatenate(pbuf)
+        allw = np.concatenate(wbuf) if with_writes else None
+        cut = 0
+        while held - cut >= size:
+            yield Chunk(allp[cut : cut + size], None if allw is None else allw[cut : cut + size])
+            cut += size
+        pbuf = [allp[cut:]] if held > cut else []
+        wbuf = [allw[cut:]] if allw is not None and held > cut else []
+        held -= cut
+    if held:
+        yield Chunk(np.concatenate(pbuf), np.concatenate(wbuf) if with_writes else None)

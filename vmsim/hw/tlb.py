@@ -20,7 +20,7 @@ TLBPolicy = Literal["lru", "fifo", "random"]
 TLB_POLICIES: tuple[str, ...] = ("lru", "fifo", "random")
 
 
-class TLB:
+class SetAssociativeTLB:
     """``entries`` entries in ``entries // ways`` sets of ``ways`` entries; a virtual page maps to
     set ``vpn % sets``. ``ways == entries`` is fully associative, ``ways == 1`` direct-mapped.
 

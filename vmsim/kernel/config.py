@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from vmsim.vm.pager import Scope
 
 
+#: A segment of a workload's pages: (name, first_page, n_pages, file_backed). The kernel turns
+#: each into a :class:`vmsim.hw.segments.Segment` of the process's address space.
+SegmentPages = tuple[str, int, int, bool]
+
+
 class Workload(Protocol):
     """What the kernel needs of a workload: its virtual size in pages and its stream."""
 

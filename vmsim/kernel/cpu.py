@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 from itertools import compress
 
-from vmsim.hw.tlb import TLB
+from vmsim.hw.tlb import SetAssociativeTLB
 from vmsim.kernel.config import KernelConfig
-from vmsim.kernel.events import Agenda, Job, PagingDevice
+from vmsim.kernel.events import Agenda, DeviceQueue, Job
 from vmsim.kernel.process import Proc, Processes, State
 from vmsim.vm import Pager, Released, Tables
 
@@ -30,7 +30,13 @@ class CPUs:
     """The machine's CPUs, each with its TLB (if the machine has TLBs)."""
 
     def __init__(
-        self, cfg: KernelConfig, agenda: Agenda, device: PagingDevice, pager: Pager, procs: Processes, tlbs: list[TLB]
+        self,
+        cfg: KernelConfig,
+        agenda: Agenda,
+        device: DeviceQueue,
+        pager: Pager,
+        procs: Processes,
+        tlbs: list[SetAssociativeTLB],
     ) -> None:
         self.cfg = cfg
         self.agenda = agenda
@@ -108,7 +114,7 @@ class CPUs:
 
     # ------------------------------------------------------------------ slices
 
-    def _slice(self, proc: Proc, tlb: TLB | None) -> tuple[int, str]:
+    def _slice(self, proc: Proc, tlb: SetAssociativeTLB | None) -> tuple[int, str]:
         """Run ``proc``'s references for one quantum in a plain loop: (time used, outcome)."""
         table = proc.table
         if proc.pos < len(proc.pages) and proc.pages[proc.pos] not in table:
@@ -163,7 +169,7 @@ class CPUs:
         return elapsed, SLICE
 
     def _tlb_run(
-        self, proc: Proc, tlb: TLB, pages: list[int], writes: list[int] | None, pos: int, elapsed: int, budget: int
+        self, proc: Proc, tlb: SetAssociativeTLB, pages: list[int], writes: list[int] | None, pos: int, elapsed: int, budget: int
     ) -> tuple[int, int, int]:
         """References through the TLB, one at a time (a hit costs hit_time, a miss the walk),
         until a page is absent or the quantum is used: (where it stopped, elapsed, the absent

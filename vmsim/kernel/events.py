@@ -38,7 +38,7 @@ class Agenda:
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
         #: The kernel's clock: SimPy's, except while the kernel runs ahead of it on its own (a
-        #: process alone on the machine, see Kernel._alone), when it is the time reached there.
+        #: process alone on the machine, see Simulation._alone), when it is the time reached there.
         self.now: int = 0
         self.urgent: deque[tuple[Action, Any]] = deque()
         self.soon: deque[tuple[Action, Any]] = deque()
@@ -102,7 +102,7 @@ class Job:
         self.start = 0
 
 
-class PagingDevice:
+class DeviceQueue:
     """A FIFO queue over ``channels`` identical channels, served exactly as a SimPy ``Resource``
     serves its requests: a request takes a free channel at once, otherwise waits; a released channel
     goes to the oldest waiting request. Each job writes first (``write`` ns) and then reads

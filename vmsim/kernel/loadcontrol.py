@@ -12,7 +12,7 @@ from vmsim.vm import Pager
 NS = 1e-9
 
 
-class LoadControl:
+class LoadController:
     """The kernel's load control: the working-set windows it needs and its SimPy process."""
 
     def __init__(self, cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager) -> None:
@@ -44,7 +44,7 @@ class LoadControl:
         raise NotImplementedError
 
 
-class WorkingSetControl(LoadControl):
+class WorkingSetController(LoadController):
     """Denning's working-set policy: while the active processes' working sets exceed memory,
     suspend one (the largest, or the newest) at each check; when they fit with room for the
     longest-suspended process's working set (as it was when suspended), resume it."""
@@ -83,7 +83,7 @@ class WorkingSetControl(LoadControl):
                 procs.resume(first)
 
 
-class PFFControl(LoadControl):
+class PFFController(LoadController):
     """Page-fault frequency, checked every interval, in faults per second of the processes' own
     execution (virtual time) since the last check.
 
@@ -187,11 +187,11 @@ class PFFControl(LoadControl):
             procs.resume(first)
 
 
-def control_for(cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager, tlbs: list) -> LoadControl | None:
+def control_for(cfg: KernelConfig, agenda: Agenda, procs: Processes, pager: Pager, tlbs: list) -> LoadController | None:
     """The load control the configuration asks for (by its type), or None."""
     lc = cfg.load_control
     if isinstance(lc, WorkingSetConfig):
-        return WorkingSetControl(cfg, agenda, procs, pager, lc)
+        return WorkingSetController(cfg, agenda, procs, pager, lc)
     if isinstance(lc, PFFConfig):
-        return PFFControl(cfg, agenda, procs, pager, lc, tlbs)
+        return PFFController(cfg, agenda, procs, pager, lc, tlbs)
     return None

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from vmsim.hw.access import Chunk
-from vmsim.hw.tlb import TLB
+from vmsim.hw.tlb import SetAssociativeTLB
 from vmsim.kernel.config import KernelConfig, ProcessSpec
-from vmsim.kernel.events import Agenda, Job, PagingDevice, SimProcess
+from vmsim.kernel.events import Agenda, DeviceQueue, Job, SimProcess
 from vmsim.kernel.workingset import WorkingSets
 from vmsim.vm import Pager, Table
 
@@ -75,7 +75,9 @@ class Processes:
     """Every process of the run and the ready queue. CPUs that find nothing to run wait in
     ``idle``; making a process ready wakes the one that has waited longest (``wake``)."""
 
-    def __init__(self, cfg: KernelConfig, agenda: Agenda, device: PagingDevice, pager: Pager, tlbs: list[TLB]) -> None:
+    def __init__(
+        self, cfg: KernelConfig, agenda: Agenda, device: DeviceQueue, pager: Pager, tlbs: list[SetAssociativeTLB]
+    ) -> None:
         self.cfg = cfg
         self.agenda = agenda
         self.device = device

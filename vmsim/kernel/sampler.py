@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from vmsim.kernel.config import KernelConfig
 from vmsim.kernel.cpu import CPUs
-from vmsim.kernel.events import PagingDevice, SimProcess
+from vmsim.kernel.events import DeviceQueue, SimProcess
 from vmsim.kernel.process import Processes
 from vmsim.metrics.results import Sample, Thrashing, ThrashingEpisode
 from vmsim.vm import Pager
@@ -35,7 +35,7 @@ class Sampler:
     """Every ``sample_ns`` of simulated time, one Sample; ``on_sample(references, faults)``
     returning True stops the run (Stop)."""
 
-    def __init__(self, cfg: KernelConfig, procs: Processes, cpus: CPUs, device: PagingDevice, pager: Pager) -> None:
+    def __init__(self, cfg: KernelConfig, procs: Processes, cpus: CPUs, device: DeviceQueue, pager: Pager) -> None:
         self.cfg = cfg
         self.procs = procs
         self.cpus = cpus

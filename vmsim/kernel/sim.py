@@ -21,10 +21,10 @@ import simpy
 
 from vmsim.errors import VmsimError
 from vmsim.hw.segments import AddressSpace, Segment
-from vmsim.hw.tlb import TLB
+from vmsim.hw.tlb import SetAssociativeTLB
 from vmsim.kernel.config import KernelConfig, ProcessSpec
 from vmsim.kernel.cpu import CPUs
-from vmsim.kernel.events import Agenda, PagingDevice, SimProcess
+from vmsim.kernel.events import Agenda, DeviceQueue, SimProcess
 from vmsim.kernel.loadcontrol import control_for
 from vmsim.kernel.process import Proc, Processes, State
 from vmsim.kernel.sampler import Sampler, Stop
@@ -63,7 +63,7 @@ def check_layout(process: str, shared: Iterable[str], layout: Sequence[tuple[str
         )
 
 
-class Kernel:
+class Simulation:
     """One simulation: build with a config and processes, then ``run()``."""
 
     def __init__(
@@ -83,10 +83,10 @@ class Kernel:
                 "(the global order of accesses depends on the schedule, which is not known in advance)"
             )
         self.agenda = Agenda(self.env)
-        self.device = PagingDevice(self.agenda, cfg.device_channels)
+        self.device = DeviceQueue(self.agenda, cfg.device_channels)
         #: One TLB per CPU (none without machine.tlb); the random policy draws from the run's rng.
         self.tlbs = [
-            TLB(
+            SetAssociativeTLB(
                 cfg.tlb_entries,
                 cfg.tlb_ways or cfg.tlb_entries,
                 cfg.tlb_policy,

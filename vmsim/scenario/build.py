@@ -5,33 +5,24 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from vmsim.errors import ScenarioError, VmsimError
-from vmsim.kernel.config import KernelConfig, LoadControlConfig, PFFConfig, ProcessSpec, WorkingSetConfig
-from vmsim.kernel.sim import Kernel, check_layout, layout_of
+from vmsim.kernel.config import KernelConfig, LoadControlConfig, PFFConfig, ProcessSpec, WorkingSetConfig, Workload
+from vmsim.kernel.sim import Simulation, check_layout, layout_of
 from vmsim.metrics.results import SimResult
 from vmsim.scenario.models import (
-    CNNTrainSpec,
-    DataLoaderSpec,
-    EmbeddingLookupSpec,
-    LLMInferSpec,
     NoLoadControl,
     PFFControl,
-    Phases,
-    Refs,
     Scenario,
-    Trace,
     WorkingSetControl,
-    Workload,
+    WorkloadSpec,
     policy_spec,
 )
-from vmsim.workloads.cnn import CNNTrain
-from vmsim.workloads.dataloader import DataLoader
-from vmsim.workloads.embedding import EmbeddingLookup, EmbeddingTable
-from vmsim.workloads.explicit import RefStringWorkload, TraceWorkload
-from vmsim.workloads.llm import LLMInfer
+from vmsim.workloads.cnn import CNNTrain, CNNTrainSpec
+from vmsim.workloads.dataloader import DataLoader, DataLoaderSpec
+from vmsim.workloads.embedding import EmbeddingLookup, EmbeddingLookupSpec
+from vmsim.workloads.explicit import Refs, RefStringWorkload, Trace, TraceWorkload
+from vmsim.workloads.llm import LLMInfer, LLMInferSpec
 from vmsim.workloads.synthetic import SyntheticWorkload
 
 
@@ -74,77 +65,33 @@ def kernel_config(s: Scenario) -> KernelConfig:
 
 
 def make_workload(
-    w: Workload, seed: int, page_size: int, memory: int = 0, worker: int = 0, workers: int = 1, thorough: bool = False
-) -> Any:
-    """The generator for one process's workload model (seeded from the simulation's generator)."""
+    w: WorkloadSpec, seed: int, page_size: int, memory: int = 0, worker: int = 0, workers: int = 1, thorough: bool = False
+) -> Workload:
+    """The generator for one process's validated workload spec (seeded from the simulation's
+    generator); ``memory`` sizes an LLM's default KV pool."""
     if isinstance(w, CNNTrainSpec):
-        model: Any = w.model.preset or [layer.model_dump() for layer in w.model.layers or []]
-        i = w.input
-        return CNNTrain(
-            model=model,
-            batch_size=w.batch_size,
-            iterations=w.iterations,
-            seed=seed,
-            dtype="amp" if w.dtype == "fp16" else w.dtype,
-            optimizer=w.optimizer,
-            checkpoint_every=w.checkpoint_every,
-            page_size=page_size,
-            sample_bytes=i.sample_bytes,
-            dataset_samples=i.dataset_samples,
-            shuffle=i.shuffle,
-            staging_buffers=i.staging_buffers,
-        )
+        return CNNTrain(w, seed, page_size)
     if isinstance(w, EmbeddingLookupSpec):
-        tables = tuple(EmbeddingTable(t.rows, t.dim, t.dtype_bytes, t.hotness, t.name) for t in w.tables)
-        return EmbeddingLookup(tables, seed, w.batch_size, w.batches, w.alpha, w.row_layout, w.training, page_size)
+        return EmbeddingLookup(w, seed, page_size)
     if isinstance(w, DataLoaderSpec):
-        return DataLoader(w.dataset_bytes, w.sample_bytes, seed, page_size, w.order, w.epochs, workers, worker, w.batch_size)
+        return DataLoader(w, seed, page_size, workers, worker)
     if isinstance(w, LLMInferSpec):
-        m, kv = w.model, w.kv
-        pool = kv.pool_bytes
+        pool = w.kv.pool_bytes
         if pool is None:
-            pool = int(kv.pool_fraction * (memory - m.weight_bytes))
+            pool = int(w.kv.pool_fraction * (memory - w.model.weight_bytes))
             if pool <= 0:
                 raise VmsimError("llm_infer: the weights fill memory, no room for a KV pool (set kv.pool_bytes)")
-        return LLMInfer(
-            seed=seed,
-            steps=w.steps,
-            n_layers=m.n_layers,
-            n_kv_heads=m.n_kv_heads,
-            head_dim=m.head_dim,
-            dtype_bytes=m.dtype_bytes,
-            weight_bytes=m.weight_bytes,
-            manager=kv.manager,
-            block_tokens=kv.block_tokens,
-            pool_bytes=pool,
-            max_model_len=kv.max_model_len,
-            max_num_seqs=w.max_num_seqs,
-            rate=w.rate_per_step,
-            prompt_mean=w.prompt_len.mean,
-            output_mean=w.output_len.mean,
-            sigma=w.prompt_len.sigma,
-            page_size=page_size,
-            heap=kv.heap,
-        )
+        return LLMInfer(w, seed, page_size, pool)
     if isinstance(w, Refs):
-        return RefStringWorkload(w.refs, w.repeat)
+        return RefStringWorkload(w)
     if isinstance(w, Trace):
-        trace = TraceWorkload(Path(w.path), w.format, page_size, w.instructions, w.limit)
+        trace = TraceWorkload(w, page_size)
         trace.validate(thorough)
         return trace
-    return SyntheticWorkload(
-        kind=w.kind,
-        pages=w.pages,
-        references=w.references,
-        seed=seed,
-        write_fraction=w.write_fraction,
-        alpha=getattr(w, "alpha", 1.0),
-        phase_length=getattr(w, "phase_length", 10_000),
-        shift=(w.shift or w.pages) if isinstance(w, Phases) else 0,
-    )
+    return SyntheticWorkload(w, seed)
 
 
-def build(s: Scenario, *, dry: bool = False, thorough: bool = False) -> Kernel:
+def build(s: Scenario, *, dry: bool = False, thorough: bool = False) -> Simulation:
     """One seeded random.Random for the whole simulation: workloads draw their seeds from it in
     process order, then the kernel's policies use it. ``dry`` and ``thorough``: for :func:`check`."""
     rng = random.Random(s.seed)
@@ -167,7 +114,7 @@ def build(s: Scenario, *, dry: bool = False, thorough: bool = False) -> Kernel:
             share = set(group.share) | ({"dataset"} if sharded else set())
             shared = {seg: f"{group.name}/{seg}" for seg in sorted(share)}
             specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload, shared))
-    return Kernel(kernel_config(s), specs, rng, name=s.name, seed=s.seed, dry=dry)
+    return Simulation(kernel_config(s), specs, rng, name=s.name, seed=s.seed, dry=dry)
 
 
 def check(s: Scenario, thorough: bool = False) -> None:

@@ -6,17 +6,14 @@ units (``4KiB``, ``64MiB``, ``100ns``, ``5ms``); times become whole nanoseconds.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     SerializeAsAny,
     ValidationError,
-    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
     create_model,
@@ -26,25 +23,16 @@ from pydantic import (
 
 from vmsim.errors import VmsimError
 from vmsim.hw.address import check_page_size
-from vmsim.limits import MAX_BYTES, MAX_FRAMES, MAX_INT, MAX_PROCESSES, MIN_CHECK_NS, describe
+from vmsim.limits import MAX_FRAMES, MAX_PROCESSES, MIN_CHECK_NS, describe
 from vmsim.policies import Param, PolicySpec, available, check_params, lookup, origin_of, param_info, parse_policy
-from vmsim.scenario.units import Duration, Size
-from vmsim.workloads.refstring import parse_refs
-
-
-class Model(BaseModel):
-    """Every scenario model: unknown keys are errors, floats must be finite, and no whole number
-    exceeds :data:`~vmsim.limits.MAX_INT` (sizes and durations have their own, tighter limits)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _int_limit(cls, v: Any, info: ValidationInfo) -> Any:
-        if type(v) is int and abs(v) > MAX_INT and info.field_name != "seed":
-            raise ValueError(f"{v} is larger than the largest number vmsim accepts here, {describe(MAX_INT)}")
-        return v
-
+from vmsim.spec import Model
+from vmsim.units import Duration, Size
+from vmsim.workloads.cnn import CNNTrainSpec
+from vmsim.workloads.dataloader import DataLoaderSpec
+from vmsim.workloads.embedding import EmbeddingLookupSpec
+from vmsim.workloads.explicit import Refs, Trace
+from vmsim.workloads.llm import LLMInferSpec
+from vmsim.workloads.synthetic import Loop, Phases, Sequential, Uniform, Zipf
 
 # ----------------------------------------------------------------------------- machine
 
@@ -296,7 +284,7 @@ class PFFControl(Model):
         return self
 
 
-LoadControl = Annotated[NoLoadControl | WorkingSetControl | PFFControl, Field(discriminator="kind")]
+LoadControlSpec = Annotated[NoLoadControl | WorkingSetControl | PFFControl, Field(discriminator="kind")]
 
 
 class Kernel(Model):
@@ -305,7 +293,7 @@ class Kernel(Model):
     scheduler: Scheduler = Field(Scheduler(), description="CPU scheduling (round robin with a quantum)")
     replacement: Replacement = Field(Replacement(), description="page-replacement policy and scope")
     allocation: Allocation = Field(Allocation(), description="frame quotas under local replacement")
-    load_control: LoadControl = Field(
+    load_control: LoadControlSpec = Field(
         NoLoadControl(), description="suspend and resume processes against thrashing: none, working_set or pff"
     )
     sample_interval: Duration = Field(10_000_000, ge=MIN_CHECK_NS, description="time-series sampling period (at least 100us)")
@@ -315,244 +303,8 @@ class Kernel(Model):
 # ----------------------------------------------------------------------------- workloads
 
 
-class _Synthetic(Model):
-    references: int = Field(100_000, ge=1, description="accesses this process makes")
-    write_fraction: float = Field(0.0, ge=0, le=1, description="fraction of accesses that are writes")
-
-
-class Uniform(_Synthetic):
-    """Synthetic: every page of ``pages`` equally likely at each access."""
-
-    kind: Literal["uniform"] = Field(description="uniform random accesses")
-    pages: int = Field(ge=1, description="pages the process touches (its data segment)")
-
-
-class Zipf(_Synthetic):
-    """Synthetic: page popularity ~ 1/rank**alpha, the ranks shuffled over the pages."""
-
-    kind: Literal["zipf"] = Field(description="Zipf-distributed accesses")
-    pages: int = Field(ge=1, description="pages the process touches (its data segment)")
-    alpha: float = Field(1.0, gt=0, description="skew: larger is more concentrated on the popular pages")
-
-
-class Loop(_Synthetic):
-    """Synthetic: pages 0, 1, ..., pages-1, then again from 0."""
-
-    kind: Literal["loop"] = Field(description="a cyclic loop over the pages")
-    pages: int = Field(ge=1, description="pages in the loop")
-
-
-class Sequential(_Synthetic):
-    """Synthetic: a scan that touches each page 64 times in a row before the next, wrapping at the end."""
-
-    kind: Literal["sequential"] = Field(description="a sequential scan")
-    pages: int = Field(ge=1, description="pages in the scan")
-
-
-class Phases(_Synthetic):
-    """Uniform over a window of ``pages`` pages that moves by ``shift`` pages every ``phase_length``
-    accesses: a locality that drifts."""
-
-    kind: Literal["phases"] = Field(description="a drifting locality window")
-    pages: int = Field(ge=1, description="window (working-set) size in pages")
-    phase_length: int = Field(10_000, ge=1, description="accesses per phase, before the window moves")
-    shift: int = Field(0, ge=0, description="pages the window moves per phase (default: its size)")
-
-
-class Refs(Model):
-    """An explicit reference string, e.g. ``"7 0 1 2w 0"`` (``w`` marks a write)."""
-
-    kind: Literal["refs"] = Field(description="an explicit reference string")
-    refs: str = Field(description="pages separated by spaces or commas; 2w writes page 2, 2 or 2r reads it")
-    repeat: int = Field(1, ge=1, description="times the string is played")
-
-    @field_validator("refs")
-    @classmethod
-    def _refs(cls, v: str) -> str:
-        try:
-            parse_refs(v)
-        except VmsimError as e:
-            raise ValueError(str(e)) from None
-        return v
-
-
-class Trace(Model):
-    """A trace file as one process's stream; a relative path is relative to the scenario file."""
-
-    kind: Literal["trace"] = Field(description="a trace file")
-    path: str = Field(description="the trace file; relative to the scenario file's directory")
-    format: Literal["lackey", "pitt", "rw", "pid", "pages"] | None = Field(
-        None, description="the trace format; default: detected from the file"
-    )
-    instructions: bool = Field(True, description="keep instruction fetches (lackey traces); false: data accesses only")
-    limit: int | None = Field(None, ge=1, description="read at most this many accesses; default: the whole file")
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, v: str, info: ValidationInfo) -> str:
-        base = (info.context or {}).get("base_dir")
-        p = Path(v) if base is None or Path(v).is_absolute() else Path(base) / v
-        try:
-            exists = p.is_file()
-        except OSError as e:  # a name too long for the file system, ...
-            raise ValueError(f"trace file {str(p)[:200]!r}: {e.strerror or e}") from None
-        if not exists:
-            raise ValueError(f"trace file {str(p)[:200]!r} does not exist")
-        return str(p)
-
-
-class EmbeddingTableSpec(Model):
-    """One embedding table: ``rows`` rows of ``dim`` elements, one segment of the process."""
-
-    rows: int = Field(ge=1, description="rows in the table")
-    dim: int = Field(ge=1, description="elements per row")
-    dtype_bytes: int = Field(4, ge=1, description="bytes per element")
-    hotness: int = Field(1, ge=1, description="lookups per sample in this table")
-    name: str = Field("", description="name of the table's segment; default: table<i>")
-
-    @model_validator(mode="after")
-    def _size(self) -> EmbeddingTableSpec:
-        size = self.rows * self.dim * self.dtype_bytes
-        if size > MAX_BYTES:
-            raise ValueError(f"the table is {size:,} bytes (rows x dim x dtype_bytes), more than {describe(MAX_BYTES)}")
-        return self
-
-
-class EmbeddingLookupSpec(Model):
-    """DLRM-style embedding lookups: Zipf rows, hashed or popularity-sorted layout."""
-
-    kind: Literal["embedding_lookup"] = Field(description="DLRM-style embedding lookups")
-    tables: list[EmbeddingTableSpec] = Field(min_length=1, description="the embedding tables, looked up in turn")
-    alpha: float = Field(1.05, gt=0, description="Zipf skew of row popularity: P(rank k) ~ 1/k**alpha")
-    row_layout: Literal["hashed", "sorted_by_popularity"] = Field(
-        "hashed",
-        description="hashed: popular rows scattered over the pages; sorted_by_popularity: hottest rows on the first pages",
-    )
-    batch_size: int = Field(2048, ge=1, description="samples per batch (each looks up every table hotness times)")
-    batches: int = Field(1, ge=1, description="batches the process runs")
-    training: bool = Field(False, description="after each batch, write back the pages of the rows it touched")
-
-
-class DataLoaderSpec(Model):
-    """Epochs of reads over a file-backed data set; the group's processes are the workers and
-    share the data set's pages."""
-
-    kind: Literal["data_loader"] = Field(description="epochs of reads over a data set")
-    dataset_bytes: Size = Field(gt=0, description="size of the data set file")
-    sample_bytes: Size = Field(gt=0, description="size of one sample; samples are packed back to back")
-    order: Literal["sequential", "shuffle"] = Field(
-        "shuffle", description="each epoch in file order, or in a new seeded permutation"
-    )
-    epochs: int = Field(1, ge=1, description="passes over the data set")
-    batch_size: int = Field(1, ge=1, description="consecutive samples per batch; batches go round-robin to the workers")
-
-
-class LLMModelSpec(Model):
-    """The served model: KV bytes per token = 2 x n_layers x n_kv_heads x head_dim x dtype_bytes."""
-
-    n_layers: int = Field(4, ge=1, description="transformer layers")
-    n_kv_heads: int = Field(2, ge=1, description="key/value heads per layer")
-    head_dim: int = Field(64, ge=1, description="elements per head")
-    dtype_bytes: int = Field(2, ge=1, description="bytes per KV element")
-    weight_bytes: Size = Field(4 << 20, ge=0, description="size of the weights (file-backed), all read every decode step")
-
-
-class KVSpec(Model):
-    """How the KV cache is held: paged blocks, contiguous reservations, or plain demand paging."""
-
-    manager: Literal["paged", "contiguous", "os_demand"] = Field(
-        "paged",
-        description="paged: blocks allocated on demand; contiguous: max_model_len reserved per sequence; "
-        "os_demand: no manager, the KV grows in ordinary pages",
-    )
-    block_tokens: int = Field(16, ge=1, description="tokens per KV block (paged)")
-    pool_bytes: Size | None = Field(
-        None, gt=0, description="KV pool (paged, contiguous); default: pool_fraction of the memory left after the weights"
-    )
-    pool_fraction: float = Field(
-        0.9, gt=0, le=1, description="without pool_bytes: the pool's share of the memory left after the weights"
-    )
-    max_model_len: int = Field(1024, ge=2, description="longest sequence in tokens (prompt plus output)")
-    heap: Literal["first_fit", "next_fit", "best_fit", "worst_fit", "caching"] | None = Field(
-        None, description="contiguous only: place each sequence's exact-length buffer with this allocator"
-    )
-
-
-class LengthSpec(Model):
-    """A lognormal length in tokens, clipped to the model's maximum length."""
-
-    mean: float = Field(ge=1, description="mean length in tokens")
-    sigma: float = Field(0.5, ge=0, description="lognormal sigma (prompt_len's sigma is used for both lengths)")
-
-
-class LLMInferSpec(Model):
-    """LLM serving, decode step by decode step, with a paged, contiguous or OS-paged KV cache."""
-
-    kind: Literal["llm_infer"] = Field(description="LLM inference serving")
-    model: LLMModelSpec = Field(LLMModelSpec(), description="the model's shape and weight size")
-    kv: KVSpec = Field(KVSpec(), description="the KV-cache manager and pool")
-    rate_per_step: float = Field(0.2, ge=0, le=1000, description="Poisson arrivals per decode step (at most 1,000)")
-    prompt_len: LengthSpec = Field(LengthSpec(mean=200), description="prompt length of a request, in tokens")
-    output_len: LengthSpec = Field(LengthSpec(mean=100), description="output length of a request, in tokens")
-    max_num_seqs: int = Field(64, ge=1, description="most sequences running at once")
-    steps: int = Field(500, ge=1, description="decode steps to simulate")
-
-
-class CNNLayerSpec(Model):
-    """One explicit layer of a CNN, in fp32 sizes (``dtype`` rescales them)."""
-
-    name: str = Field(description="the layer's name")
-    param_bytes: Size = Field(ge=0, description="fp32 bytes of the layer's parameters")
-    act_bytes_per_sample: Size = Field(ge=0, description="fp32 bytes of the activations it keeps per sample")
-
-
-class CNNModelSpec(Model):
-    """A preset (toy, resnet18, resnet50) or explicit layers, not both."""
-
-    preset: Literal["toy", "resnet18", "resnet50"] | None = Field(None, description="a built-in model")
-    layers: list[CNNLayerSpec] | None = Field(None, min_length=1, description="explicit layers, first to last")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _name_only(cls, v: Any) -> Any:
-        return {"preset": v} if isinstance(v, str) else v
-
-    @model_validator(mode="after")
-    def _one(self) -> CNNModelSpec:
-        if (self.preset is None) == (self.layers is None):
-            raise ValueError("give either preset (toy, resnet18, resnet50) or layers")
-        return self
-
-
-class CNNInputSpec(Model):
-    """The training data: sample size, data set size and order, staging buffers."""
-
-    sample_bytes: Size | None = Field(None, gt=0, description="default: the preset's input size")
-    dataset_samples: int = Field(0, ge=0, description="0: an endless stream, every batch is new data")
-    shuffle: bool = Field(True, description="with a finite data set: a new seeded order each epoch; false: file order")
-    staging_buffers: int = Field(1, ge=1, description="input buffers of batch_size samples, used in turn")
-
-
-class CNNTrainSpec(Model):
-    """CNN training: stream a batch in, forward, backward, optimizer step, every iteration."""
-
-    kind: Literal["cnn_train"] = Field(description="CNN training")
-    model: CNNModelSpec = Field(CNNModelSpec(preset="toy"), description="a preset name or explicit layers")
-    batch_size: int = Field(1, ge=1, description="samples per iteration")
-    iterations: int = Field(10, ge=1, description="training iterations to simulate")
-    dtype: Literal["fp32", "amp", "fp16", "int8"] = Field(
-        "fp32", description="precision of weights, gradients and activations (fp16 is the same as amp)"
-    )
-    optimizer: Literal["sgd", "momentum", "adam"] = Field(
-        "adam", description="optimizer state per parameter: none (sgd), momentum, or two moments (adam)"
-    )
-    checkpoint_every: int = Field(
-        0, ge=0, description="k > 1: keep every k-th layer's activations and recompute the rest in backward; 0: keep all"
-    )
-    input: CNNInputSpec = Field(CNNInputSpec(), description="the input samples and data set")
-
-
-Workload = Annotated[
+#: What one process of a group runs: one of the workload specs, told apart by ``kind``.
+WorkloadSpec = Annotated[
     Uniform
     | Zipf
     | Loop
@@ -580,7 +332,7 @@ class ProcessGroup(Model):
         description="segments of the workload that the group's processes share (same frames); "
         "synthetic workloads have one segment, 'data'",
     )
-    workload: Workload = Field(description="what each process of the group references, by kind")
+    workload: WorkloadSpec = Field(description="what each process of the group references, by kind")
 
 
 class Scenario(Model):
@@ -622,4 +374,4 @@ def _tags(union: Any) -> set[str]:
 
 
 #: Values of ``kind`` that pydantic puts into error locations of tagged unions (not field names).
-TAGS = frozenset(_tags(Workload) | _tags(LoadControl) | set(available()))
+TAGS = frozenset(_tags(WorkloadSpec) | _tags(LoadControlSpec) | set(available()))

@@ -19,57 +19,65 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from vmsim.errors import VmsimError
-from vmsim.hw.access import CHUNK, Chunk
-from vmsim.workloads.embedding import Segment, rechunk, whole_number
+from vmsim.hw.access import CHUNK, Chunk, rechunk
+from vmsim.kernel.config import SegmentPages
+from vmsim.spec import Model
+from vmsim.units import Size
 
-ORDERS = ("sequential", "shuffle")
+
+class DataLoaderSpec(Model):
+    """Epochs of reads over a file-backed data set; the group's processes are the workers and
+    share the data set's pages."""
+
+    kind: Literal["data_loader"] = Field(description="epochs of reads over a data set")
+    dataset_bytes: Size = Field(gt=0, description="size of the data set file")
+    sample_bytes: Size = Field(gt=0, description="size of one sample; samples are packed back to back")
+    order: Literal["sequential", "shuffle"] = Field(
+        "shuffle", description="each epoch in file order, or in a new seeded permutation"
+    )
+    epochs: int = Field(1, ge=1, description="passes over the data set")
+    batch_size: int = Field(1, ge=1, description="consecutive samples per batch; batches go round-robin to the workers")
+
+    @model_validator(mode="after")
+    def _sample_fits(self) -> DataLoaderSpec:
+        if self.sample_bytes > self.dataset_bytes:
+            raise ValueError(f"sample_bytes must be <= dataset_bytes ({self.dataset_bytes}), got {self.sample_bytes}")
+        return self
 
 
 @dataclass(frozen=True)
 class DataLoader:
-    """Reads of a data set for ``epochs`` epochs (see the module doc)."""
+    """Reads of the spec's data set for its epochs (see the module doc): all workers' reads
+    (``worker`` None) or worker ``worker``'s of ``workers``."""
 
-    dataset_bytes: int
-    sample_bytes: int
+    spec: DataLoaderSpec
     seed: int
     page_size: int = 4096
-    order: str = "shuffle"
-    epochs: int = 1
     workers: int = 1
     worker: int | None = None
-    batch_size: int = 1
 
     def __post_init__(self) -> None:
-        w = "data_loader"
-        set_ = object.__setattr__
-        for name, least in (
-            ("dataset_bytes", 1),
-            ("sample_bytes", 1),
-            ("seed", 0),
-            ("page_size", 1),
-            ("epochs", 1),
-            ("workers", 1),
-            ("batch_size", 1),
-        ):
-            set_(self, name, whole_number(getattr(self, name), f"{w}.{name}", least))
-        if self.sample_bytes > self.dataset_bytes:
-            raise VmsimError(f"{w}.sample_bytes must be <= {w}.dataset_bytes ({self.dataset_bytes}), got {self.sample_bytes}")
-        if self.order not in ORDERS:
-            raise VmsimError(f"{w}.order must be one of {', '.join(ORDERS)}, got {self.order!r}")
-        if self.worker is not None:
-            worker = whole_number(self.worker, f"{w}.worker", 0)
-            if worker >= self.workers:
-                raise VmsimError(f"{w}.worker must be < {w}.workers ({self.workers}), got {worker}")
-            set_(self, "worker", worker)
+        assert self.worker is None or 0 <= self.worker < self.workers, "worker must be one of the workers"
+
+    @property
+    def sample_bytes(self) -> int:
+        """Bytes of one sample."""
+        return self.spec.sample_bytes
+
+    @property
+    def batch_size(self) -> int:
+        """Consecutive samples per batch."""
+        return self.spec.batch_size
 
     @property
     def samples(self) -> int:
         """Samples in the data set."""
-        return self.dataset_bytes // self.sample_bytes
+        return self.spec.dataset_bytes // self.sample_bytes
 
     @property
     def footprint(self) -> int:
@@ -77,7 +85,7 @@ class DataLoader:
         return -(-(self.samples * self.sample_bytes) // self.page_size)
 
     @property
-    def segments(self) -> tuple[Segment, ...]:
+    def segments(self) -> tuple[SegmentPages, ...]:
         """One file-backed segment: (``dataset``, 0, footprint, True)."""
         return (("dataset", 0, self.footprint, True),)
 
@@ -103,8 +111,8 @@ class DataLoader:
         span = -(-self.sample_bytes // self.page_size) + 1  # most pages one sample can touch
         step = max(1, size // span)  # samples per piece
         nbatches = -(-n // self.batch_size)
-        for _ in range(self.epochs):
-            order = gen.permutation(n) if self.order == "shuffle" else None
+        for _ in range(self.spec.epochs):
+            order = gen.permutation(n) if self.spec.order == "shuffle" else None
             if self.worker is None:
                 for lo in range(0, n, step):
                     idx = np.arange(lo, min(n, lo + step), dtype=np.int64)

@@ -21,71 +21,18 @@ is, with ``training``, one byte per page marking the pages touched in the curren
 
 from __future__ import annotations
 
-import numbers
-import operator
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
-from vmsim.errors import VmsimError
-from vmsim.hw.access import CHUNK, Chunk
-
-LAYOUTS = ("hashed", "sorted_by_popularity")
-
-#: A segment of a workload's page range: (name, first_page, n_pages, file_backed).
-Segment = tuple[str, int, int, bool]
-
-
-def whole_number(value: Any, field_name: str, minimum: int) -> int:
-    """``value`` as an int (bool and non-integral values refused), at least ``minimum``."""
-    if isinstance(value, bool):
-        raise VmsimError(f"{field_name} must be a whole number, got {value!r}")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    try:
-        n = operator.index(value)
-    except TypeError:
-        raise VmsimError(f"{field_name} must be a whole number, got {value!r}") from None
-    if n < minimum:
-        raise VmsimError(f"{field_name} must be >= {minimum}, got {n}")
-    return n
-
-
-def rechunk(pieces: Iterable[tuple[np.ndarray, np.ndarray | None]], size: int) -> Iterator[Chunk]:
-    """Cut a stream of (pages, writes) arrays into chunks of exactly ``size`` accesses (the last
-    one shorter). ``writes`` must be None in every piece or in none. Holds under 2 * size accesses
-    when no piece is longer than ``size``."""
-    if size < 1:
-        raise VmsimError(f"chunk size must be >= 1, got {size}")
-    pbuf: list[np.ndarray] = []
-    wbuf: list[np.ndarray] = []
-    held = 0
-    with_writes: bool | None = None
-    for pages, writes in pieces:
-        if with_writes is None:
-            with_writes = writes is not None
-        if not len(pages):
-            continue
-        pbuf.append(pages)
-        if with_writes:
-            assert writes is not None
-            wbuf.append(writes)
-        held += len(pages)
-        if held < size:
-            continue
-        allp = np.concatenate(pbuf)
-        allw = np.concatenate(wbuf) if with_writes else None
-        cut = 0
-        while held - cut >= size:
-            yield Chunk(allp[cut : cut + size], None if allw is None else allw[cut : cut + size])
-            cut += size
-        pbuf = [allp[cut:]] if held > cut else []
-        wbuf = [allw[cut:]] if allw is not None and held > cut else []
-        held -= cut
-    if held:
-        yield Chunk(np.concatenate(pbuf), np.concatenate(wbuf) if with_writes else None)
+from vmsim.hw.access import CHUNK, Chunk, rechunk
+from vmsim.kernel.config import SegmentPages
+from vmsim.limits import MAX_BYTES, describe
+from vmsim.spec import Model
 
 
 class BoundedZipf:
@@ -211,20 +158,52 @@ class KeyedPermutation:
         return y.astype(np.int64)
 
 
-@dataclass(frozen=True)
-class EmbeddingTable:
-    """One table: ``rows`` rows of ``dim`` elements of ``dtype_bytes`` bytes, looked up
-    ``hotness`` times per sample. ``name`` names its segment (default ``table<i>``)."""
+class EmbeddingTableSpec(Model):
+    """One embedding table: ``rows`` rows of ``dim`` elements, one segment of the process."""
 
-    rows: int
-    dim: int
-    dtype_bytes: int = 4
-    hotness: int = 1
-    name: str = ""
+    rows: int = Field(ge=1, description="rows in the table")
+    dim: int = Field(ge=1, description="elements per row")
+    dtype_bytes: int = Field(4, ge=1, description="bytes per element")
+    hotness: int = Field(1, ge=1, description="lookups per sample in this table")
+    name: str = Field("", description="name of the table's segment; default: table<i>")
 
     @property
     def row_bytes(self) -> int:
+        """Bytes of one row."""
         return self.dim * self.dtype_bytes
+
+    @model_validator(mode="after")
+    def _size(self) -> EmbeddingTableSpec:
+        size = self.rows * self.dim * self.dtype_bytes
+        if size > MAX_BYTES:
+            raise ValueError(f"the table is {size:,} bytes (rows x dim x dtype_bytes), more than {describe(MAX_BYTES)}")
+        return self
+
+
+class EmbeddingLookupSpec(Model):
+    """DLRM-style embedding lookups: Zipf rows, hashed or popularity-sorted layout."""
+
+    kind: Literal["embedding_lookup"] = Field(description="DLRM-style embedding lookups")
+    tables: list[EmbeddingTableSpec] = Field(min_length=1, description="the embedding tables, looked up in turn")
+    alpha: float = Field(1.05, gt=0, description="Zipf skew of row popularity: P(rank k) ~ 1/k**alpha")
+    row_layout: Literal["hashed", "sorted_by_popularity"] = Field(
+        "hashed",
+        description="hashed: popular rows scattered over the pages; sorted_by_popularity: hottest rows on the first pages",
+    )
+    batch_size: int = Field(2048, ge=1, description="samples per batch (each looks up every table hotness times)")
+    batches: int = Field(1, ge=1, description="batches the process runs")
+    training: bool = Field(False, description="after each batch, write back the pages of the rows it touched")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Each table's segment name: its ``name``, or ``table<i>``."""
+        return tuple(t.name or f"table{i}" for i, t in enumerate(self.tables))
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> EmbeddingLookupSpec:
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"table names must differ, got {list(self.names)}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -239,76 +218,24 @@ class _Geometry:
 
 @dataclass(frozen=True)
 class EmbeddingLookup:
-    """The reference stream of embedding lookups over one or more tables (see the module doc).
+    """The reference stream of embedding lookups over the spec's tables (see the module doc).
+    Pages 0..footprint-1 are the tables' pages, table after table (``segments``)."""
 
-    ``tables`` takes EmbeddingTable objects or mappings with the same keys. Pages 0..footprint-1
-    are the tables' pages, table after table (``segments``).
-    """
-
-    tables: tuple[EmbeddingTable, ...]
+    spec: EmbeddingLookupSpec
     seed: int
-    batch_size: int = 2048
-    batches: int = 1
-    alpha: float = 1.05
-    row_layout: str = "hashed"
-    training: bool = False
     page_size: int = 4096
-    _geometry: tuple[_Geometry, ...] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        w = "embedding_lookup"
-        raw = self.tables
-        if isinstance(raw, Mapping | EmbeddingTable) or not isinstance(raw, Iterable):
-            raise VmsimError(f"{w}.tables must be a list of tables, got {raw!r}")
-        tables = []
-        for i, t in enumerate(raw):
-            where = f"{w}.tables[{i}]"
-            if isinstance(t, Mapping):
-                unknown = set(t) - {"rows", "dim", "dtype_bytes", "hotness", "name"}
-                if unknown:
-                    raise VmsimError(f"{where} has unknown keys {sorted(unknown)}; valid: rows, dim, dtype_bytes, hotness, name")
-                if "rows" not in t or "dim" not in t:
-                    raise VmsimError(f"{where} needs rows and dim")
-                t = EmbeddingTable(**t)
-            elif not isinstance(t, EmbeddingTable):
-                raise VmsimError(f"{where} must be a table (rows, dim, dtype_bytes, hotness), got {t!r}")
-            tables.append(
-                EmbeddingTable(
-                    rows=whole_number(t.rows, f"{where}.rows", 1),
-                    dim=whole_number(t.dim, f"{where}.dim", 1),
-                    dtype_bytes=whole_number(t.dtype_bytes, f"{where}.dtype_bytes", 1),
-                    hotness=whole_number(t.hotness, f"{where}.hotness", 1),
-                    name=str(t.name) if t.name else f"table{i}",
-                )
-            )
-        if not tables:
-            raise VmsimError(f"{w}.tables must list at least one table")
-        names = [t.name for t in tables]
-        if len(set(names)) != len(names):
-            raise VmsimError(f"{w}.tables: table names must differ, got {names}")
-        set_ = object.__setattr__
-        set_(self, "tables", tuple(tables))
-        set_(self, "seed", whole_number(self.seed, f"{w}.seed", 0))
-        set_(self, "batch_size", whole_number(self.batch_size, f"{w}.batch_size", 1))
-        set_(self, "batches", whole_number(self.batches, f"{w}.batches", 1))
-        set_(self, "page_size", whole_number(self.page_size, f"{w}.page_size", 1))
-        alpha = self.alpha
-        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha) or alpha <= 0:
-            raise VmsimError(f"{w}.alpha must be > 0, got {alpha!r}")
-        set_(self, "alpha", float(alpha))
-        if self.row_layout not in LAYOUTS:
-            raise VmsimError(f"{w}.row_layout must be one of {', '.join(LAYOUTS)}, got {self.row_layout!r}")
-        if not isinstance(self.training, bool):
-            raise VmsimError(f"{w}.training must be true or false, got {self.training!r}")
+    @cached_property
+    def _geometry(self) -> tuple[_Geometry, ...]:
         geometry = []
         first = 0
-        for t in tables:
+        for t in self.spec.tables:
             rpp = max(1, self.page_size // t.row_bytes)
             ppr = -(-t.row_bytes // self.page_size)
             pages = -(-t.rows // rpp) * ppr
             geometry.append(_Geometry(first, rpp, ppr, pages))
             first += pages
-        set_(self, "_geometry", tuple(geometry))
+        return tuple(geometry)
 
     @property
     def footprint(self) -> int:
@@ -316,9 +243,9 @@ class EmbeddingLookup:
         return sum(g.pages for g in self._geometry)
 
     @property
-    def segments(self) -> tuple[Segment, ...]:
+    def segments(self) -> tuple[SegmentPages, ...]:
         """(name, first_page, n_pages, file_backed) per table, in page order (anonymous memory)."""
-        return tuple((t.name, g.first, g.pages, False) for t, g in zip(self.tables, self._geometry))
+        return tuple((name, g.first, g.pages, False) for name, g in zip(self.spec.names, self._geometry))
 
     def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
         """The whole stream, ``size`` accesses at a time; the same seed gives the same stream."""
@@ -327,14 +254,15 @@ class EmbeddingLookup:
     def _pieces(self, size: int) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
         # One generator per table for its lookups, so that neither the chunk size nor the other
         # tables change a table's draws; one more for the hashed layouts' keys.
-        seeds = np.random.SeedSequence(self.seed).spawn(len(self.tables) + 1)
+        spec = self.spec
+        seeds = np.random.SeedSequence(self.seed).spawn(len(spec.tables) + 1)
         keys = np.random.default_rng(seeds[-1])
-        zipfs = [ZipfStream(BoundedZipf(t.rows, self.alpha), np.random.default_rng(s)) for t, s in zip(self.tables, seeds)]
-        perms = [KeyedPermutation(t.rows, keys) if self.row_layout == "hashed" else None for t in self.tables]
-        touched = np.zeros(self.footprint, np.bool_) if self.training else None
-        for _ in range(self.batches):
-            for t, g, zipf, perm in zip(self.tables, self._geometry, zipfs, perms):
-                left = self.batch_size * t.hotness
+        zipfs = [ZipfStream(BoundedZipf(t.rows, spec.alpha), np.random.default_rng(s)) for t, s in zip(spec.tables, seeds)]
+        perms = [KeyedPermutation(t.rows, keys) if spec.row_layout == "hashed" else None for t in spec.tables]
+        touched = np.zeros(self.footprint, np.bool_) if spec.training else None
+        for _ in range(spec.batches):
+            for t, g, zipf, perm in zip(spec.tables, self._geometry, zipfs, perms):
+                left = spec.batch_size * t.hotness
                 step = max(1, size // g.pages_per_row)
                 while left:
                     n = min(step, left)

@@ -32,15 +32,74 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from vmsim.alloc.heap import make_heap
 from vmsim.errors import VmsimError
-from vmsim.hw.access import CHUNK, Chunk
+from vmsim.hw.access import CHUNK, Chunk, rechunk
+from vmsim.kernel.config import SegmentPages
+from vmsim.spec import Model
+from vmsim.units import Size
 
-MANAGERS = ("paged", "contiguous", "os_demand")
+
+class LLMModelSpec(Model):
+    """The served model: KV bytes per token = 2 x n_layers x n_kv_heads x head_dim x dtype_bytes."""
+
+    n_layers: int = Field(4, ge=1, description="transformer layers")
+    n_kv_heads: int = Field(2, ge=1, description="key/value heads per layer")
+    head_dim: int = Field(64, ge=1, description="elements per head")
+    dtype_bytes: int = Field(2, ge=1, description="bytes per KV element")
+    weight_bytes: Size = Field(4 << 20, ge=0, description="size of the weights (file-backed), all read every decode step")
+
+
+class KVSpec(Model):
+    """How the KV cache is held: paged blocks, contiguous reservations, or plain demand paging."""
+
+    manager: Literal["paged", "contiguous", "os_demand"] = Field(
+        "paged",
+        description="paged: blocks allocated on demand; contiguous: max_model_len reserved per sequence; "
+        "os_demand: no manager, the KV grows in ordinary pages",
+    )
+    block_tokens: int = Field(16, ge=1, description="tokens per KV block (paged)")
+    pool_bytes: Size | None = Field(
+        None, gt=0, description="KV pool (paged, contiguous); default: pool_fraction of the memory left after the weights"
+    )
+    pool_fraction: float = Field(
+        0.9, gt=0, le=1, description="without pool_bytes: the pool's share of the memory left after the weights"
+    )
+    max_model_len: int = Field(1024, ge=2, description="longest sequence in tokens (prompt plus output)")
+    heap: Literal["first_fit", "next_fit", "best_fit", "worst_fit", "caching"] | None = Field(
+        None, description="contiguous only: place each sequence's exact-length buffer with this allocator"
+    )
+
+    @model_validator(mode="after")
+    def _heap_needs_contiguous(self) -> KVSpec:
+        if self.heap is not None and self.manager != "contiguous":
+            raise ValueError("heap places contiguous KV buffers: it needs manager contiguous")
+        return self
+
+
+class LengthSpec(Model):
+    """A lognormal length in tokens, clipped to the model's maximum length."""
+
+    mean: float = Field(ge=1, description="mean length in tokens")
+    sigma: float = Field(0.5, ge=0, description="lognormal sigma (prompt_len's sigma is used for both lengths)")
+
+
+class LLMInferSpec(Model):
+    """LLM serving, decode step by decode step, with a paged, contiguous or OS-paged KV cache."""
+
+    kind: Literal["llm_infer"] = Field(description="LLM inference serving")
+    model: LLMModelSpec = Field(LLMModelSpec(), description="the model's shape and weight size")
+    kv: KVSpec = Field(KVSpec(), description="the KV-cache manager and pool")
+    rate_per_step: float = Field(0.2, ge=0, le=1000, description="Poisson arrivals per decode step (at most 1,000)")
+    prompt_len: LengthSpec = Field(LengthSpec(mean=200), description="prompt length of a request, in tokens")
+    output_len: LengthSpec = Field(LengthSpec(mean=100), description="output length of a request, in tokens")
+    max_num_seqs: int = Field(64, ge=1, description="most sequences running at once")
+    steps: int = Field(500, ge=1, description="decode steps to simulate")
 
 
 @dataclass
@@ -58,63 +117,28 @@ class _Seq:
 
 @dataclass(frozen=True)
 class LLMInfer:
-    """The serving loop as a reference stream (see the module doc)."""
+    """The serving loop of the spec as a reference stream (see the module doc), with a KV pool of
+    ``pool_bytes`` (the spec's, or its share of the memory the machine leaves after the weights)."""
 
+    spec: LLMInferSpec
     seed: int
-    steps: int = 500
-    n_layers: int = 4
-    n_kv_heads: int = 2
-    head_dim: int = 64
-    dtype_bytes: int = 2
-    weight_bytes: int = 4 << 20
-    manager: str = "paged"
-    block_tokens: int = 16
-    pool_bytes: int = 8 << 20
-    max_model_len: int = 1024
-    max_num_seqs: int = 64
-    rate: float = 0.2
-    prompt_mean: float = 200.0
-    output_mean: float = 100.0
-    sigma: float = 0.5
-    page_size: int = 4096
-    heap: str | None = None
+    page_size: int
+    pool_bytes: int
 
     def __post_init__(self) -> None:
-        w = "llm_infer"
-        for name in (
-            "steps",
-            "n_layers",
-            "n_kv_heads",
-            "head_dim",
-            "dtype_bytes",
-            "block_tokens",
-            "max_model_len",
-            "max_num_seqs",
-            "page_size",
-        ):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                raise VmsimError(f"{w}.{name} must be a whole number >= 1, got {v!r}")
-        if self.weight_bytes < 0 or self.pool_bytes < 0:
-            raise VmsimError(f"{w}: weight_bytes and pool_bytes must be >= 0")
-        if self.manager not in MANAGERS:
-            raise VmsimError(f"{w}.manager must be one of {', '.join(MANAGERS)}, got {self.manager!r}")
-        if self.rate < 0 or self.prompt_mean < 1 or self.output_mean < 1 or self.sigma < 0:
-            raise VmsimError(f"{w}: rate >= 0, prompt_mean >= 1, output_mean >= 1 and sigma >= 0 are required")
-        if self.manager != "os_demand" and self.pool_tokens < self.block_tokens:
-            raise VmsimError(f"{w}.pool_bytes ({self.pool_bytes}) holds less than one block of KV")
-        if self.heap is not None:
-            if self.manager != "contiguous":
-                raise VmsimError(f"{w}.heap places contiguous KV buffers: it needs kv.manager contiguous")
-            make_heap(max(1, self.pool_bytes), self.heap)  # validates the policy name
-        elif self.manager == "contiguous" and self.pool_tokens < self.max_model_len:
-            raise VmsimError(f"{w}.pool_bytes ({self.pool_bytes}) cannot reserve one sequence of max_model_len tokens")
+        kv = self.spec.kv
+        if kv.manager != "os_demand" and self.pool_tokens < kv.block_tokens:
+            raise VmsimError(f"llm_infer: the KV pool ({self.pool_bytes:,} bytes) holds less than one block of KV")
+        if kv.manager == "contiguous" and kv.heap is None and self.pool_tokens < kv.max_model_len:
+            raise VmsimError(
+                f"llm_infer: the KV pool ({self.pool_bytes:,} bytes) cannot reserve one sequence of max_model_len tokens"
+            )
 
     # ------------------------------------------------------------------ sizes
 
     @property
     def kv_bytes_per_token(self) -> int:
-        return 2 * self.n_layers * self.n_kv_heads * self.head_dim * self.dtype_bytes
+        return 2 * self.spec.model.n_layers * self.spec.model.n_kv_heads * self.spec.model.head_dim * self.spec.model.dtype_bytes
 
     @property
     def pool_tokens(self) -> int:
@@ -122,51 +146,39 @@ class LLMInfer:
 
     @property
     def weight_pages(self) -> int:
-        return -(-self.weight_bytes // self.page_size)
+        return -(-self.spec.model.weight_bytes // self.page_size)
 
     def _pages_for(self, tokens: int) -> int:
         return -(-tokens * self.kv_bytes_per_token // self.page_size)
 
     @property
     def pages_per_block(self) -> int:
-        return self._pages_for(self.block_tokens)
+        return self._pages_for(self.spec.kv.block_tokens)
 
     @property
     def kv_pages(self) -> int:
         """Pages of the KV segment: the pool, or for os_demand room for max_num_seqs sequences."""
-        if self.manager == "paged":
-            return (self.pool_tokens // self.block_tokens) * self.pages_per_block
-        if self.manager == "contiguous":
-            if self.heap is not None:
+        if self.spec.kv.manager == "paged":
+            return (self.pool_tokens // self.spec.kv.block_tokens) * self.pages_per_block
+        if self.spec.kv.manager == "contiguous":
+            if self.spec.kv.heap is not None:
                 return -(-self.pool_bytes // self.page_size)
-            return (self.pool_tokens // self.max_model_len) * self._pages_for(self.max_model_len)
-        return self.max_num_seqs * self._pages_for(self.max_model_len)
+            return (self.pool_tokens // self.spec.kv.max_model_len) * self._pages_for(self.spec.kv.max_model_len)
+        return self.spec.max_num_seqs * self._pages_for(self.spec.kv.max_model_len)
 
     @property
     def footprint(self) -> int:
         return self.weight_pages + self.kv_pages
 
     @property
-    def segments(self) -> tuple[tuple[str, int, int, bool], ...]:
+    def segments(self) -> tuple[SegmentPages, ...]:
         return (("weights", 0, self.weight_pages, True), ("kv_cache", self.weight_pages, self.kv_pages, False))
 
     # ------------------------------------------------------------------ the loop
 
     def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:
-        """The stream, a decode step (or several) per chunk; ``size`` bounds a chunk unless one
-        step alone is larger."""
-        pending_p: list[np.ndarray] = []
-        pending_w: list[np.ndarray] = []
-        n = 0
-        for pages, writes in self._steps({}):
-            pending_p.append(pages)
-            pending_w.append(writes)
-            n += len(pages)
-            if n >= size:
-                yield Chunk(np.concatenate(pending_p), np.concatenate(pending_w))
-                pending_p, pending_w, n = [], [], 0
-        if pending_p:
-            yield Chunk(np.concatenate(pending_p), np.concatenate(pending_w))
+        """The stream, ``size`` accesses at a time (the last chunk shorter)."""
+        return rechunk(self._steps({}), size)
 
     def stats(self) -> dict[str, Any]:
         """Serving statistics of the whole run (one pass over the stream's decisions)."""
@@ -177,29 +189,29 @@ class LLMInfer:
 
     def _steps(self, stats: dict[str, Any]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         gen = np.random.default_rng(self.seed)
-        mu_p = np.log(self.prompt_mean) - self.sigma**2 / 2
-        mu_o = np.log(self.output_mean) - self.sigma**2 / 2
-        limit = self.max_model_len
+        mu_p = np.log(self.spec.prompt_len.mean) - self.spec.prompt_len.sigma**2 / 2
+        mu_o = np.log(self.spec.output_len.mean) - self.spec.prompt_len.sigma**2 / 2
+        limit = self.spec.kv.max_model_len
         waiting: deque[_Seq] = deque()
         running: list[_Seq] = []
-        free_blocks = list(range(self.kv_pages // self.pages_per_block))[::-1] if self.manager == "paged" else []
-        slots = self.pool_tokens // limit if self.manager == "contiguous" else 0
+        free_blocks = list(range(self.kv_pages // self.pages_per_block))[::-1] if self.spec.kv.manager == "paged" else []
+        slots = self.pool_tokens // limit if self.spec.kv.manager == "contiguous" else 0
         free_slots = list(range(slots))[::-1]
         free_pages: list[int] = []  # os_demand: recycled virtual KV pages
         next_page = 0
         weights = np.arange(self.weight_pages, dtype=np.int64)
         kv0 = self.weight_pages
-        ppb, tpb = self.pages_per_block, self.block_tokens
+        ppb, tpb = self.pages_per_block, self.spec.kv.block_tokens
         slot_pages = self._pages_for(limit)
         preemptions = tokens = finished = rid = 0
         util_sum = frag_sum = 0.0
         kvb = self.kv_bytes_per_token
-        heap = make_heap(self.pool_bytes, self.heap, round=self.page_size) if self.heap is not None else None
+        heap = make_heap(self.pool_bytes, self.spec.kv.heap, round=self.page_size) if self.spec.kv.heap is not None else None
 
         def pages_of(seq: _Seq, tokens_: int) -> np.ndarray:
             """KV pages holding the first ``tokens_`` tokens of ``seq``, in table order."""
             used = self._pages_for(tokens_)
-            if self.manager == "paged":
+            if self.spec.kv.manager == "paged":
                 full, part = divmod(tokens_, tpb)
                 parts = [kv0 + b * ppb + np.arange(ppb) for b in seq.blocks[:full]]
                 if part:
@@ -207,19 +219,19 @@ class LLMInfer:
                 return np.concatenate(parts) if parts else np.empty(0, np.int64)
             if heap is not None:
                 return kv0 + np.arange(seq.blocks[0] // self.page_size, (seq.blocks[0] + tokens_ * kvb - 1) // self.page_size + 1)
-            if self.manager == "contiguous":
+            if self.spec.kv.manager == "contiguous":
                 return kv0 + seq.blocks[0] * slot_pages + np.arange(used)
             return kv0 + np.array(seq.blocks[:used], dtype=np.int64)
 
         def grow(seq: _Seq, tokens_: int) -> bool:
             """Make room for ``tokens_`` tokens; False if the pool has no block left."""
             nonlocal next_page
-            if self.manager == "paged":
+            if self.spec.kv.manager == "paged":
                 while len(seq.blocks) * tpb < tokens_:
                     if not free_blocks:
                         return False
                     seq.blocks.append(free_blocks.pop())
-            elif self.manager == "os_demand":
+            elif self.spec.kv.manager == "os_demand":
                 while len(seq.blocks) < self._pages_for(tokens_):
                     if free_pages:
                         seq.blocks.append(free_pages.pop())
@@ -229,33 +241,33 @@ class LLMInfer:
             return True
 
         def release(seq: _Seq) -> None:
-            if self.manager == "paged":
+            if self.spec.kv.manager == "paged":
                 free_blocks.extend(reversed(seq.blocks))
             elif heap is not None:
                 heap.free(seq.blocks[0])
-            elif self.manager == "contiguous":
+            elif self.spec.kv.manager == "contiguous":
                 free_slots.append(seq.blocks[0])
             else:
                 free_pages.extend(reversed(seq.blocks))
             seq.blocks = []
 
-        for _ in range(self.steps):
-            for _ in range(gen.poisson(self.rate)):
-                prompt = int(np.clip(round(gen.lognormal(mu_p, self.sigma)), 1, limit - 1))
-                output = int(np.clip(round(gen.lognormal(mu_o, self.sigma)), 1, limit - prompt))
+        for _ in range(self.spec.steps):
+            for _ in range(gen.poisson(self.spec.rate_per_step)):
+                prompt = int(np.clip(round(gen.lognormal(mu_p, self.spec.prompt_len.sigma)), 1, limit - 1))
+                output = int(np.clip(round(gen.lognormal(mu_o, self.spec.prompt_len.sigma)), 1, limit - prompt))
                 waiting.append(_Seq(rid, prompt, output))
                 rid += 1
             step_p: list[np.ndarray] = [weights]
             step_w: list[np.ndarray] = [np.zeros(len(weights), np.uint8)]
             # admit waiting requests, first come first served (preempted ones are at the front)
-            while waiting and len(running) < self.max_num_seqs:
+            while waiting and len(running) < self.spec.max_num_seqs:
                 seq = waiting[0]
                 if heap is not None:
                     addr = heap.alloc((seq.prompt + seq.output) * kvb)
                     if addr is None:
                         break
                     seq.blocks = [addr]
-                elif self.manager == "contiguous":
+                elif self.spec.kv.manager == "contiguous":
                     if not free_slots:
                         break
                     seq.blocks = [free_slots.pop()]
@@ -286,11 +298,11 @@ class LLMInfer:
                 i += 1
             reserved = sum(
                 len(s.blocks) * tpb
-                if self.manager == "paged"
+                if self.spec.kv.manager == "paged"
                 else s.prompt + s.output
                 if heap is not None
                 else limit
-                if self.manager == "contiguous"
+                if self.spec.kv.manager == "contiguous"
                 else s.length
                 for s in running
             )
@@ -303,19 +315,19 @@ class LLMInfer:
                 finished += 1
             yield np.concatenate(step_p).astype(np.int64), np.concatenate(step_w)
         stats.update(
-            manager=self.manager,
-            steps=self.steps,
+            manager=self.spec.kv.manager,
+            steps=self.spec.steps,
             requests=rid,
             finished=finished,
             tokens_served=tokens,
             preemptions=preemptions,
-            kv_utilization=round(util_sum / self.steps, 6),
+            kv_utilization=round(util_sum / self.spec.steps, 6),
             kv_bytes_per_token=self.kv_bytes_per_token,
         )
         if heap is not None:
             st = heap.stats()
             stats.update(
                 heap=st.policy,
-                mean_external_fragmentation=round(frag_sum / self.steps, 6),
+                mean_external_fragmentation=round(frag_sum / self.spec.steps, 6),
                 reserved_minus_live=st.reserved_minus_live,
             )
