@@ -13,7 +13,7 @@ test:
 
 # lint, check formatting and type-check (mypy, configured in pyproject.toml)
 lint:
-    ruff check vmsim tests benchmarks
+    ruff check
     ruff format --check vmsim tests benchmarks
     python -m mypy
 

@@ -7,10 +7,9 @@ import random
 rng = random.Random(6)
 lines = []
 for t in range(1200):
-    if t % 100 < 12:
-        page = 100 + (t // 100) * 12 + t % 100  # a scan: cold pages, each used once
-    else:
-        page = min(int(rng.expovariate(0.6)), 5)  # hot pages 0..5, page 0 the most used
+    # The first 12 of every 100 accesses scan cold pages, each used once; the rest use hot pages
+    # 0..5, page 0 the most.
+    page = 100 + (t // 100) * 12 + t % 100 if t % 100 < 12 else min(int(rng.expovariate(0.6)), 5)
     op = "W" if rng.random() < 0.25 else "R"
     lines.append(f"{op} {page * 4096 + rng.randrange(4096):x}")
 with open("lab_a.rw", "w") as f:
