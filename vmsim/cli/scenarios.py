@@ -26,6 +26,9 @@ from vmsim.metrics import render
 from vmsim.metrics.progress import Progress
 
 
+# Each command spells out its options: typer reads them from the signature, so signatures that look
+# alike (here and in analysis.py) are intended; the option types themselves are defined once, in
+# options.py.
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     set_: SetOpt = None,

@@ -25,10 +25,13 @@ class AddressSplit:
 
     @property
     def shift(self) -> int:
+        """Bits of the page offset: log2(page_size)."""
         return self.page_size.bit_length() - 1
 
     def vpn(self, vaddr: int) -> int:
+        """The virtual page number of ``vaddr``."""
         return vaddr >> self.shift
 
     def offset(self, vaddr: int) -> int:
+        """The offset of ``vaddr`` within its page."""
         return vaddr & (self.page_size - 1)

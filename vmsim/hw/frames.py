@@ -42,6 +42,7 @@ class FrameTable:
 
     @property
     def free_count(self) -> int:
+        """Frames not holding a page: never used plus freed."""
         return self.n - self._fresh + len(self._free)
 
     def allocate(self) -> int | None:

@@ -42,6 +42,7 @@ class Segment:
 
     @property
     def start(self) -> int:
+        """The first valid address (a downward segment ends at its base)."""
         return self.base if self.grows == "up" else self.base - self.limit
 
     @property
@@ -50,6 +51,7 @@ class Segment:
         return self.base + self.limit if self.grows == "up" else self.base
 
     def contains(self, vaddr: int) -> bool:
+        """Whether ``vaddr`` lies in the segment."""
         return self.start <= vaddr < self.end
 
 
@@ -74,6 +76,7 @@ class PageTable:
     entries: dict[int, int] = field(default_factory=dict)
 
     def entry(self, vpn: int, frames: FrameTable) -> PTE:
+        """The page-table entry of ``vpn``, its bits read from ``frames``."""
         f = self.entries.get(vpn)
         if f is None:
             return PTE(None, False, False, False)

@@ -67,6 +67,8 @@ class SetAssociativeTLB:
             else:
                 s.popitem(last=False)
 
+        # access_one is access() specialised on purpose for the common fully associative, untagged
+        # TLB: one lookup per reference in the kernel's slice loop, no key tuple, no set index.
         if nsets == 1 and not tagged:
             only = sets[0]
             move = only.move_to_end

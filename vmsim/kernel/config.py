@@ -23,9 +23,13 @@ class Workload(Protocol):
     """What the kernel needs of a workload: its virtual size in pages and its stream."""
 
     @property
-    def footprint(self) -> int: ...
+    def footprint(self) -> int:
+        """Distinct pages the stream can touch (its virtual size in pages)."""
+        ...
 
-    def chunks(self, size: int = ...) -> Iterator[Chunk]: ...
+    def chunks(self, size: int = ...) -> Iterator[Chunk]:
+        """The stream, about ``size`` accesses at a time; the same seed gives the same stream."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,11 @@ class LoadController:
 
     @property
     def interval(self) -> int:
+        """Simulated nanoseconds between two checks."""
         raise NotImplementedError
 
     def check(self) -> None:
+        """Suspend or resume processes (or resize them) as the rule says, now."""
         raise NotImplementedError
 
 

@@ -92,6 +92,7 @@ class Processes:
         self.wake: Callable[[int], None] = lambda cpu: None
 
     def add(self, proc: Proc) -> None:
+        """Register a process that has arrived."""
         self.all.append(proc)
         self.remaining += 1
 
@@ -100,15 +101,18 @@ class Processes:
         return [p for p in self.all if p.state in (State.READY, State.RUNNING, State.BLOCKED) and not p.suspend_pending]
 
     def suspended(self) -> list[Proc]:
+        """The processes swapped out by load control."""
         return [p for p in self.all if p.state == State.SUSPENDED]
 
     def set(self, proc: Proc, state: State) -> None:
+        """Move ``proc`` to ``state``, charging the time since its last change to the old one."""
         now = self.agenda.now
         proc.times[proc.state] += now - proc.since
         proc.state = state
         proc.since = now
 
     def make_ready(self, proc: Proc) -> None:
+        """Queue ``proc`` to run and wake an idle CPU, if any, for it."""
         self.set(proc, State.READY)
         self.ready.append(proc)
         if self.idle:
@@ -169,6 +173,7 @@ class Processes:
             self.write_pages(dirty)
 
     def resume(self, proc: Proc) -> None:
+        """Bring a suspended process back: it is ready again (its pages fault back in)."""
         self.make_ready(proc)
 
     def write_pages(self, n: int) -> None:

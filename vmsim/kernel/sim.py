@@ -30,7 +30,7 @@ from vmsim.kernel.process import Proc, Processes, State
 from vmsim.kernel.sampler import Sampler, Stop
 from vmsim.kernel.workingset import WorkingSets
 from vmsim.limits import ADDRESS_SPACE, describe
-from vmsim.metrics.results import ProcessStats, SimResult, TLBStats
+from vmsim.metrics.results import ProcessStats, SimResult, TLBRecord
 from vmsim.vm import Pager, Table
 from vmsim.vm.future import iter_values, next_use
 
@@ -232,11 +232,11 @@ class Simulation:
         tlb = None
         if self.tlbs:
             t = self.tlbs[0]
-            tlb = TLBStats(
+            tlb = TLBRecord.of(
                 entries=t.entries,
                 ways=t.ways,
                 policy=t.policy,
-                tagged=t.tagged,
+                asid=t.tagged,
                 hit_ns=cfg.tlb_hit_ns,
                 miss_ns=cfg.memory_access_ns,
                 hits=sum(p.tlb_hits for p in all_procs),

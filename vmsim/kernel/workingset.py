@@ -54,6 +54,7 @@ class WorkingSets:
         self.lasts = tuple(w._last for w in self.windows)
 
     def touch(self, pages: Iterable[int], vtime: int) -> None:
+        """Record references to ``pages`` at virtual time ``vtime`` in every window."""
         if len(self.windows) == 1:
             self.windows[0].touch(pages, vtime)
             return
@@ -62,9 +63,11 @@ class WorkingSets:
             w.touch(pages, vtime)
 
     def touch1(self, page: int, vtime: int) -> None:
+        """Record one reference (a fault's page) in every window."""
         for last in self.lasts:  # inline (once per fault): Window.touch of one page
             last[page] = vtime
             last.move_to_end(page)
 
     def size(self, tau: int, vtime: int) -> int:
+        """W(vtime, tau): distinct pages referenced in the last ``tau`` of virtual time."""
         return self._by_tau[tau].size(vtime)

@@ -67,10 +67,12 @@ class RunResult:
 
     @property
     def hits(self) -> int:
+        """References that found their page present."""
         return self.references - self.faults
 
     @property
     def fault_rate(self) -> float:
+        """Faults per reference."""
         return self.faults / self.references if self.references else 0.0
 
 
@@ -139,34 +141,51 @@ class Thrashing:
 
 
 @dataclass(frozen=True)
-class TLBStats:
-    """The TLBs of all CPUs together. Every reference that finds its page present looks the TLB
-    up once: a hit costs ``hit_ns``, a miss ``miss_ns`` (the page-table walk and the access)."""
+class TLBRecord:
+    """The TLBs of all CPUs: their shape and counters; the effective access time is the mean time
+    of a reference that does not fault (hits cost hit_ns, misses miss_ns)."""
+
+    __pydantic_config__ = _DOC
 
     entries: int
     ways: int
     policy: str
-    tagged: bool
+    #: Entries tagged with the process (ASID); untagged TLBs flush on every context switch.
+    asid: bool
     hit_ns: int
     miss_ns: int
     hits: int
     misses: int
     flushes: int
+    hit_ratio: float
+    effective_access_ns: float
 
-    @property
-    def hit_ratio(self) -> float:
-        n = self.hits + self.misses
-        return self.hits / n if n else 0.0
-
-    @property
-    def effective_access_ns(self) -> float:
-        """The mean time of a reference that does not fault: h * hit_ns + (1 - h) * miss_ns."""
-        n = self.hits + self.misses
-        return (self.hits * self.hit_ns + self.misses * self.miss_ns) / n if n else 0.0
+    @classmethod
+    def of(
+        cls, *, entries: int, ways: int, policy: str, asid: bool, hit_ns: int, miss_ns: int, hits: int, misses: int, flushes: int
+    ) -> TLBRecord:
+        """The record with its ratios: h = hits / lookups, EAT = h * hit_ns + (1 - h) * miss_ns."""
+        n = hits + misses
+        return cls(
+            entries=entries,
+            ways=ways,
+            policy=policy,
+            asid=asid,
+            hit_ns=hit_ns,
+            miss_ns=miss_ns,
+            hits=hits,
+            misses=misses,
+            flushes=flushes,
+            hit_ratio=round(hits / n, 6) if n else 0.0,
+            effective_access_ns=round((hits * hit_ns + misses * miss_ns) / n, 6) if n else 0.0,
+        )
 
 
 @dataclass(frozen=True)
 class SimResult:
+    """One kernel simulation: the system's counters (the utilisations over the whole run, as a
+    Sample's are over one period), every process, the time series and the thrashing verdict."""
+
     scenario: str
     seed: int
     frames: int
@@ -189,8 +208,9 @@ class SimResult:
     #: The validated scenario the run came from, as plain data (the configuration echo).
     config: dict[str, Any] | None = None
     #: The TLBs' counters, when the machine has a TLB.
-    tlb: TLBStats | None = None
+    tlb: TLBRecord | None = None
 
     @property
     def hits(self) -> int:
+        """References that found their page present."""
         return self.references - self.faults

@@ -30,7 +30,7 @@ from vmsim.metrics.results import (
     Step,
     Thrashing,
     ThrashingEpisode,
-    TLBStats,
+    TLBRecord,
 )
 
 __all__ = [
@@ -80,6 +80,9 @@ class Record(BaseModel):
 class Counters(Record):
     """The counters every run and process reports. Cold faults are included in faults."""
 
+    # The same six as results.ProcessCounters on purpose: the documents' Run and GlobalStats are
+    # pydantic models with derived fields of their own and cannot take a dataclass as their base.
+
     references: int
     hits: int
     faults: int
@@ -108,6 +111,7 @@ class Run(Counters, _RunKey):
 
     @classmethod
     def of(cls, r: RunResult) -> Run:
+        """The document row of one run."""
         return cls(
             policy=r.policy,
             frames=r.frames,
@@ -161,6 +165,7 @@ class RunsDoc(_Doc):
     def of(
         cls, command: Literal["refs", "replay"], config: dict[str, Any], runs: Sequence[RunResult], partial: bool = False
     ) -> RunsDoc:
+        """The document of a refs or replay command's runs; partial if any run is."""
         return cls(
             schema_version=SCHEMA_VERSION,
             vmsim_version=_version(),
@@ -218,52 +223,13 @@ class CurvePoint(Record):
 
     @classmethod
     def of(cls, run: Any) -> CurvePoint:
-        """The point of one run (a RunResult or a document's Run: the same counters)."""
-        return cls(
-            policy=run.policy,
-            frames=run.frames,
-            references=run.references,
-            faults=run.faults,
-            writebacks=run.writebacks,
-            partial=run.partial,
-        )
+        """The point of one run (a RunResult or a document's Run: both have these fields)."""
+        return cls(**{name: getattr(run, name) for name in cls.model_fields})
 
     @property
     def miss_ratio(self) -> float:
+        """Faults per reference."""
         return self.faults / self.references if self.references else 0.0
-
-
-class TLBRecord(Record):
-    """The TLBs of all CPUs: their shape and counters; the effective access time is the mean time
-    of a reference that does not fault (hits cost hit_ns, misses miss_ns)."""
-
-    entries: int
-    ways: int
-    policy: str
-    asid: bool
-    hit_ns: int
-    miss_ns: int
-    hits: int
-    misses: int
-    flushes: int
-    hit_ratio: float
-    effective_access_ns: float
-
-    @classmethod
-    def of(cls, t: TLBStats) -> TLBRecord:
-        return cls(
-            entries=t.entries,
-            ways=t.ways,
-            policy=t.policy,
-            asid=t.tagged,
-            hit_ns=t.hit_ns,
-            miss_ns=t.miss_ns,
-            hits=t.hits,
-            misses=t.misses,
-            flushes=t.flushes,
-            hit_ratio=round(t.hit_ratio, 6),
-            effective_access_ns=round(t.effective_access_ns, 6),
-        )
 
 
 class _Setup(Record):
@@ -286,6 +252,7 @@ class GlobalStats(Counters, _Setup):
 
     @classmethod
     def of(cls, r: SimResult) -> GlobalStats:
+        """The system-wide summary of a simulation, rounded as documents print it."""
         per_s = r.faults / r.simulated_time_s if r.simulated_time_s else 0.0
         th = r.thrashing
         return cls(
@@ -302,7 +269,7 @@ class GlobalStats(Counters, _Setup):
             thrashing=replace(
                 th, fraction=round(th.fraction, 6), episodes=tuple(replace(e, share=round(e.share, 6)) for e in th.episodes)
             ),
-            tlb=None if r.tlb is None else TLBRecord.of(r.tlb),
+            tlb=r.tlb,
         )
 
 
@@ -335,6 +302,7 @@ class SimDoc(_Doc):
 
     @classmethod
     def of(cls, r: SimResult, series: bool = True) -> SimDoc:
+        """The document of a simulation; ``series`` False leaves out the samples."""
         samples = None
         if series:
             samples = [
@@ -370,6 +338,7 @@ class SweepPoint(Record):
 
     @classmethod
     def of(cls, params: Mapping[str, Any], r: SimResult) -> SweepPoint:
+        """The point of one combination of a sweep."""
         return cls(params=dict(params), seed=r.seed, partial=r.partial, global_=GlobalStats.of(r), processes=_process_stats(r))
 
 

@@ -74,9 +74,11 @@ class TidyTable:
             self.rows = self._read(columns, keys)
 
     def keys(self) -> set[str]:
+        """Keys of the rows held (a resumed sweep skips them)."""
         return {str(r["key"]) for r in self.rows}
 
     def add(self, row: dict[str, Any]) -> None:
+        """Append a row; written out at most every ``interval`` seconds."""
         self.rows.append(row)
         self._dirty = True
         if time.monotonic() - self._last >= self.interval:

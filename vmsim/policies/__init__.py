@@ -167,6 +167,7 @@ class PolicySpec:
 
     @property
     def label(self) -> str:
+        """The policy as results name it: its name and the parameters not at their defaults."""
         defaults = param_info(self.cls)
         shown = [f"{k}={_fmt(v)}" for k, v in self.params.items() if v != defaults[k].default]
         return ":".join([self.cls.name, *shown])

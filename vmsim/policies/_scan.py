@@ -70,12 +70,15 @@ class KeyScan(Policy):
         raise NotImplementedError
 
     def victim(self) -> int:
+        """The member with the smallest keys (ties: the earliest), removed."""
         return self._drop_at(first_min(self._keys(self.members)))
 
     def remove(self, frame: int) -> None:
+        """Forget ``frame``."""
         self._drop_at(int(np.flatnonzero(self.members == frame)[0]))
 
     def order(self) -> list[int]:
+        """Members from next victim to last."""
         m = self.members
         keys = self._keys(m)
         return m[np.lexsort(keys[::-1])].tolist()  # lexsort is stable; its last key is the primary

@@ -100,6 +100,7 @@ class Machine(Model):
 
     @property
     def frames(self) -> int:
+        """Physical frames: memory / page_size."""
         return self.memory // self.page_size
 
 

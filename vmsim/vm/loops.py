@@ -165,6 +165,8 @@ def _run_ordered(chunk: Chunk, pager: Pager, table: OrderedDict[int, int], kind:
     # With no write in the chunk and no dirty frame, dirty bits cannot change: skip them.
     clean = chunk.writes is None and dirty.count(1) == 0
     for pages, writes, _ in _pieces(chunk):
+        # Near-copies on purpose: the hot loop, specialised so that no reference pays for a test
+        # that cannot change within the chunk (recency, write flags).
         if clean and recency:
             for p in pages:
                 if p in table:

@@ -43,6 +43,7 @@ class Plan:
 
     @classmethod
     def of(cls, spec: PolicySpec) -> Plan:
+        """The drivers' plan for a policy, from its declared path and mixins."""
         p = spec.cls
         table = _TABLES.get(p.path)
         return cls(

@@ -24,6 +24,7 @@ class Ticker:
         self.next = period
 
     def run(self, chunk: Chunk, run_chunk: Callable[[Chunk], None]) -> None:
+        """Run ``chunk`` in pieces that end at tick boundaries, ticking the policy between them."""
         pages, writes, pids = chunk
         i, n = 0, len(pages)
         while i < n:

@@ -73,6 +73,7 @@ class RefStringWorkload:
 
     @property
     def footprint(self) -> int:
+        """Distinct pages the string can touch: its largest page + 1."""
         return int(self._chunk.pages.max()) + 1
 
     def chunks(self, size: int = CHUNK) -> Iterator[Chunk]:

@@ -138,14 +138,17 @@ class LLMInfer:
 
     @property
     def kv_bytes_per_token(self) -> int:
+        """2 x layers x KV heads x head size x dtype bytes (keys and values)."""
         return 2 * self.spec.model.n_layers * self.spec.model.n_kv_heads * self.spec.model.head_dim * self.spec.model.dtype_bytes
 
     @property
     def pool_tokens(self) -> int:
+        """Tokens of KV the pool holds."""
         return self.pool_bytes // self.kv_bytes_per_token
 
     @property
     def weight_pages(self) -> int:
+        """Pages of the weights segment."""
         return -(-self.spec.model.weight_bytes // self.page_size)
 
     def _pages_for(self, tokens: int) -> int:
@@ -153,6 +156,7 @@ class LLMInfer:
 
     @property
     def pages_per_block(self) -> int:
+        """Pages one KV block of ``block_tokens`` tokens spans."""
         return self._pages_for(self.spec.kv.block_tokens)
 
     @property
@@ -168,10 +172,12 @@ class LLMInfer:
 
     @property
     def footprint(self) -> int:
+        """Pages of the weights and of the KV segment."""
         return self.weight_pages + self.kv_pages
 
     @property
     def segments(self) -> tuple[SegmentPages, ...]:
+        """The file-backed weights, then the anonymous KV cache."""
         return (("weights", 0, self.weight_pages, True), ("kv_cache", self.weight_pages, self.kv_pages, False))
 
     # ------------------------------------------------------------------ the loop

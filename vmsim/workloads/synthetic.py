@@ -17,6 +17,9 @@ SEQUENTIAL_RUN = 64
 
 
 class _Synthetic(Model):
+    """What every synthetic kind has. Each kind declares ``kind`` and ``pages`` itself, alike on
+    purpose: ``pages`` means something different in each (its description says what)."""
+
     references: int = Field(100_000, ge=1, description="accesses this process makes")
     write_fraction: float = Field(0.0, ge=0, le=1, description="fraction of accesses that are writes")
 

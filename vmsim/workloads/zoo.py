@@ -19,7 +19,7 @@ BatchNorm, plus the classifier; each convolution saves its output and its BatchN
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 PRESETS: Final = ("toy", "resnet18", "resnet50")
 #: Default bytes of one input sample for each preset.
@@ -87,40 +87,19 @@ def _resnet(
     return tuple(layers)
 
 
+#: The presets' architectures, as arguments of :func:`_resnet`.
+_SHAPES: Final[dict[str, dict[str, Any]]] = {
+    "toy": {"hw": 32, "in_ch": 8, "stem": (16, 3, 1), "widths": (16, 32, 64, 128), "blocks": (1, 1, 1, 1),
+            "bottleneck": False, "maxpool": False, "classes": 10, "downsample": False},
+    "resnet18": {"hw": 224, "in_ch": 3, "stem": (64, 7, 2), "widths": (64, 128, 256, 512), "blocks": (2, 2, 2, 2),
+                 "bottleneck": False, "maxpool": True, "classes": 1000},
+    "resnet50": {"hw": 224, "in_ch": 3, "stem": (64, 7, 2), "widths": (64, 128, 256, 512), "blocks": (3, 4, 6, 3),
+                 "bottleneck": True, "maxpool": True, "classes": 1000},
+}  # fmt: skip
+
+
 def preset_layers(name: str) -> tuple[Layer, ...]:
     """The layers of a preset model (see the module doc)."""
-    if name == "toy":
-        return _resnet(
-            hw=32,
-            in_ch=8,
-            stem=(16, 3, 1),
-            widths=(16, 32, 64, 128),
-            blocks=(1, 1, 1, 1),
-            bottleneck=False,
-            maxpool=False,
-            classes=10,
-            downsample=False,
-        )
-    if name == "resnet18":
-        return _resnet(
-            hw=224,
-            in_ch=3,
-            stem=(64, 7, 2),
-            widths=(64, 128, 256, 512),
-            blocks=(2, 2, 2, 2),
-            bottleneck=False,
-            maxpool=True,
-            classes=1000,
-        )
-    if name == "resnet50":
-        return _resnet(
-            hw=224,
-            in_ch=3,
-            stem=(64, 7, 2),
-            widths=(64, 128, 256, 512),
-            blocks=(3, 4, 6, 3),
-            bottleneck=True,
-            maxpool=True,
-            classes=1000,
-        )
-    raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    if name not in _SHAPES:
+        raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+    return _resnet(**_SHAPES[name])
