@@ -32,6 +32,9 @@ Counting references (PFF, LFU, MFU) is ``HITS`` without ``RepeatIsNoop``: every 
 policy. The hooks a policy must define are abstract; ``@register`` refuses a class that lacks one,
 naming it. ``vmsim.vm.plan`` is the one place that turns these declarations into the drivers'
 choices.
+
+One mixin the drivers do not read only implements ``set_capacity``: :class:`CapacitySized`, for a
+policy whose queue sizes follow the number of frames it holds (LIRS, S3-FIFO).
 """
 
 from __future__ import annotations
@@ -214,6 +217,7 @@ class RepeatIsNoop:
 
     @classmethod
     def folds_repeats(cls, **params: Any) -> bool:
+        """Always: a repeated access changes nothing this policy keeps."""
         return True
 
 
@@ -258,6 +262,29 @@ class Foresighted(abc.ABC):
     def set_future(self, next_use: Iterable[int]) -> None:
         """The next-use time of every access this domain will see, in order (hits and loads
         alike); :data:`NEVER` for an access whose page is not used again."""
+
+
+class CapacitySized(abc.ABC):
+    """Mixin: the policy sizes its queues from ``c``, the number of frames its domain holds: every
+    frame at first (the policy calls ``self.set_capacity(frames.n)`` in its constructor), the quota
+    from ``set_capacity``, and the frames actually held at an eviction (the policy calls
+    ``self._fit(size)`` first in ``victim()``). It defines ``_resize(c)``; ``self._cap`` is ``c``."""
+
+    _cap: int
+
+    @abc.abstractmethod
+    def _resize(self, c: int) -> None:
+        """Recompute the queue sizes for capacity ``c``."""
+
+    def set_capacity(self, frames: int) -> None:
+        """Take ``frames`` as ``c`` and resize the queues for it."""
+        self._cap = frames
+        self._resize(frames)
+
+    def _fit(self, size: int) -> None:
+        """At an eviction: resize if the domain holds ``size`` frames, not ``c``."""
+        if size != self._cap:
+            self.set_capacity(size)
 
 
 def check_hooks(cls: type[Policy]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from typing import ClassVar
 
 from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
@@ -14,7 +15,7 @@ class FIFO(RepeatIsNoop, Policy):
     """First in, first out. Hits change nothing. Ties cannot occur: load times are distinct."""
 
     name = "fifo"
-    aliases = ("first-in-first-out",)
+    aliases: ClassVar[tuple[str, ...]] = ("first-in-first-out",)  # a subclass may have more
     summary = "first in, first out: evict the page loaded longest ago"
     path = Path.FIFO_TABLE
 

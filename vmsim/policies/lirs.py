@@ -6,11 +6,11 @@ import random
 from collections import OrderedDict
 
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import OpenFraction, Path, Policy, register
+from vmsim.policies.base import CapacitySized, OpenFraction, Path, Policy, register
 
 
 @register
-class LIRS(Policy):
+class LIRS(CapacitySized, Policy):
     """LIRS (Jiang & Zhang, SIGMETRICS 2002), as the paper states it.
 
     Stack S orders recently seen pages by recency (LIR pages, resident HIR pages and non-resident
@@ -35,6 +35,8 @@ class LIRS(Policy):
     summary = "LIRS: LIR pages (short reuse distance) stay; evict resident HIR pages (hir_ratio)"
     path = Path.HITS
 
+    # Alike in shape to CLOCK-Pro's header and constructor, on purpose: both declare one fraction of
+    # the frames as their parameter; a stack and a queue here, a circle with two hands there.
     def __init__(self, frames: FrameTable, rng: random.Random, hir_ratio: OpenFraction = 0.01) -> None:
         super().__init__(frames, rng)
         self.hir_ratio = hir_ratio
@@ -44,14 +46,9 @@ class LIRS(Policy):
         self._lir: set[int] = set()
         self._frame: dict[int, int] = {}
         self._key = [0] * frames.n
-        self._cap = -1
-        self._resize(frames.n)
-
-    def set_capacity(self, frames: int) -> None:
-        self._resize(frames)
+        self.set_capacity(frames.n)
 
     def _resize(self, c: int) -> None:
-        self._cap = c
         hirs = max(1, int(self.hir_ratio * c))
         self._lir_limit = c - hirs
 
@@ -114,9 +111,7 @@ class LIRS(Policy):
             self._bound()
 
     def victim(self) -> int:
-        size = len(self._lir) + len(self._q)
-        if size != self._cap:
-            self._resize(size)
+        self._fit(len(self._lir) + len(self._q))
         while self._lir and (len(self._lir) > self._lir_limit or not self._q):
             self._demote()
         frame = self._q.popitem(last=False)[0]

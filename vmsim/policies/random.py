@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random as _random
 
+import numpy as np
+
 from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
@@ -20,17 +22,23 @@ class Random(RepeatIsNoop, Policy):
 
     def __init__(self, frames: FrameTable, rng: _random.Random) -> None:
         super().__init__(frames, rng)
-        self._frames: list[int] = []
+        # The list is an array (its first _n entries) so that NRU, a Random over the lowest class,
+        # can read the bits of every member in a few array operations.
+        self._frames = np.empty(frames.n, dtype=np.int64)
+        self._n = 0
         self._pos: dict[int, int] = {}
 
     def insert(self, frame: int) -> None:
-        self._pos[frame] = len(self._frames)
-        self._frames.append(frame)
+        self._pos[frame] = self._n
+        self._frames[self._n] = frame
+        self._n += 1
 
     def _drop_at(self, i: int) -> int:
+        """Remove the member at index ``i``: the last member takes its place. Returns its frame."""
         frames = self._frames
-        frame = frames[i]
-        last = frames.pop()
+        frame = int(frames[i])
+        self._n -= 1
+        last = int(frames[self._n])
         if last != frame:
             frames[i] = last
             self._pos[last] = i
@@ -38,13 +46,13 @@ class Random(RepeatIsNoop, Policy):
         return frame
 
     def victim(self) -> int:
-        return self._drop_at(self.rng.randrange(len(self._frames)))
+        return self._drop_at(self.rng.randrange(self._n))
 
     def remove(self, frame: int) -> None:
         self._drop_at(self._pos[frame])
 
     def order(self) -> list[int]:
-        return list(self._frames)
+        return self._frames[: self._n].tolist()
 
     def __len__(self) -> int:
-        return len(self._frames)
+        return self._n

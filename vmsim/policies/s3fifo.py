@@ -8,11 +8,11 @@ from typing import Annotated
 
 from vmsim.errors import VmsimError
 from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import OpenFraction, Path, Policy, Range, register
+from vmsim.policies.base import CapacitySized, OpenFraction, Path, Policy, Range, register
 
 
 @register
-class S3FIFO(Policy):
+class S3FIFO(CapacitySized, Policy):
     """S3-FIFO (Yang et al., SOSP 2023), as libCacheSim's S3FIFO runs it.
 
     Queues: S (small, ``floor(small_ratio * c)`` frames), M (main, the rest) and G (ghost, the
@@ -49,14 +49,9 @@ class S3FIFO(Policy):
         self._count = [0] * frames.n
         self._key = [0] * frames.n
         self._evicted = False
-        self._cap = -1
-        self._resize(frames.n)
-
-    def set_capacity(self, frames: int) -> None:
-        self._resize(frames)
+        self.set_capacity(frames.n)
 
     def _resize(self, c: int) -> None:
-        self._cap = c
         self._small_cap = int(c * self.small_ratio)
         self._main_cap = c - self._small_cap
         self._ghost_cap = int(c * self.ghost_ratio)
@@ -81,9 +76,7 @@ class S3FIFO(Policy):
 
     def victim(self) -> int:
         small, main, count = self._small, self._main, self._count
-        size = len(small) + len(main)
-        if size != self._cap:
-            self._resize(size)
+        self._fit(len(small) + len(main))
         self._evicted = True
         while True:
             if len(main) > self._main_cap or not small:

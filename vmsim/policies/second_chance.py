@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import random
-from collections import OrderedDict
-
-from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
+from vmsim.policies.base import Path, register
+from vmsim.policies.fifo import FIFO
 
 
 @register
-class SecondChance(RepeatIsNoop, Policy):
+class SecondChance(FIFO):
     """FIFO whose head gets a second chance: at a fault the page at the head of the queue is the
     victim if its referenced bit is clear; if set, the bit is cleared and the page goes to the
     tail (as if just loaded), and the next head is examined. Loads join the tail.
@@ -23,14 +20,8 @@ class SecondChance(RepeatIsNoop, Policy):
     name = "second-chance"
     aliases = ("sc", "fifo-second-chance")
     summary = "FIFO with reinsertion: a referenced head has its bit cleared and goes to the tail"
+    # Not FIFO_TABLE: reinsertion reorders the queue at faults, so it is not the table's load order.
     path = Path.BITS
-
-    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
-        super().__init__(frames, rng)
-        self._queue: OrderedDict[int, None] = OrderedDict()
-
-    def insert(self, frame: int) -> None:
-        self._queue[frame] = None
 
     def victim(self) -> int:
         ref = self.frames.referenced
@@ -42,12 +33,3 @@ class SecondChance(RepeatIsNoop, Policy):
                 return f
             ref[f] = 0
             queue[f] = None
-
-    def remove(self, frame: int) -> None:
-        del self._queue[frame]
-
-    def order(self) -> list[int]:
-        return list(self._queue)
-
-    def __len__(self) -> int:
-        return len(self._queue)

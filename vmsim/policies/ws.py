@@ -39,6 +39,9 @@ class WorkingSet(Periodic, RepeatIsNoop, KeyScan):
     summary = "Denning's working set: release pages unreferenced for tau (sampled every period)"
     path = Path.BITS
 
+    # The signature declares the parameters, so it opens as Aging's and WSClock's do (on purpose);
+    # WSClock also keeps this time of last use per frame and the latest tick's time, as the clock
+    # approximation of this policy, but finds its victim by a sweep, not a scan.
     def __init__(
         self,
         frames: FrameTable,
