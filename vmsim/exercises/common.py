@@ -48,9 +48,11 @@ class Problem:
         return out
 
     def to_json(self, solve: bool) -> str:
+        """The problem as JSON; with ``solve``, its answers too."""
         return json.dumps(self.to_dict(solve), indent=2)
 
     def to_text(self, solve: bool) -> str:
+        """The problem as text to hand out; with ``solve``, its answers too."""
         parts = [self.statement]
         if solve:
             parts.append(self.solution)
@@ -128,9 +130,11 @@ class Options:
         self.given = dict(given)
 
     def has(self, name: str) -> bool:
+        """Whether the option was given."""
         return name in self.given
 
     def text(self, name: str) -> str | None:
+        """The option's value as given, or None."""
         v = self.given.get(name)
         return None if v is None else str(v)
 
@@ -148,6 +152,7 @@ class Options:
         return self._int(name, parse_size, positive)
 
     def number(self, name: str, *, positive: bool = False) -> int | None:
+        """A whole number (``positive`` refuses 0), or None if not given."""
         return self._int(name, parse_number, positive)
 
     def real(self, name: str) -> float | None:
@@ -164,6 +169,7 @@ class Options:
         return v
 
     def choice(self, name: str, choices: Sequence[str]) -> str | None:
+        """One of ``choices``, or None if not given."""
         t = self.text(name)
         if t is None:
             return None
@@ -172,6 +178,7 @@ class Options:
         return t.lower()
 
     def flag(self, name: str) -> bool | None:
+        """A yes/no option, or None if not given."""
         v = self.given.get(name)
         return None if v is None else bool(v)
 
@@ -185,6 +192,11 @@ class Options:
             if a >= space:
                 raise VmsimError(f"{name}: address {a} (0x{a:x}) is outside the address space of {space} bytes ({space_option})")
         return out
+
+    def addresses_or_drawn(self, space: int, space_option: str, count: int, draw: Callable[[int], list[int]]) -> list[int]:
+        """``--addresses`` when given, else ``draw(n)`` of ``--count`` (default ``count``) random ones: every kind's fallback."""
+        given = self.addresses("--addresses", space, space_option)
+        return draw(self.count(count)) if given is None else given
 
     def count(self, default: int) -> int:
         """``--count``: how many random addresses, accesses or operations to draw."""
@@ -241,10 +253,21 @@ def hx(value: int, width: int) -> str:
     return f"0x{value:0{width}x}"
 
 
-def translate_prompts(addresses: Sequence[int], width: int, outcome: str) -> list[str]:
-    """The statement's lines asking to translate each address: ``VA[i] 0x.. (decimal ..) --> PA or
-    <outcome>?``."""
-    return [f"  VA[{i}] {hx(va, width)} (decimal {va}) --> PA or {outcome}?" for i, va in enumerate(addresses)]
+def va_label(i: int, va: int, width: int) -> str:
+    """``VA[i] 0x.. (decimal ..)``: how statements and answers name the ``i``-th virtual address."""
+    return f"VA[{i}] {hx(va, width)} (decimal {va})"
+
+
+def address_prompts(addresses: Sequence[int], width: int, question: str) -> list[str]:
+    """The statement's lines asking about each address: ``VA[i] 0x.. (decimal ..) --> <question>``."""
+    return [f"  {va_label(i, va, width)} --> {question}" for i, va in enumerate(addresses)]
+
+
+def translate_prompts(addresses: Sequence[int], width: int, outcome: str, said: str) -> list[str]:
+    """The closing lines of a one-step translation statement, shared by the translation kinds: a blank
+    line, the task (``... or say it is <said>:``) and one ``--> PA or <outcome>?`` line per address."""
+    task = f"Translate each virtual address to a physical address, or say it is {said}:"
+    return ["", task, *address_prompts(addresses, width, f"PA or {outcome}?")]
 
 
 def size_text(n: int) -> str:
@@ -266,6 +289,21 @@ def human(n: int) -> str:
 def address_list(addresses: Sequence[int]) -> str:
     """Addresses as a comma-separated hex list, as ``--addresses`` takes them."""
     return ",".join(f"0x{a:x}" for a in addresses)
+
+
+#: Parameters re-posed as sizes (``16k``) rather than plain numbers.
+_SIZE_PARAMS = frozenset({"asize", "psize", "page_size"})
+
+
+def option_args(p: Params, *keys: str) -> list[str]:
+    """``--key value`` for each parameter in ``keys`` (``_`` spelt ``-``), so re-pose commands spell
+    them alike: sizes ``16k``-style, ``addresses`` as a hex list, anything else through ``str``."""
+    out: list[str] = []
+    for key in keys:
+        value = p[key]
+        text = size_text(value) if key in _SIZE_PARAMS else address_list(value) if key == "addresses" else str(value)
+        out += ["--" + key.replace("_", "-"), text]
+    return out
 
 
 def shell_command(kind: str, args: Sequence[str]) -> str:

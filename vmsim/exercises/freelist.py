@@ -29,7 +29,7 @@ import re
 
 from vmsim.alloc.heap import FitHeap
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import Answers, Kind, Options, Params, Summary
+from vmsim.exercises.common import Answers, Kind, Options, Params, Summary, option_args
 
 POLICIES = ("first", "best", "worst", "next")
 ORDERS = ("address", "size-asc", "size-desc", "front", "back")
@@ -47,6 +47,7 @@ class ListFreeList:
         self.policy, self.order, self.coalesce = policy, order, coalesce
 
     def alloc(self, n: int) -> int | None:
+        """Allocate ``n`` bytes; the address, or None when no free block fits."""
         pick = None
         for i, (_, size) in enumerate(self.blocks):
             if size < n:
@@ -66,6 +67,7 @@ class ListFreeList:
         return addr
 
     def free(self, addr: int, n: int) -> None:
+        """Free the ``n`` bytes at ``addr`` (coalescing with neighbours if asked)."""
         bl = self.blocks
         if self.order == "front":
             bl.insert(0, (addr, n))
@@ -88,6 +90,7 @@ class ListFreeList:
             self.blocks = merged
 
     def free_list(self) -> Blocks:
+        """The free blocks as (address, size), in the list's order."""
         return list(self.blocks)
 
 
@@ -99,13 +102,16 @@ class HeapFreeList:
         self.heap = FitHeap(size, f"{policy}_fit", round=1, coalesce=coalesce)
 
     def alloc(self, n: int) -> int | None:
+        """Allocate ``n`` bytes; the address, or None when no free block fits."""
         a = self.heap.alloc(n)
         return None if a is None else a + self.base
 
     def free(self, addr: int, n: int) -> None:
+        """Free the ``n`` bytes at ``addr`` (coalescing with neighbours if asked)."""
         self.heap.free(addr - self.base)
 
     def free_list(self) -> Blocks:
+        """The free blocks as (address, size), in the list's order."""
         return [(a + self.base, s) for a, s in self.heap.free_blocks()]
 
 
@@ -307,23 +313,11 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
-    return [
-        "--size",
-        str(p["size"]),
-        "--base",
-        str(p["base"]),
-        "--policy",
-        p["policy"],
-        "--order",
-        p["order"],
-        "--coalesce" if p["coalesce"] else "--no-coalesce",
-        "--align",
-        str(p["align"]),
-        "--ops",
-        ",".join(p["ops"]),
-    ]
+    coalesce = "--coalesce" if p["coalesce"] else "--no-coalesce"
+    return [*option_args(p, "size", "base", "policy", "order"), coalesce, *option_args(p, "align"), "--ops", ",".join(p["ops"])]
 
 
+# Same shape as the other kinds' KIND on purpose: a keyword record of this module's functions, which mypy checks.
 KIND = Kind(
     name="freelist",
     title="Free-list allocation",

@@ -9,20 +9,20 @@ from __future__ import annotations
 import random
 
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import (
+from vmsim.exercises.common import (  # alike in every kind on purpose: each names the helpers it uses
     Answers,
     Kind,
     Options,
     Params,
     Summary,
-    address_list,
     hex_width,
     human,
     hx,
     is_power_of_two,
+    option_args,
     pick_addresses,
-    size_text,
     translate_prompts,
+    va_label,
 )
 from vmsim.hw import AddressSplit, check_page_size
 
@@ -86,12 +86,9 @@ def build(opts: Options, rng: random.Random) -> Params:
         table = [None] * pages
         for vpn, pfn in zip(mapped, pfns):
             table[vpn] = pfn
-    addresses = opts.addresses("--addresses", asize, "--asize")
-    if addresses is None:
-        n = opts.count(DEFAULT_COUNT)
-        valid = [(v * page, (v + 1) * page) for v in range(pages) if table[v] is not None]
-        invalid = [(v * page, (v + 1) * page) for v in range(pages) if table[v] is None]
-        addresses = pick_addresses(rng, n, valid, invalid)
+    valid = [(v * page, (v + 1) * page) for v in range(pages) if table[v] is not None]
+    invalid = [(v * page, (v + 1) * page) for v in range(pages) if table[v] is None]
+    addresses = opts.addresses_or_drawn(asize, "--asize", DEFAULT_COUNT, lambda n: pick_addresses(rng, n, valid, invalid))
     return {"asize": asize, "psize": psize, "page_size": page, "page_table": table, "addresses": addresses}
 
 
@@ -128,8 +125,7 @@ def statement(p: Params, seed: int) -> str:
     ]
     for vpn, pfn in enumerate(p["page_table"]):
         lines.append(f"  VPN {vpn:>3}: " + ("invalid" if pfn is None else f"PFN {pfn} (0x{pfn:x})"))
-    lines += ["", "Translate each virtual address to a physical address, or say it is invalid (a page fault):"]
-    lines += translate_prompts(p["addresses"], w, "invalid")
+    lines += translate_prompts(p["addresses"], w, "invalid", "invalid (a page fault)")
     return "\n".join(lines)
 
 
@@ -139,7 +135,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
     page = p["page_size"]
     lines = [f"Answers (VPN = VA // {page}, offset = VA % {page}; PA = PFN * {page} + offset):"]
     for i, a in enumerate(answers):
-        head = f"  VA[{i}] {hx(a['vaddr'], w)} (decimal {a['vaddr']}) --> VPN {a['vpn']}, offset {a['offset']}: "
+        head = f"  {va_label(i, a['vaddr'], w)} --> VPN {a['vpn']}, offset {a['offset']}: "
         if a["valid"]:
             lines.append(head + f"PA {hx(a['paddr'], w)} (decimal {a['paddr']} = {a['pfn']} * {page} + {a['offset']})")
         else:
@@ -150,18 +146,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
     table = ",".join("-" if f is None else str(f) for f in p["page_table"])
-    return [
-        "--asize",
-        size_text(p["asize"]),
-        "--psize",
-        size_text(p["psize"]),
-        "--page-size",
-        size_text(p["page_size"]),
-        "--page-table",
-        table,
-        "--addresses",
-        address_list(p["addresses"]),
-    ]
+    return [*option_args(p, "asize", "psize", "page_size"), "--page-table", table, *option_args(p, "addresses")]
 
 
 KIND = Kind(

@@ -17,12 +17,14 @@ import re
 from pathlib import Path
 
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import Answers, Kind, Options, Params, Summary, address_list, pick_in
+from vmsim.exercises.common import Answers, Kind, Options, Params, Summary, address_prompts, option_args, pick_in, va_label
 
 PAGE = 32
 PAGES = 128
 VA_BITS = 15
 ASIZE = 1 << VA_BITS
+#: Hex digits shown for a virtual address.
+VA_DIGITS = (VA_BITS + 3) // 4
 VALID = 0x80
 #: What the generator writes in an invalid entry (any byte with bit 7 clear is invalid).
 INVALID_ENTRY = 0x7F
@@ -174,10 +176,8 @@ def build(opts: Options, rng: random.Random) -> Params:
             pdbr = rng.randrange(PAGES)
         memory = random_memory(rng, pdbr)
     assert pdbr is not None
-    addresses = opts.addresses("--addresses", ASIZE, f"{VA_BITS}-bit virtual addresses")
-    if addresses is None:
-        n = opts.count(DEFAULT_COUNT)
-        addresses = _random_addresses(rng, n, memory, pdbr)
+    space = f"{VA_BITS}-bit virtual addresses"
+    addresses = opts.addresses_or_drawn(ASIZE, space, DEFAULT_COUNT, lambda n: _random_addresses(rng, n, memory, pdbr))
     return {
         "page_size": PAGE,
         "pages": PAGES,
@@ -211,9 +211,8 @@ def statement(p: Params, seed: int) -> str:
         memory_text(memory_of(p), p["pdbr"]).split("\n", 1)[1].rstrip("\n"),
         "",
         "Translate each virtual address and give the byte stored there, or say where it faults:",
+        *address_prompts(p["addresses"], VA_DIGITS, "PA and value, or fault?"),
     ]
-    for i, va in enumerate(p["addresses"]):
-        lines.append(f"  VA[{i}] 0x{va:04x} (decimal {va}) --> PA and value, or fault?")
     return "\n".join(lines)
 
 
@@ -222,7 +221,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
     lines = ["Answers:"]
     for i, a in enumerate(answers):
         lines.append(
-            f"  VA[{i}] 0x{a['vaddr']:04x} (decimal {a['vaddr']}): PDE index {a['pde_index']} (0x{a['pde_index']:02x}), "
+            f"  {va_label(i, a['vaddr'], VA_DIGITS)}: PDE index {a['pde_index']} (0x{a['pde_index']:02x}), "
             f"PTE index {a['pte_index']} (0x{a['pte_index']:02x}), offset {a['offset']}"
         )
         pde = a["pde"]
@@ -244,7 +243,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
-    return ["--pdbr", str(p["pdbr"]), "--memory", "FILE", "--addresses", address_list(p["addresses"])]
+    return [*option_args(p, "pdbr"), "--memory", "FILE", *option_args(p, "addresses")]
 
 
 KIND = Kind(

@@ -12,13 +12,13 @@ from vmsim.exercises.common import (
     Options,
     Params,
     Summary,
-    address_list,
     hex_width,
     human,
     hx,
+    option_args,
     pick_addresses,
-    size_text,
     translate_prompts,
+    va_label,
 )
 
 DEFAULT_ASIZE = 1 << 10
@@ -45,10 +45,8 @@ def build(opts: Options, rng: random.Random) -> Params:
         base = rng.randrange(psize - limit + 1)
     if base + limit > psize:
         raise VmsimError(f"--base {base} + --limit {limit} = {base + limit} does not fit in physical memory (--psize {psize})")
-    addresses = opts.addresses("--addresses", asize, "--asize")
-    if addresses is None:
-        n = opts.count(DEFAULT_COUNT)
-        addresses = pick_addresses(rng, n, [(0, limit)], [(limit, asize)])
+    valid, invalid = [(0, limit)], [(limit, asize)]
+    addresses = opts.addresses_or_drawn(asize, "--asize", DEFAULT_COUNT, lambda n: pick_addresses(rng, n, valid, invalid))
     return {"asize": asize, "psize": psize, "base": base, "limit": limit, "addresses": addresses}
 
 
@@ -68,10 +66,8 @@ def statement(p: Params, seed: int) -> str:
         f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
         f"  base  {hx(p['base'], w)} (decimal {p['base']})",
         f"  limit {hx(p['limit'], w)} (decimal {p['limit']})",
-        "",
-        "Translate each virtual address to a physical address, or say it is a segmentation violation:",
+        *translate_prompts(p["addresses"], w, "segmentation violation", "a segmentation violation"),
     ]
-    lines += translate_prompts(p["addresses"], w, "segmentation violation")
     return "\n".join(lines)
 
 
@@ -85,26 +81,16 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
             what = f"PA {hx(a['paddr'], w)} (decimal {a['paddr']} = {p['base']} + {va})"
         else:
             what = f"segmentation violation ({va} >= limit {p['limit']})"
-        lines.append(f"  VA[{i}] {hx(va, w)} (decimal {va}) --> {what}")
+        lines.append(f"  {va_label(i, va, w)} --> {what}")
     return "\n".join(lines)
 
 
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
-    return [
-        "--asize",
-        size_text(p["asize"]),
-        "--psize",
-        size_text(p["psize"]),
-        "--base",
-        str(p["base"]),
-        "--limit",
-        str(p["limit"]),
-        "--addresses",
-        address_list(p["addresses"]),
-    ]
+    return option_args(p, "asize", "psize", "base", "limit", "addresses")
 
 
+# Same shape as the other kinds' KIND on purpose: a keyword record of this module's functions, which mypy checks.
 KIND = Kind(
     name="relocation",
     title="Base-and-bounds translation",

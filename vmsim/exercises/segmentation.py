@@ -19,15 +19,15 @@ from vmsim.exercises.common import (
     Params,
     Ranges,
     Summary,
-    address_list,
     hex_width,
     human,
     hx,
     is_power_of_two,
+    option_args,
     pick_addresses,
     pick_in,
-    size_text,
     translate_prompts,
+    va_label,
 )
 from vmsim.hw import Segment
 
@@ -92,10 +92,8 @@ def build(opts: Options, rng: random.Random) -> Params:
             f"segments overlap in physical memory: segment 0 is [{base0}, {base0 + limit0}), "
             f"segment 1 is [{base1 - limit1}, {base1}) (--base0/--limit0, --base1/--limit1)"
         )
-    addresses = opts.addresses("--addresses", asize, "--asize")
-    if addresses is None:
-        n = opts.count(DEFAULT_COUNT)
-        addresses = pick_addresses(rng, n, [(0, limit0), (asize - limit1, asize)], [(limit0, half), (half, asize - limit1)])
+    valid, invalid = [(0, limit0), (asize - limit1, asize)], [(limit0, half), (half, asize - limit1)]
+    addresses = opts.addresses_or_drawn(asize, "--asize", DEFAULT_COUNT, lambda n: pick_addresses(rng, n, valid, invalid))
     return {
         "asize": asize,
         "psize": psize,
@@ -129,16 +127,15 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 def statement(p: Params, seed: int) -> str:
     """The problem statement as text: what a student is given."""
     w = hex_width(p["asize"], p["psize"])
+    # Same shape as relocation.py's statement on purpose: each lists its own registers before translate_prompts.
     lines = [
         f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
         "  segment 0 grows up from virtual address 0; segment 1 grows down from the top of the address space;",
         f"  the top bit of a virtual address (value {p['asize'] // 2}) picks the segment",
         f"  segment 0: base  {hx(p['base0'], w)} (decimal {p['base0']}), limit {p['limit0']}",
         f"  segment 1: base  {hx(p['base1'], w)} (decimal {p['base1']}, where the segment ends), limit {p['limit1']}",
-        "",
-        "Translate each virtual address to a physical address, or say it is a segmentation violation:",
+        *translate_prompts(p["addresses"], w, "segmentation violation", "a segmentation violation"),
     ]
-    lines += translate_prompts(p["addresses"], w, "segmentation violation")
     return "\n".join(lines)
 
 
@@ -152,7 +149,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
     ]
     for i, a in enumerate(answers):
         va = a["vaddr"]
-        head = f"  VA[{i}] {hx(va, w)} (decimal {va}) --> "
+        head = f"  {va_label(i, va, w)} --> "
         if a["segment"] == 0:
             if a["valid"]:
                 what = f"segment 0, PA {hx(a['paddr'], w)} (decimal {a['paddr']} = {p['base0']} + {va})"
@@ -170,22 +167,7 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
-    return [
-        "--asize",
-        size_text(p["asize"]),
-        "--psize",
-        size_text(p["psize"]),
-        "--base0",
-        str(p["base0"]),
-        "--limit0",
-        str(p["limit0"]),
-        "--base1",
-        str(p["base1"]),
-        "--limit1",
-        str(p["limit1"]),
-        "--addresses",
-        address_list(p["addresses"]),
-    ]
+    return option_args(p, "asize", "psize", "base0", "limit0", "base1", "limit1", "addresses")
 
 
 KIND = Kind(

@@ -19,18 +19,7 @@ from __future__ import annotations
 import random
 
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import (
-    Answers,
-    Kind,
-    Options,
-    Params,
-    Summary,
-    address_list,
-    hex_width,
-    human,
-    hx,
-    size_text,
-)
+from vmsim.exercises.common import Answers, Kind, Options, Params, Summary, hex_width, human, hx, option_args
 from vmsim.hw import AddressSplit, check_page_size
 from vmsim.hw.tlb import SetAssociativeTLB
 
@@ -74,10 +63,8 @@ def build(opts: Options, rng: random.Random) -> Params:
     policy = opts.choice("--policy", POLICIES) or "lru"
     hit = opts.real("--hit-time")
     miss = opts.real("--miss-penalty")
-    addresses = opts.addresses("--addresses", asize, "--asize")
-    if addresses is None:
-        n = opts.count(DEFAULT_COUNT)
-        addresses = _random_addresses(rng, n, asize, page)
+    addresses = opts.addresses_or_drawn(asize, "--asize", DEFAULT_COUNT, lambda n: _random_addresses(rng, n, asize, page))
+    # Same shape as the other kinds' parameters on purpose: each returns its own, by name.
     return {
         "asize": asize,
         "page_size": page,
@@ -185,24 +172,8 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
-    out = [
-        "--asize",
-        size_text(p["asize"]),
-        "--page-size",
-        size_text(p["page_size"]),
-        "--entries",
-        str(p["entries"]),
-        "--ways",
-        str(p["ways"]),
-        "--policy",
-        p["policy"],
-        "--hit-time",
-        f"{p['hit_time_ns']:g}",
-        "--miss-penalty",
-        f"{p['miss_penalty_ns']:g}",
-        "--addresses",
-        address_list(p["addresses"]),
-    ]
+    times = ["--hit-time", f"{p['hit_time_ns']:g}", "--miss-penalty", f"{p['miss_penalty_ns']:g}"]
+    out = [*option_args(p, "asize", "page_size", "entries", "ways", "policy"), *times, *option_args(p, "addresses")]
     return [*out, "--seed", str(seed)] if p["policy"] == "random" else out
 
 

@@ -196,10 +196,10 @@ class SimResult:
     cold_faults: int
     evictions: int
     writebacks: int
-    cpu_utilization: float
-    paging_device_utilization: float
     simulated_time_s: float
     context_switches: int
+    cpu_utilization: float
+    paging_device_utilization: float
     thrashing: Thrashing
     processes: tuple[ProcessStats, ...]
     samples: tuple[Sample, ...]

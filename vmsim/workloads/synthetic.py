@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
@@ -24,18 +24,22 @@ class _Synthetic(Model):
     write_fraction: float = Field(0.0, ge=0, le=1, description="fraction of accesses that are writes")
 
 
+#: The ``pages`` of the kinds that spread their accesses over one data segment.
+_Pages = Annotated[int, Field(ge=1, description="pages the process touches (its data segment)")]
+
+
 class Uniform(_Synthetic):
     """Synthetic: every page of ``pages`` equally likely at each access."""
 
     kind: Literal["uniform"] = Field(description="uniform random accesses")
-    pages: int = Field(ge=1, description="pages the process touches (its data segment)")
+    pages: _Pages
 
 
 class Zipf(_Synthetic):
     """Synthetic: page popularity ~ 1/rank**alpha, the ranks shuffled over the pages."""
 
     kind: Literal["zipf"] = Field(description="Zipf-distributed accesses")
-    pages: int = Field(ge=1, description="pages the process touches (its data segment)")
+    pages: _Pages
     alpha: float = Field(1.0, gt=0, description="skew: larger is more concentrated on the popular pages")
 
 
