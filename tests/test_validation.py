@@ -265,7 +265,7 @@ def _boom() -> None:
 
 
 def test_an_internal_error_is_one_line_and_exit_70(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("vmsim.cli.traces.parse_refs", lambda *a, **k: _boom())
+    monkeypatch.setattr("vmsim.workloads.refstring.parse_refs", lambda *a, **k: _boom())
     monkeypatch.delenv("VMSIM_DEBUG", raising=False)
     rc = cli.main(["refs", "1 2 3", "-f", "2"])
     _, err = capsys.readouterr()
@@ -275,7 +275,7 @@ def test_an_internal_error_is_one_line_and_exit_70(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.parametrize("how", ["flag", "env"])
 def test_debug_shows_the_traceback(how: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("vmsim.cli.traces.parse_refs", lambda *a, **k: _boom())
+    monkeypatch.setattr("vmsim.workloads.refstring.parse_refs", lambda *a, **k: _boom())
     argv = ["refs", "1 2 3", "-f", "2"]
     if how == "flag":
         argv.append("--debug")
@@ -289,7 +289,7 @@ def test_out_of_memory_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     def oom(*a: object, **k: object) -> None:
         raise MemoryError
 
-    monkeypatch.setattr("vmsim.cli.traces.parse_refs", oom)
+    monkeypatch.setattr("vmsim.workloads.refstring.parse_refs", oom)
     monkeypatch.delenv("VMSIM_DEBUG", raising=False)
     assert cli.main(["refs", "1", "-f", "1"]) == 70
     assert capsys.readouterr().err.startswith("vmsim: error: out of memory")

@@ -17,7 +17,6 @@ import typer
 from vmsim import __version__
 from vmsim.cli import analysis, exercises, golden, policies, scenarios, traces
 from vmsim.errors import VmsimError
-from vmsim.policies import load_entry_points, load_policy_file
 
 app = typer.Typer(
     name="vmsim",
@@ -32,6 +31,7 @@ app = typer.Typer(
 _COMMANDS: list[tuple[str, Callable[..., None]]] = [
     ("refs", traces.refs),
     ("replay", traces.replay_cmd),
+    ("convert", traces.convert),
     ("simulate", scenarios.simulate),
     ("sweep", scenarios.sweep),
     ("compare", analysis.compare),
@@ -103,8 +103,12 @@ def _root(
     --policy-file. A scenario file never loads code.
     """
     if not no_entry_points and ctx.invoked_subcommand not in _NO_POLICIES:
+        from vmsim.policies import load_entry_points
+
         load_entry_points()
     for ref in policy_file or []:
+        from vmsim.policies import load_policy_file
+
         load_policy_file(ref)
 
 

@@ -28,9 +28,7 @@ from vmsim.cli.options import (
     required_frames,
     worker_count,
 )
-from vmsim.metrics import render
 from vmsim.metrics.progress import Progress
-from vmsim.workloads import open_trace
 
 
 def compare(
@@ -50,6 +48,7 @@ def compare(
 ) -> None:
     """Faults per policy and frame count, OPT as the reference, and every Belady anomaly."""
     from vmsim import compare as cmp
+    from vmsim.metrics import render
 
     check_plot(plot, force)
     with Progress(f"compare {source.name}", enabled=False if quiet else None) as progress:
@@ -97,7 +96,9 @@ def curve(
     (stack distances); other policies run once per size, in parallel."""
     from vmsim import compare as cmp
     from vmsim.engine.curves import curve as trace_curve
+    from vmsim.metrics import render
     from vmsim.metrics.schema import CurvePoint
+    from vmsim.workloads import open_trace
 
     counts = required_frames(frames)
     specs = parse_policies(policy)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from pydantic import BaseModel
 
 from vmsim.errors import OptionError, VmsimError, check_output
 from vmsim.limits import MAX_FRAMES, MAX_RANGE, describe
-from vmsim.metrics.schema import dump_json
-from vmsim.policies import PolicySpec, available, parse_policy
+
+if TYPE_CHECKING:  # the commands import the heavy layers when they run, not at start-up
+    from pydantic import BaseModel
+
+    from vmsim.policies import PolicySpec
 
 
 class Format(StrEnum):
@@ -67,6 +69,8 @@ def required_frames(text: str | None) -> list[int]:
 
 def parse_policies(values: Sequence[str] | None) -> list[PolicySpec]:
     """Repeatable ``--policy``; commas separate several; ``all`` means every registered policy."""
+    from vmsim.policies import available, parse_policy
+
     names: list[str] = []
     for v in values or ["lru"]:
         names.extend(x.strip() for x in v.split(",") if x.strip())
@@ -109,6 +113,8 @@ def emit(document: Doc, fmt: Format, *, table: Callable[[Doc], str], csv: Callab
     command), ``csv`` with the command's ``csv`` renderer, ``table`` with its ``table`` renderer.
     A command without ``csv`` refuses ``--format csv`` before it runs."""
     if fmt is Format.json:
+        from vmsim.metrics.schema import dump_json
+
         out = dump_json(document)
     elif fmt is Format.csv and csv is not None:
         out = csv(document).rstrip("\n")

@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from vmsim.policies import available, lookup, origin_of, param_info
-
 
 def policies_cmd() -> None:
     """List the replacement policies with their aliases, parameters and where they come from."""
+    from vmsim.policies import available, lookup, origin_of, param_info
+
     rows = []
     for name in available():
         cls = lookup(name)

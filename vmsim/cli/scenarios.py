@@ -22,7 +22,6 @@ from vmsim.cli.options import (
     worker_count,
 )
 from vmsim.errors import VmsimError
-from vmsim.metrics import render
 from vmsim.metrics.progress import Progress
 
 
@@ -38,6 +37,7 @@ def simulate(
     force: PlotForceOpt = False,
 ) -> None:
     """Run a YAML scenario on the SimPy kernel: processes, scheduler, paging device, load control."""
+    from vmsim.metrics import render
     from vmsim.metrics.schema import SimDoc
     from vmsim.scenario.build import simulate as run_scenario
     from vmsim.scenario.loader import load_scenario
@@ -79,6 +79,7 @@ def sweep(
 ) -> None:
     """Run a scenario over a grid of values: one run per combination, all validated first."""
     from vmsim import sweep as sw
+    from vmsim.metrics import render
 
     if not vary:
         raise VmsimError("sweep needs at least one --vary PATH=V1,V2,... (or PATH=A..B)")

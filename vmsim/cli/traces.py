@@ -1,9 +1,10 @@
-"""``refs`` and ``replay``: a reference string or a trace file through the replay engine."""
+"""``refs``, ``replay`` and ``convert``: a reference string or a trace file through the replay
+engine, or a trace rewritten in a binary format."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,13 +26,15 @@ from vmsim.cli.options import (
     parse_policies,
     required_frames,
 )
-from vmsim.engine import Source, replay
-from vmsim.metrics import render
+from vmsim.errors import VmsimError
 from vmsim.metrics.progress import Progress
-from vmsim.metrics.results import RunResult
-from vmsim.metrics.schema import RunsDoc
-from vmsim.policies import PolicySpec
-from vmsim.workloads import FORMATS, open_trace, parse_refs
+from vmsim.workloads.formats import FORMATS
+
+if TYPE_CHECKING:  # imported when a command runs, not at start-up
+    from vmsim.engine import Source
+    from vmsim.metrics.results import RunResult
+    from vmsim.metrics.schema import RunsDoc
+    from vmsim.policies import PolicySpec
 
 
 def _run_all(
@@ -45,6 +48,8 @@ def _run_all(
     quiet: bool = True,
 ) -> list[RunResult]:
     """Every (policy, frames) run; Ctrl-C stops the current run and skips the rest."""
+    from vmsim.engine import replay
+
     runs: list[RunResult] = []
     with Progress(name, enabled=False if quiet else None) as progress:
         for spec in policies:
@@ -58,11 +63,15 @@ def _run_all(
 
 
 def _explained(doc: RunsDoc) -> str:
+    from vmsim.metrics import render
+
     """``--explain``: each run's step table, then the table of runs."""
     return "\n\n".join(render.steps_table(r) for r in doc.runs) + "\n\n" + render.runs_table(doc.runs)
 
 
 def _emit(doc: RunsDoc, fmt: Format, profile: Profile | None, explain: bool) -> None:
+    from vmsim.metrics import render
+
     """A ``--profile`` prints as the other tool does, whatever ``--format`` says."""
     if profile is not None:
         to_profile = render.to_ostep if profile is Profile.ostep else render.to_pitt
@@ -82,6 +91,9 @@ def refs(
     seed: SeedOpt = 0,
 ) -> None:
     """Run a reference string, as in a textbook exercise."""
+    from vmsim.metrics.schema import RunsDoc
+    from vmsim.workloads import parse_refs
+
     chunk = parse_refs(references)
     specs = parse_policies(policy)
     counts = parse_frames(frames)
@@ -107,7 +119,10 @@ def replay_cmd(
     seed: SeedOpt = 0,
     quiet: QuietOpt = False,
 ) -> None:
-    """Replay a trace file: lackey, pitt, rw, pid or pages format."""
+    """Replay a trace file: lackey, pitt, rw, pid, pages (txt), oracleGeneral or vmsim format."""
+    from vmsim.metrics.schema import RunsDoc
+    from vmsim.workloads import open_trace
+
     counts = required_frames(frames)
     specs = parse_policies(policy)
     source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
@@ -125,3 +140,40 @@ def replay_cmd(
     doc = RunsDoc.of("replay", echo, runs, partial=len(runs) < len(specs) * len(counts))
     _emit(doc, fmt, profile, explain)
     interrupted(doc.partial)
+
+
+def convert(
+    trace: Annotated[Path, typer.Argument(help="Trace file in any format replay reads.")],
+    out: Annotated[Path, typer.Argument(help="The file to write.")],
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="oracleGeneral (libCacheSim's binary requests: page = object id, size 1, next access filled in) "
+            "or vmsim (vmsim's memory-mapped binary, keeps write flags and process ids). "
+            "Default: oracleGeneral if OUT's name contains it, else vmsim.",
+        ),
+    ] = None,
+    page_size: Annotated[int, typer.Option("--page-size", help="Page size in bytes (a power of two).")] = 4096,
+    trace_format: Annotated[
+        str | None, typer.Option("--trace-format", help=f"Force the input format: {', '.join(FORMATS)} (default: detect).")
+    ] = None,
+    no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", help="Convert only the first N accesses.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Write a trace as oracleGeneral (for libCacheSim) or as vmsim's binary (replay reads it at disk
+    speed)."""
+    from vmsim.errors import check_output, replacing
+    from vmsim.workloads import binary, open_trace
+
+    kind = to or ("oracleGeneral" if "oracleGeneral" in out.name else "vmsim")
+    if kind not in ("oracleGeneral", "vmsim"):
+        raise VmsimError(f"--to must be oracleGeneral or vmsim, got {kind!r}")
+    source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
+    check_output(out, force=force)
+    if kind == "oracleGeneral" and source.fmt not in ("oracleGeneral", "pages"):
+        typer.echo("vmsim: oracleGeneral has no write flags or process ids: writes become reads, one process", err=True)
+    with replacing(out) as tmp, tmp.open("wb") as fh:
+        n = (binary.write_oracle if kind == "oracleGeneral" else binary.write_vmsim)(source(), fh)
+    typer.echo(f"{out}: {n:,} accesses as {kind}")

@@ -10,11 +10,12 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from itertools import chain, islice
 
 import numpy as np
 
 from vmsim.errors import VmsimError
-from vmsim.hw.access import Chunk
+from vmsim.hw.access import CHUNK, Chunk
 from vmsim.hw.segments import AddressSpace
 from vmsim.metrics.results import ProcessCounters, RunResult, Step
 from vmsim.policies import PolicySpec
@@ -49,6 +50,10 @@ def replay(
     """
     if frames <= 0:
         raise VmsimError(f"frames must be a positive number, got {frames}")
+    if scope == "global" and not steps:
+        compiled = _compiled(source, spec, frames, seed, on_chunk)
+        if compiled is not None:
+            return compiled
     pager = Pager(frames, spec, random.Random(seed), scope)
     plan = pager.plan
     quotas: dict[int, int] = {}
@@ -133,6 +138,46 @@ def replay(
         )
         for pid in sorted(references)
     )
+    return _result(spec, frames, scope, seed, procs, record, partial)
+
+
+def _compiled(
+    source: Source, spec: PolicySpec, frames: int, seed: int, on_chunk: Callable[[int, int], bool] | None
+) -> RunResult | None:
+    """The run on a compiled loop (vmsim.vm.jit), or None where none applies. A stream shorter than
+    one chunk runs in Python: loading the compiled code would cost more than it saves."""
+    from vmsim.vm import jit
+
+    if spec.cls.name not in jit.KERNELS:
+        return None
+    chunks = iter(source())
+    head = list(islice(chunks, 2))
+    if len(head) < 2 and sum(len(c) for c in head) < CHUNK:
+        return None
+    if not jit.enabled():
+        return None
+    module = jit.kernel_module(spec)
+    if module is None:
+        return None
+    from vmsim.vm.jit.driver import replay_chunks
+
+    run, partial = replay_chunks(module.make(frames, spec.params), chain(head, chunks), on_chunk)
+    procs = tuple(
+        ProcessCounters(pid=pid, references=r, hits=r - f, faults=f, cold_faults=c, evictions=e, writebacks=w)
+        for pid, (r, f, c, e, w) in sorted(run.counters().items())
+    )
+    return _result(spec, frames, "global", seed, procs, None, partial)
+
+
+def _result(
+    spec: PolicySpec,
+    frames: int,
+    scope: Scope,
+    seed: int,
+    procs: tuple[ProcessCounters, ...],
+    steps: list[Step] | None,
+    partial: bool,
+) -> RunResult:
     return RunResult(
         policy=spec.label,
         frames=frames,
@@ -144,7 +189,7 @@ def replay(
         evictions=sum(p.evictions for p in procs),
         writebacks=sum(p.writebacks for p in procs),
         processes=procs,
-        steps=tuple(record) if record is not None else None,
+        steps=tuple(steps) if steps is not None else None,
         partial=partial,
     )
 

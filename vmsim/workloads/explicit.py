@@ -41,7 +41,7 @@ class Trace(Model):
 
     kind: Literal["trace"] = Field(description="a trace file")
     path: str = Field(description="the trace file; relative to the scenario file's directory")
-    format: Literal["lackey", "pitt", "rw", "pid", "pages"] | None = Field(
+    format: Literal["lackey", "pitt", "rw", "pid", "pages", "txt", "oracleGeneral", "vmsim"] | None = Field(
         None, description="the trace format; default: detected from the file"
     )
     instructions: bool = Field(True, description="keep instruction fetches (lackey traces); false: data accesses only")

@@ -8,6 +8,9 @@ Formats (detected from the first lines, or forced):
 - ``rw``: ``R|W hexaddr``.
 - ``pid``: ``l|s 0xaddr pid``: several processes sharing the frames; ``s`` writes.
 - ``pages``: one integer page number per line (OSTEP paging-policy.py ``-f``); no page size applies.
+  ``txt`` is the same format under libCacheSim's name (one object id per line).
+- ``oracleGeneral`` (libCacheSim's binary requests) and ``vmsim`` (vmsim's own binary, memory
+  mapped): see :mod:`vmsim.workloads.binary`.
 
 Blank lines are skipped in every format. A line that fits no format is an error naming the file and
 line number.
@@ -29,8 +32,7 @@ from vmsim.errors import TraceError, VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.hw.address import check_page_size
 from vmsim.limits import MAX_LINE, MAX_PAGE, describe
-
-FORMATS = ("lackey", "pitt", "rw", "pid", "pages")
+from vmsim.workloads.formats import ALIAS, BINARY, FORMATS
 
 _BLOCK = 1 << 20
 _HEX = r"(?:0[xX])?([0-9a-fA-F]+)"
@@ -121,16 +123,21 @@ def _sample_lines(path: Path, n: int = 50) -> list[tuple[int, bytes]]:
 
 def detect_format(path: str | Path) -> str:
     """The first format whose pattern every sampled line fits."""
+    from vmsim.workloads import binary
+
     p = Path(path)
+    found = binary.sniff(p)
+    if found is not None:
+        return found
     sample = _sample_lines(p)
     if not sample:
         raise VmsimError("the trace has no accesses", source=str(p))
-    for fmt in FORMATS:
+    for fmt in _LINE:
         if all(_LINE[fmt].match(text) for _, text in sample):
             return fmt
     line, text = sample[0]
     for ln, t in sample:
-        if not any(_LINE[f].match(t) for f in FORMATS):
+        if not any(_LINE[f].match(t) for f in _LINE):
             line, text = ln, t
             break
     raise VmsimError(
@@ -375,6 +382,12 @@ class TraceSource:
     limit: int | None = None
 
     def __call__(self) -> Iterator[Chunk]:
+        if self.fmt in BINARY:
+            from vmsim.workloads import binary
+
+            read = binary.oracle_chunks if self.fmt == "oracleGeneral" else binary.vmsim_chunks
+            yield from read(self.path, self.limit)
+            return
         shift = self.page_size.bit_length() - 1
         left = self.limit
         for base, block in _blocks(self.path):
@@ -408,6 +421,11 @@ def open_trace(
         fmt = detect_format(p)
     elif fmt not in FORMATS:
         raise VmsimError(f"unknown trace format {fmt!r}; formats: {', '.join(FORMATS)}")
+    elif fmt == "vmsim":
+        from vmsim.workloads.binary import check_vmsim
+
+        check_vmsim(p)
     else:
         _open(p).close()
+    fmt = ALIAS.get(fmt, fmt)
     return TraceSource(p, fmt, page_size, instructions, limit)

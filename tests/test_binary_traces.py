@@ -1,0 +1,96 @@
+"""libCacheSim's oracleGeneral and txt traces, vmsim's binary format, and ``vmsim convert``."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vmsim.cli import main
+from vmsim.engine import replay
+from vmsim.errors import VmsimError
+from vmsim.policies import parse_policy
+from vmsim.workloads import detect_format, open_trace
+from vmsim.workloads.binary import ORACLE
+
+
+def oracle_file(path: Path, objs: np.ndarray, compress: bool = False) -> Path:
+    recs = np.zeros(len(objs), ORACLE)
+    recs["obj"] = objs
+    recs["time"] = np.arange(len(objs))
+    recs["size"] = 4096
+    recs["next"] = -1
+    data = recs.tobytes()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+def test_oracle_general_is_detected_and_read_as_object_pages(tmp_path: Path) -> None:
+    objs = np.array([5, 7, 5, 1 << 40, 7, 2**64 - 1], np.uint64)
+    for compress in (False, True):
+        f = oracle_file(tmp_path / f"t{int(compress)}.oracleGeneral.bin", objs, compress)
+        assert detect_format(f) == "oracleGeneral"
+        pages = np.concatenate([c.pages for c in open_trace(f)()])
+        assert pages.tolist() == [5, 7, 5, 1 << 40, 7, 2**63 - 1]  # ids as pages, the top bit dropped
+        assert open_trace(f, limit=4)().__next__().pages.tolist() == [5, 7, 5, 1 << 40]
+
+
+def test_oracle_general_counts_equal_the_same_pages_as_text(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    objs = (rng.zipf(1.2, 70_000) % 5_000).astype(np.uint64)
+    binf = oracle_file(tmp_path / "z.oracleGeneral.bin", objs)
+    txt = tmp_path / "z.txt"
+    txt.write_text("\n".join(map(str, objs.tolist())) + "\n")
+    for policy in ("lru", "fifo", "arc"):
+        a = replay(open_trace(binf), parse_policy(policy), 300)
+        b = replay(open_trace(txt, "txt"), parse_policy(policy), 300)
+        assert (a.faults, a.references) == (b.faults, b.references) and a.faults > 300
+
+
+def test_zstd_compressed_traces_are_read(tmp_path: Path) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    objs = np.arange(1000, dtype=np.uint64) % 37
+    plain = oracle_file(tmp_path / "a.oracleGeneral.bin", objs)
+    z = tmp_path / "a.oracleGeneral.zst"
+    z.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    assert detect_format(z) == "oracleGeneral"
+    assert np.concatenate([c.pages for c in open_trace(z)()]).tolist() == objs.tolist()
+
+
+def test_a_truncated_record_is_an_error(tmp_path: Path) -> None:
+    f = oracle_file(tmp_path / "t.oracleGeneral.bin", np.arange(10, dtype=np.uint64))
+    f.write_bytes(f.read_bytes()[:-5])
+    with pytest.raises(VmsimError, match="24 bytes"):
+        list(open_trace(f, "oracleGeneral")())
+
+
+def test_convert_round_trips_through_both_binary_formats(
+    tmp_path: Path, traces: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = traces / "sort.lackey.gz"
+    vm, og = tmp_path / "s.vmsim", tmp_path / "s.oracleGeneral.bin"
+    assert main(["convert", str(src), str(vm), "--limit", "100000"]) == 0
+    assert main(["convert", str(src), str(og), "--limit", "100000"]) == 0
+    assert "writes become reads" in capsys.readouterr().err
+    assert main(["convert", str(src), str(vm), "--limit", "10"]) == 2  # no overwrite without --force
+    assert "--force" in capsys.readouterr().err
+    assert detect_format(vm) == "vmsim" and detect_format(og) == "oracleGeneral"
+    spec = parse_policy("lru")
+    text = replay(open_trace(src, limit=100_000), spec, 32)
+    fast = replay(open_trace(vm), spec, 32)
+    assert fast == text  # write flags kept: the same write-backs
+    og_run = replay(open_trace(og), spec, 32)
+    assert og_run.faults == text.faults and og_run.writebacks == 0
+    recs = np.fromfile(og, ORACLE)
+    nxt = recs["next"]  # next access filled in: the index of the same object's next request
+    i = int(np.flatnonzero(nxt >= 0)[0])
+    assert recs["obj"][nxt[i]] == recs["obj"][i] and (recs["obj"][i + 1 : nxt[i]] != recs["obj"][i]).all()
+
+
+def test_a_vmsim_file_with_a_bad_header_is_refused(tmp_path: Path) -> None:
+    f = tmp_path / "x.vmsim"
+    f.write_bytes(b"VMSIMTR\x02" + bytes(8))
+    with pytest.raises(VmsimError, match="not a vmsim binary trace"):
+        open_trace(f, "vmsim")

@@ -1,0 +1,125 @@
+"""The compiled loops (vmsim.vm.jit) give exactly the Python loops' counters: faults, cold faults,
+evictions and write-backs, per process, on generated streams and slices of the shared traces."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vmsim.engine import replay
+from vmsim.hw.access import Chunk
+from vmsim.metrics.results import RunResult
+from vmsim.policies import parse_policy
+from vmsim.vm import jit
+from vmsim.workloads import open_trace
+
+COMPILED = ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "sieve", "opt"]
+
+
+def stream(seed: int, n: int, pages: int, processes: int, chunk: int = 5_000) -> list[Chunk]:
+    """A skewed stream with writes, cut into chunks, over one or several processes."""
+    rng = np.random.default_rng(seed)
+    p = (rng.zipf(1.3, n) * 7919 % pages).astype(np.int64)
+    w = (rng.random(n) < 0.3).astype(np.uint8)
+    pid = rng.integers(0, processes, n) if processes > 1 else None
+    return [Chunk(p[i : i + chunk], w[i : i + chunk], None if pid is None else pid[i : i + chunk]) for i in range(0, n, chunk)]
+
+
+def both(
+    chunks: list[Chunk], policy: str, frames: int, monkeypatch: pytest.MonkeyPatch, **kw: object
+) -> tuple[RunResult, RunResult]:
+    """(compiled, Python) results of the same run."""
+    spec = parse_policy(policy)
+    monkeypatch.setenv("VMSIM_JIT", "1")
+    compiled = replay(lambda: iter(chunks), spec, frames, **kw)  # type: ignore[arg-type]
+    monkeypatch.setenv("VMSIM_JIT", "0")
+    python = replay(lambda: iter(chunks), spec, frames, **kw)  # type: ignore[arg-type]
+    return compiled, python
+
+
+@pytest.mark.parametrize("policy", COMPILED)
+@pytest.mark.parametrize(("frames", "processes"), [(1, 1), (5, 1), (64, 1), (600, 1), (3, 3), (200, 4)])
+def test_compiled_equals_python_on_generated_streams(
+    policy: str, frames: int, processes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chunks = stream(frames * 31 + processes, 40_000, 2_000, processes)
+    compiled, python = both(chunks, policy, frames, monkeypatch)
+    assert compiled == python
+    assert compiled.evictions > 0 or frames >= 600
+
+
+@pytest.mark.parametrize("policy", COMPILED)
+@pytest.mark.parametrize("frames", [8, 32])
+def test_compiled_equals_python_on_the_shared_traces(
+    policy: str, frames: int, traces: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chunks = list(open_trace(traces / "bzip2.lackey.gz", limit=150_000)())
+    compiled, python = both(chunks, policy, frames, monkeypatch)
+    assert compiled == python and compiled.writebacks > 0
+
+
+class StopAt:
+    """An on_chunk callback that stops a run before its ``n``-th chunk (counting from 1)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.calls = 0
+
+    def __call__(self, references: int, faults: int) -> bool:
+        self.calls += 1
+        return self.calls >= self.n
+
+
+def test_a_stopped_run_counts_what_ran(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped before the same chunk, both count the same accesses."""
+    chunks = stream(3, 30_000, 1_000, 2)
+    for policy in ("lru", "opt"):
+        spec = parse_policy(policy)
+        monkeypatch.setenv("VMSIM_JIT", "1")
+        compiled = replay(lambda: iter(chunks), spec, 50, on_chunk=StopAt(3))
+        monkeypatch.setenv("VMSIM_JIT", "0")
+        python = replay(lambda: iter(chunks), spec, 50, on_chunk=StopAt(3))
+        assert compiled.partial and compiled == python
+        assert compiled.references == 10_000
+
+
+def test_only_the_builtin_classes_run_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MRU subclasses LRU but has its own order: it must not take LRU's compiled loop."""
+    assert jit.kernel_module(parse_policy("lru")) is not None
+    assert jit.kernel_module(parse_policy("mru")) is None
+    assert jit.kernel_module(parse_policy("arc")) is None
+
+
+def _refuse(*args: object, **kw: object) -> Iterator[None]:
+    raise AssertionError("the compiled loop ran")
+
+
+def test_vmsim_jit_0_and_local_scope_run_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vmsim.vm.jit.driver as driver
+
+    monkeypatch.setattr(driver, "replay_chunks", _refuse)
+    chunks = stream(1, 5_000, 300, 2, chunk=1_000)
+    monkeypatch.setenv("VMSIM_JIT", "0")
+    replay(lambda: iter(chunks), parse_policy("lru"), 20)
+    monkeypatch.setenv("VMSIM_JIT", "1")
+    replay(lambda: iter(chunks), parse_policy("lru"), 20, scope="local")
+    replay(lambda: iter(chunks), parse_policy("lru"), 20, steps=True)
+    replay(lambda: iter(chunks[:1]), parse_policy("lru"), 20)  # shorter than a chunk: not worth loading
+    with pytest.raises(AssertionError, match="compiled loop ran"):
+        replay(lambda: iter(chunks), parse_policy("lru"), 20)
+
+
+def test_without_numba_python_runs_with_one_notice(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("VMSIM_JIT", "1")
+    monkeypatch.setattr(jit, "_state", {})
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
+    chunks = stream(2, 5_000, 300, 1, chunk=1_000)
+    a = replay(lambda: iter(chunks), parse_policy("lru"), 20)
+    b = replay(lambda: iter(chunks), parse_policy("fifo"), 20)
+    err = capsys.readouterr().err
+    assert err.count("numba is not available") == 1 and "pure-Python" in err
+    assert a.faults > 0 and b.faults > 0

@@ -1,0 +1,63 @@
+"""Compiled run loops for the built-in baseline policies (numba), beside the pure-Python loops.
+
+The Python policies and loops (:mod:`vmsim.vm.loops`) are the reference; a compiled loop is a
+second implementation of one built-in policy's decisions that must give the same counters (faults,
+cold faults, evictions, write-backs, per process), which ``tests/test_jit.py`` checks. What runs
+compiled: ``replay`` under global scope, of the policies in :data:`KERNELS` (one module each in
+this package), with any number of processes, except ``--explain``. Everything else, and every
+plug-in policy, runs in Python, unchanged.
+
+Pages are mapped once to dense ids, per (process, page), by a compiled open-addressing table
+(:mod:`vmsim.vm.jit.ids`), so a compiled loop indexes arrays and never a Python dict.
+
+``VMSIM_JIT=0`` forces the Python loops. Where numba cannot be imported the Python loops run, with
+one notice on stderr. numba caches the compiled code on disk (``cache=True``), so only the first
+run on a machine pays for compilation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+from vmsim.policies import PolicySpec
+
+#: Policy name -> the module of its compiled loop. Each module defines ``make(frames, params)``
+#: returning a :class:`vmsim.vm.jit.driver.Kernel`, and ``POLICY``, the class it reproduces.
+KERNELS: dict[str, str] = {
+    "fifo": "vmsim.vm.jit.fifo",
+    "lru": "vmsim.vm.jit.lru",
+    "clock": "vmsim.vm.jit.clock",
+    "sieve": "vmsim.vm.jit.sieve",
+    "opt": "vmsim.vm.jit.opt",
+}
+
+_state: dict[str, Any] = {}
+
+
+def enabled() -> bool:
+    """Whether compiled loops may run: not turned off by ``VMSIM_JIT=0`` and numba importable
+    (if it is not, say so once)."""
+    if os.environ.get("VMSIM_JIT", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    if "numba" not in _state:
+        try:
+            import numba  # noqa: F401
+
+            _state["numba"] = True
+        except Exception as e:  # ImportError, or a numba that fails to load its LLVM
+            _state["numba"] = False
+            print(f"vmsim: numba is not available ({type(e).__name__}); running the pure-Python loops", file=sys.stderr)
+    return bool(_state["numba"])
+
+
+def kernel_module(spec: PolicySpec) -> Any | None:
+    """The compiled loop's module for exactly this built-in policy class (not a subclass or a
+    plug-in of the same name), or None."""
+    name = KERNELS.get(spec.cls.name)
+    if name is None:
+        return None
+    module = importlib.import_module(name)
+    return module if module.POLICY is spec.cls else None

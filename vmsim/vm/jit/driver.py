@@ -1,0 +1,187 @@
+"""The compiled replay driver: chunks to dense ids, one compiled loop per chunk, counters per process.
+
+Every compiled loop keeps the same state as the Python core, in arrays: per id its frame
+(``frame_of``, -1 when not resident), whether it was ever loaded (``seen``: cold faults) and its
+process (``DenseIds.owner``); per frame its id (``id_in``) and dirty bit; per process index the
+counters ``cnt[p] = (faults, cold faults, evictions, write-backs)``, evictions and write-backs
+charged to the evicted page's owner as the Pager does. Free frames are taken in order 0, 1, ...
+and a victim's frame takes the new page, as the Pager's frame table does in a replay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from vmsim.hw.access import Chunk
+from vmsim.policies.base import NEVER
+from vmsim.vm.jit.ids import DenseIds, grow
+
+FAULTS, COLD, EVICTIONS, WRITEBACKS = range(4)
+
+
+# The steps every compiled loop shares, inlined into each loop by numba.
+
+
+@njit(inline="always")
+def count_fault(x, p, seen, cnt):  # type: ignore[no-untyped-def]
+    """Count a fault of process ``p`` on id ``x``, cold if ``x`` was never loaded."""
+    cnt[p, 0] += 1
+    if not seen[x]:
+        seen[x] = 1
+        cnt[p, 1] += 1
+
+
+@njit(inline="always")
+def evict(f, id_in, owner, dirty, frame_of, cnt):  # type: ignore[no-untyped-def]
+    """Evict frame ``f``'s page, charging the eviction (and a write-back if dirty) to its owner."""
+    v = id_in[f]
+    o = owner[v]
+    cnt[o, 2] += 1
+    if dirty[f]:
+        cnt[o, 3] += 1
+    frame_of[v] = -1
+
+
+@njit(inline="always")
+def load(f, x, w, id_in, frame_of, dirty):  # type: ignore[no-untyped-def]
+    """Map id ``x`` into frame ``f``, dirty if the loading access writes."""
+    id_in[f] = x
+    frame_of[x] = f
+    dirty[f] = w
+
+
+class Kernel:
+    """One policy's compiled loop and its state over ``frames`` frames; subclasses set ``loop``
+    (called as ``loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, *extra)``)
+    and ``extra()``, the policy's own state arrays."""
+
+    #: Whether the loop takes each access's next use (OPT).
+    future = False
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.id_in = np.full(frames, -1, np.int64)
+        self.dirty = np.zeros(frames, np.uint8)
+        self.frame_of = np.full(1 << 12, -1, np.int64)
+        self.seen = np.zeros(1 << 12, np.uint8)
+
+    def loop(self, *args: Any) -> None:
+        """The compiled loop over one chunk."""
+        raise NotImplementedError
+
+    def extra(self) -> tuple[Any, ...]:
+        """The policy's own state, passed after the common arrays."""
+        return ()
+
+    def run(self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, owner: np.ndarray, cnt: np.ndarray) -> None:
+        """One chunk of accesses (as dense ids) through the loop."""
+        self.loop(ids, writes, pidx, self.frame_of, self.seen, owner, self.id_in, self.dirty, cnt, *self.extra())
+
+    def room(self, ids: int) -> None:
+        """Per-id arrays long enough for ``ids`` ids."""
+        if ids > len(self.frame_of):
+            self.frame_of = grow(self.frame_of, ids, -1)
+            self.seen = grow(self.seen, ids)
+
+
+class Replay:
+    """Chunks through one kernel; ``pids`` lists the processes by dense index."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.ids = DenseIds()
+        self.pids: list[int] = []
+        self._index: dict[int, int] = {}
+        self.cnt = np.zeros((4, 4), np.int64)
+        self.references = np.zeros(4, np.int64)
+
+    def prepare(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A chunk's dense ids, write flags (uint8) and dense process indexes (int32)."""
+        n = len(chunk)
+        if chunk.pids is None:
+            pidx = np.zeros(n, np.int32)
+            self._pid_index(np.array([0]))
+        else:
+            uniq, inv = np.unique(chunk.pids, return_inverse=True)
+            pidx = self._pid_index(uniq)[inv].astype(np.int32)
+        writes = np.zeros(n, np.uint8) if chunk.writes is None else chunk.writes.astype(np.uint8, copy=False)
+        ids = self.ids.ids(chunk.pages, pidx)
+        self.kernel.room(self.ids.count)
+        self.references[: len(self._index)] += np.bincount(pidx, minlength=len(self._index))[: len(self._index)]
+        return ids, writes, pidx
+
+    def _pid_index(self, uniq: np.ndarray) -> np.ndarray:
+        for pid in uniq.tolist():
+            if pid not in self._index:
+                self._index[pid] = len(self.pids)
+                self.pids.append(pid)
+        if len(self.pids) > len(self.references):
+            self.references = grow(self.references, len(self.pids))
+            cnt = np.zeros((len(self.references), 4), np.int64)
+            cnt[: len(self.cnt)] = self.cnt
+            self.cnt = cnt
+        return np.array([self._index[p] for p in uniq.tolist()], np.int64)
+
+    def run(self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, nxt: np.ndarray | None = None) -> None:
+        """One prepared chunk (with its accesses' next uses for a foresighted kernel)."""
+        k = self.kernel
+        if nxt is not None:
+            k.run_future(ids, writes, pidx, self.ids.owner, self.cnt, nxt)  # type: ignore[attr-defined]
+        else:
+            k.run(ids, writes, pidx, self.ids.owner, self.cnt)
+
+    def counters(self) -> dict[int, tuple[int, int, int, int, int]]:
+        """pid -> (references, faults, cold faults, evictions, write-backs)."""
+        out = {}
+        for i, pid in enumerate(self.pids):
+            c = self.cnt[i].tolist()
+            out[pid] = (int(self.references[i]), c[FAULTS], c[COLD], c[EVICTIONS], c[WRITEBACKS])
+        return out
+
+
+@njit(cache=True)
+def next_uses(ids: np.ndarray, ids_total: int) -> np.ndarray:
+    """Each access's next access to the same id (its index in ``ids``), NEVER if none."""
+    n = len(ids)
+    out = np.empty(n, np.int64)
+    last = np.full(ids_total, NEVER, np.int64)
+    for i in range(n - 1, -1, -1):
+        x = ids[i]
+        out[i] = last[x]
+        last[x] = i
+    return out
+
+
+def replay_chunks(
+    kernel: Kernel, chunks: Iterable[Chunk], on_chunk: Callable[[int, int], bool] | None = None
+) -> tuple[Replay, bool]:
+    """Every chunk through ``kernel``; returns the replay and whether ``on_chunk`` stopped it."""
+    r = Replay(kernel)
+    done = 0
+    if kernel.future:
+        prepared = [r.prepare(c) for c in chunks if len(c)]
+        nxt = next_uses(np.concatenate([p[0] for p in prepared]) if prepared else np.empty(0, np.int64), max(1, r.ids.count))
+        refs_all = r.references.copy()
+        r.references[:] = 0
+        at = 0
+        for ids, writes, pidx in prepared:
+            if on_chunk is not None and on_chunk(done, int(r.cnt[:, FAULTS].sum())):
+                return r, True
+            r.references[: len(r.pids)] += np.bincount(pidx, minlength=len(r.pids))
+            r.run(ids, writes, pidx, nxt[at : at + len(ids)])
+            at += len(ids)
+            done += len(ids)
+        assert (r.references == refs_all).all()
+        return r, False
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        if on_chunk is not None and on_chunk(done, int(r.cnt[:, FAULTS].sum())):
+            return r, True
+        r.run(*r.prepare(chunk))
+        done += len(chunk)
+    return r, False
