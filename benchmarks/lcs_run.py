@@ -2,7 +2,8 @@
 
 Usage:
     python lcs_run.py get   POLICY FRAMES STEM   one ``cache.get`` per reference from Python
-    python lcs_run.py trace POLICY FRAMES STEM   ``process_trace`` over an oracleGeneral file (in C)
+    python lcs_run.py trace POLICY FRAMES STEM [HASHPOWER]   ``process_trace`` over an oracleGeneral
+                                                             file (in C)
 
 STEM names files written by run.py's untimed setup: ``STEM.npy`` (page numbers, int64),
 ``STEM.next.npy`` (index of each reference's next use, -1 if none; Belady's future) and
@@ -12,6 +13,7 @@ STEM names files written by run.py's untimed setup: ``STEM.npy`` (page numbers, 
 
 from __future__ import annotations
 
+import os
 import sys
 
 import libcachesim as lcs
@@ -22,16 +24,16 @@ SLICE = 1 << 20
 NEVER = np.iinfo(np.int64).max  # libCacheSim's "never requested again"
 
 
-def make_cache(policy: str, frames: int) -> lcs.CacheBase:
+def make_cache(policy: str, frames: int, hashpower: int = HASHPOWER) -> lcs.CacheBase:
     """A libCacheSim cache of ``frames`` objects of size 1."""
     if policy == "lru":
-        return lcs.LRU(cache_size=frames, hashpower=HASHPOWER)
+        return lcs.LRU(cache_size=frames, hashpower=hashpower)
     if policy == "fifo":
-        return lcs.FIFO(cache_size=frames, hashpower=HASHPOWER)
+        return lcs.FIFO(cache_size=frames, hashpower=hashpower)
     if policy == "clock":
-        return lcs.Clock(cache_size=frames, hashpower=HASHPOWER, init_freq=1)
+        return lcs.Clock(cache_size=frames, hashpower=hashpower, init_freq=1)
     if policy == "opt":
-        return lcs.Belady(cache_size=frames, hashpower=HASHPOWER)
+        return lcs.Belady(cache_size=frames, hashpower=hashpower)
     raise SystemExit(f"unknown policy {policy!r}")
 
 
@@ -61,7 +63,7 @@ def run_get(cache: lcs.CacheBase, stem: str, policy: str) -> int:
 def run_trace(cache: lcs.CacheBase, stem: str) -> int:
     """The whole trace inside C."""
     path = stem + ".oracleGeneral.bin"
-    n = len(np.load(stem + ".npy", mmap_mode="r"))
+    n = os.path.getsize(path) // 24
     reader = lcs.TraceReader(path, lcs.TraceType.ORACLE_GENERAL_TRACE)
     miss_ratio, _ = cache.process_trace(reader)
     return round(miss_ratio * n)
@@ -69,7 +71,7 @@ def run_trace(cache: lcs.CacheBase, stem: str) -> int:
 
 def main() -> None:
     mode, policy, frames, stem = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    cache = make_cache(policy, frames)
+    cache = make_cache(policy, frames, int(sys.argv[5]) if len(sys.argv) > 5 else HASHPOWER)
     print(run_get(cache, stem, policy) if mode == "get" else run_trace(cache, stem))
 
 

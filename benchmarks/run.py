@@ -11,8 +11,10 @@ interleaved, and the table shows medians.
     python benchmarks/run.py --write-doc  # also refresh the generated block of docs/performance.md
 
 Inputs (written to benchmarks/out/, git-ignored): a 1M-reference Zipf(1.0) trace over 100,000
-pages (seeded, page ids shuffled) with 1,000 frames, and the shared valgrind lackey trace of bzip2
-(10.8M accesses, 4 KiB pages) with 64 frames. libCacheSim gets its input pre-converted in an
+pages (seeded, page ids shuffled) with 1,000 frames, the shared valgrind lackey trace of bzip2
+(10.8M accesses, 4 KiB pages) with 64 frames, and a 10M-request Zipf(1.0) over 1M objects as an
+oracleGeneral file (libCacheSim's format) with 100,000 frames, which vmsim and libCacheSim's
+process_trace both read (the "libCacheSim's own input" table). libCacheSim gets its input pre-converted in an
 untimed setup step (a .npy of page numbers and an oracleGeneral binary); vmsim and the plain
 script read the trace files themselves.
 """
@@ -51,6 +53,10 @@ ZIPF_PAGES = 100_000
 ZIPF_ALPHA = 1.0
 ZIPF_SEED = 20240502
 ZIPF_FRAMES = 1000
+BIG_REFS = 10_000_000
+BIG_OBJECTS = 1_000_000
+BIG_FRAMES = 100_000
+BIG_POLICIES = ("lru", "fifo")
 LACKEY_FRAMES = 64
 LACKEY_SHIFT = 12  # 4 KiB pages
 LIMIT = 1_000_000  # the short replay of the memory check
@@ -107,11 +113,13 @@ def folded_len(pages: np.ndarray) -> int:
     return int(np.count_nonzero(pages[1:] != pages[:-1])) + (len(pages) > 0)
 
 
-def write_lcs_files(stem: Path, pages: np.ndarray) -> None:
-    """The .npy copies and the oracleGeneral binary (packed <u4 time, <u8 id, <u4 size, <i8 next)."""
+def write_lcs_files(stem: Path, pages: np.ndarray, npy: bool = True) -> None:
+    """The .npy copies (unless not ``npy``) and the oracleGeneral binary (packed <u4 time, <u8 id,
+    <u4 size, <i8 next)."""
     nxt = next_use(pages)
-    np.save(f"{stem}.npy", pages)
-    np.save(f"{stem}.next.npy", nxt)
+    if npy:
+        np.save(f"{stem}.npy", pages)
+        np.save(f"{stem}.next.npy", nxt)
     rec = np.empty(len(pages), dtype=[("t", "<u4"), ("id", "<u8"), ("size", "<u4"), ("next", "<i8")])
     rec["t"] = np.arange(len(pages))
     rec["id"] = pages
@@ -141,9 +149,17 @@ def setup() -> list[Input]:
         bz = lackey_pages(LACKEY, LACKEY_SHIFT)
         write_lcs_files(stem, bz)
         meta.write_text(json.dumps(key))
+    big = OUT / "zipf10m"
+    big_meta = OUT / "zipf10m.meta.json"
+    big_key = {"refs": BIG_REFS, "objects": BIG_OBJECTS, "seed": ZIPF_SEED}
+    if not (big_meta.exists() and json.loads(big_meta.read_text()) == big_key and Path(f"{big}.oracleGeneral.bin").exists()):
+        print("setup: writing the 10M-request oracleGeneral trace (once) ...", file=sys.stderr, flush=True)
+        write_lcs_files(big, zipf_pages(BIG_REFS, BIG_OBJECTS, ZIPF_ALPHA, ZIPF_SEED), npy=False)
+        big_meta.write_text(json.dumps(big_key))
     return [
         Input("zipf1m", zpath, ZIPF_FRAMES, len(zipf), folded_len(zipf), OUT / "zipf1m"),
         Input("bzip2", LACKEY, LACKEY_FRAMES, len(bz), folded_len(bz), stem),
+        Input("zipf10m", Path(f"{big}.oracleGeneral.bin"), BIG_FRAMES, BIG_REFS, BIG_REFS, big),
     ]
 
 
@@ -233,6 +249,13 @@ def build_cases(inputs: list[Input]) -> list[Case]:
     vm = vmsim_exe()
     cases: list[Case] = []
     for inp in inputs:
+        if inp.name == "zipf10m":
+            for p in BIG_POLICIES:
+                argv = [vm, "replay", str(inp.path), "--frames", str(inp.frames), "--policy", p, "--format", "json"]
+                cases.append(Case("big", inp.name, "vmsim replay", p, inp.refs, argv, json_faults=True))
+                argv = [PY, str(HERE / "lcs_run.py"), "trace", p, str(inp.frames), str(inp.stem), "21"]
+                cases.append(Case("big", inp.name, "libCacheSim process_trace", p, inp.refs, argv))
+            continue
         path, fr = str(inp.path), str(inp.frames)
         plain = [PY, str(HERE / "plain_lru.py"), path, fr]
         cases.append(Case("main", inp.name, "plain Python LRU script", "lru", inp.refs, plain))
@@ -243,6 +266,7 @@ def build_cases(inputs: list[Input]) -> list[Case]:
             for p in POLICIES:
                 argv = [PY, str(HERE / "lcs_run.py"), mode, p, fr, str(inp.stem)]
                 cases.append(Case("main", inp.name, label, p, inp.refs, argv))
+    inputs = [i for i in inputs if i.name != "zipf10m"]
     bz = next(i for i in inputs if i.name == "bzip2")
     for p in POLICIES:
         argv = [vm, "replay", str(bz.path), "--frames", str(bz.frames), "--policy", p, "--format", "json", "--limit", str(LIMIT)]
@@ -284,11 +308,24 @@ def main_table(cases: list[Case], inputs: list[Input]) -> list[str]:
     return lines
 
 
+def big_table(cases: list[Case]) -> list[str]:
+    """vmsim and libCacheSim's process_trace on the same oracleGeneral file."""
+    head = ["input", "policy", "vmsim replay s", "libCacheSim process_trace s", "vmsim speed vs libCacheSim", "misses"]
+    lines = [fmt_row(head), fmt_row(["---"] * 2 + ["---:"] * 4)]
+    for p in BIG_POLICIES:
+        vm = next(c for c in cases if c.table == "big" and c.policy == p and c.tool == "vmsim replay")
+        lc = next(c for c in cases if c.table == "big" and c.policy == p and c.tool != "vmsim replay")
+        miss = f"{vm.miss:,}" if vm.miss is not None and vm.miss == lc.miss else f"**differ: {vm.misses} vs {lc.misses}**"
+        cells = [f"zipf10m ({BIG_FRAMES:,} frames)", p.upper(), f"{vm.median:.2f}", f"{lc.median:.2f}"]
+        lines.append(fmt_row([*cells, f"{lc.median / vm.median:.2f}x", miss]))
+    return lines
+
+
 def memory_table(cases: list[Case], inputs: list[Input]) -> list[str]:
     """vmsim on prefixes of a trace against the whole trace: peak RSS and time per reference."""
     head = ["input", "policy", "references", "after folding", "median s", "M refs/s", "peak RSS MB", "misses"]
     lines = [fmt_row(head), fmt_row(["---"] * 2 + ["---:"] * 6)]
-    pages = {i.name: np.load(f"{i.stem}.npy") for i in inputs}
+    pages = {i.name: np.load(f"{i.stem}.npy") for i in inputs if i.name != "zipf10m"}
     rows = [c for c in cases if c.table == "memory"]
     rows += [c for c in cases if c.table == "main" and c.tool == "vmsim replay" and (c.input == "bzip2" or c.policy == "opt")]
     rows.sort(key=lambda c: (c.input, POLICIES.index(c.policy), c.refs))
@@ -369,7 +406,11 @@ def report(cases: list[Case], inputs: list[Input], repeat: int, wall: float, cha
         f"`python -c pass` {startup['python -c pass'].median:.2f} s",
         "- inputs: " + "; ".join(described),
         "",
-        *main_table(cases, inputs),
+        *main_table(cases, [i for i in inputs if i.name != "zipf10m"]),
+        "",
+        "libCacheSim's own input: 10M requests (Zipf 1.0 over 1M objects) as oracleGeneral, read by both:",
+        "",
+        *big_table(cases),
         "",
         "vmsim on a prefix of the trace against the whole trace (peak memory and scaling):",
         "",

@@ -17,7 +17,17 @@ from vmsim.policies import parse_policy
 from vmsim.vm import jit
 from vmsim.workloads import open_trace
 
-COMPILED = ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "sieve", "opt"]
+COMPILED = [
+    "fifo",
+    "lru",
+    "clock",
+    "clock:ref_bit_on_load=false",
+    "sieve",
+    "opt",
+    "s3fifo",
+    "s3fifo:threshold=1:ghost_ratio=0",
+    "arc",
+]
 
 
 def stream(seed: int, n: int, pages: int, processes: int, chunk: int = 5_000) -> list[Chunk]:
@@ -34,7 +44,7 @@ def both(
 ) -> tuple[RunResult, RunResult]:
     """(compiled, Python) results of the same run."""
     spec = parse_policy(policy)
-    monkeypatch.setenv("VMSIM_JIT", "1")
+    monkeypatch.setenv("VMSIM_JIT", "always")
     compiled = replay(lambda: iter(chunks), spec, frames, **kw)  # type: ignore[arg-type]
     monkeypatch.setenv("VMSIM_JIT", "0")
     python = replay(lambda: iter(chunks), spec, frames, **kw)  # type: ignore[arg-type]
@@ -79,7 +89,7 @@ def test_a_stopped_run_counts_what_ran(monkeypatch: pytest.MonkeyPatch) -> None:
     chunks = stream(3, 30_000, 1_000, 2)
     for policy in ("lru", "opt"):
         spec = parse_policy(policy)
-        monkeypatch.setenv("VMSIM_JIT", "1")
+        monkeypatch.setenv("VMSIM_JIT", "always")
         compiled = replay(lambda: iter(chunks), spec, 50, on_chunk=StopAt(3))
         monkeypatch.setenv("VMSIM_JIT", "0")
         python = replay(lambda: iter(chunks), spec, 50, on_chunk=StopAt(3))
@@ -91,7 +101,7 @@ def test_only_the_builtin_classes_run_compiled(monkeypatch: pytest.MonkeyPatch) 
     """MRU subclasses LRU but has its own order: it must not take LRU's compiled loop."""
     assert jit.kernel_module(parse_policy("lru")) is not None
     assert jit.kernel_module(parse_policy("mru")) is None
-    assert jit.kernel_module(parse_policy("arc")) is None
+    assert jit.kernel_module(parse_policy("lirs")) is None
 
 
 def _refuse(*args: object, **kw: object) -> Iterator[None]:
@@ -105,16 +115,18 @@ def test_vmsim_jit_0_and_local_scope_run_python(monkeypatch: pytest.MonkeyPatch)
     chunks = stream(1, 5_000, 300, 2, chunk=1_000)
     monkeypatch.setenv("VMSIM_JIT", "0")
     replay(lambda: iter(chunks), parse_policy("lru"), 20)
-    monkeypatch.setenv("VMSIM_JIT", "1")
+    monkeypatch.setenv("VMSIM_JIT", "always")
     replay(lambda: iter(chunks), parse_policy("lru"), 20, scope="local")
     replay(lambda: iter(chunks), parse_policy("lru"), 20, steps=True)
-    replay(lambda: iter(chunks[:1]), parse_policy("lru"), 20)  # shorter than a chunk: not worth loading
+    monkeypatch.setenv("VMSIM_JIT", "auto")
+    replay(lambda: iter(chunks), parse_policy("lru"), 20)  # too short to be worth loading numba
+    monkeypatch.setenv("VMSIM_JIT", "always")
     with pytest.raises(AssertionError, match="compiled loop ran"):
         replay(lambda: iter(chunks), parse_policy("lru"), 20)
 
 
 def test_without_numba_python_runs_with_one_notice(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("VMSIM_JIT", "1")
+    monkeypatch.setenv("VMSIM_JIT", "always")
     monkeypatch.setattr(jit, "_state", {})
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba now raises ImportError
     chunks = stream(2, 5_000, 300, 1, chunk=1_000)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from itertools import chain, islice
+from itertools import chain
 
 import numpy as np
 
 from vmsim.errors import VmsimError
-from vmsim.hw.access import CHUNK, Chunk
+from vmsim.hw.access import Chunk
 from vmsim.hw.segments import AddressSpace
 from vmsim.metrics.results import ProcessCounters, RunResult, Step
 from vmsim.policies import PolicySpec
@@ -145,15 +145,23 @@ def _compiled(
     source: Source, spec: PolicySpec, frames: int, seed: int, on_chunk: Callable[[int, int], bool] | None
 ) -> RunResult | None:
     """The run on a compiled loop (vmsim.vm.jit), or None where none applies. A stream shorter than
-    one chunk runs in Python: loading the compiled code would cost more than it saves."""
+    :data:`vmsim.vm.jit.MIN_ACCESSES` runs in Python (unless ``VMSIM_JIT=always``): loading numba
+    would cost more than it saves."""
     from vmsim.vm import jit
 
-    if spec.cls.name not in jit.KERNELS:
+    if spec.cls.name not in jit.KERNELS or jit.mode() == "off":
         return None
     chunks = iter(source())
-    head = list(islice(chunks, 2))
-    if len(head) < 2 and sum(len(c) for c in head) < CHUNK:
-        return None
+    head: list[Chunk] = []
+    held = 0
+    if jit.mode() != "always":
+        for c in chunks:
+            head.append(c)
+            held += len(c)
+            if held >= jit.MIN_ACCESSES:
+                break
+        else:
+            return None
     if not jit.enabled():
         return None
     module = jit.kernel_module(spec)

@@ -3,16 +3,20 @@
 The Python policies and loops (:mod:`vmsim.vm.loops`) are the reference; a compiled loop is a
 second implementation of one built-in policy's decisions that must give the same counters (faults,
 cold faults, evictions, write-backs, per process), which ``tests/test_jit.py`` checks. What runs
-compiled: ``replay`` under global scope, of the policies in :data:`KERNELS` (one module each in
+compiled: ``replay`` under global scope, of the policies in :data:`KERNELS` (FIFO, LRU, Clock,
+SIEVE, OPT, S3-FIFO, ARC; one module each in
 this package), with any number of processes, except ``--explain``. Everything else, and every
 plug-in policy, runs in Python, unchanged.
 
 Pages are mapped once to dense ids, per (process, page), by a compiled open-addressing table
 (:mod:`vmsim.vm.jit.ids`), so a compiled loop indexes arrays and never a Python dict.
 
-``VMSIM_JIT=0`` forces the Python loops. Where numba cannot be imported the Python loops run, with
-one notice on stderr. numba caches the compiled code on disk (``cache=True``), so only the first
-run on a machine pays for compilation.
+Loading numba costs about half a second of every process that uses it (its import and its
+LLVM set-up, measured on this project's 2-core machines), more than the Python loops take for a
+short stream, so by default a stream runs compiled only from :data:`MIN_ACCESSES` accesses on.
+``VMSIM_JIT=0`` forces the Python loops, ``VMSIM_JIT=always`` the compiled ones whatever the
+length. Where numba cannot be imported the Python loops run, with one notice on stderr. numba
+caches the compiled code on disk (``cache=True``), so only the first run on a machine compiles.
 """
 
 from __future__ import annotations
@@ -32,15 +36,29 @@ KERNELS: dict[str, str] = {
     "clock": "vmsim.vm.jit.clock",
     "sieve": "vmsim.vm.jit.sieve",
     "opt": "vmsim.vm.jit.opt",
+    "s3fifo": "vmsim.vm.jit.s3fifo",
+    "arc": "vmsim.vm.jit.arc",
 }
 
+#: Streams at least this long run compiled (by default): about where the compiled loops' start-up
+#: is repaid (docs/performance.md).
+MIN_ACCESSES = 1 << 21
+
 _state: dict[str, Any] = {}
+
+
+def mode() -> str:
+    """``off`` (``VMSIM_JIT=0``), ``always`` (``VMSIM_JIT=always``) or ``auto`` (the default)."""
+    value = os.environ.get("VMSIM_JIT", "auto").strip().lower()
+    if value in ("0", "false", "no", "off"):
+        return "off"
+    return "always" if value == "always" else "auto"
 
 
 def enabled() -> bool:
     """Whether compiled loops may run: not turned off by ``VMSIM_JIT=0`` and numba importable
     (if it is not, say so once)."""
-    if os.environ.get("VMSIM_JIT", "1").strip().lower() in ("0", "false", "no", "off"):
+    if mode() == "off":
         return False
     if "numba" not in _state:
         try:

@@ -1,0 +1,156 @@
+"""ARC, compiled: the Python policy's T1 and T2 as linked lists of frames (LRU end first), B1 and
+B2 as linked lists of ids, with its libCacheSim arithmetic (a real ``p``, adapted before the victim
+is chosen, as the Pager does by telling ARC the incoming page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from vmsim.policies.arc import ARC
+from vmsim.vm.jit.driver import Kernel, count_fault, evict, load
+from vmsim.vm.jit.ids import grow
+
+POLICY = ARC
+
+# ln: heads and tails of T1, T2 (over frames) and B1, B2 (over ids), then their sizes, and used.
+_H1, _T1, _H2, _T2, _HB1, _TB1, _HB2, _TB2, _N1, _N2, _M1, _M2, _USED = range(13)
+
+
+@njit(inline="always")
+def _unlink(x, prev, nxt, ln, h, t):  # type: ignore[no-untyped-def]
+    a, b = prev[x], nxt[x]
+    if a >= 0:
+        nxt[a] = b
+    else:
+        ln[h] = b
+    if b >= 0:
+        prev[b] = a
+    else:
+        ln[t] = a
+
+
+@njit(inline="always")
+def _append(x, prev, nxt, ln, h, t):  # type: ignore[no-untyped-def]
+    prev[x] = ln[t]
+    nxt[x] = -1
+    if ln[t] >= 0:
+        nxt[ln[t]] = x
+    else:
+        ln[h] = x
+    ln[t] = x
+
+
+@njit(cache=True)
+def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fprev, fnext, where, gprev, gnext, ln, pv):  # type: ignore[no-untyped-def]
+    n = len(id_in)
+    p = pv[0]
+    # Each compiled loop opens alike on purpose (look the id up; on a fault count it, evict, load):
+    # the shared steps are inlined helpers (driver.py); the loop itself stays the policy's own.
+    for i in range(len(ids)):
+        x = ids[i]
+        w = writes[i]
+        f = frame_of[x]
+        if f >= 0:
+            if w:
+                dirty[f] = 1
+            if in_t2[f]:
+                _unlink(f, fprev, fnext, ln, _H2, _T2)
+            else:
+                _unlink(f, fprev, fnext, ln, _H1, _T1)
+                ln[_N1] -= 1
+                ln[_N2] += 1
+                in_t2[f] = 1
+            _append(f, fprev, fnext, ln, _H2, _T2)
+            continue
+        count_fault(x, pidx[i], seen, cnt)
+        ghost = where[x]
+        full = ln[_USED] >= n
+        n1, m1, n2, m2 = ln[_N1], ln[_M1], ln[_N2], ln[_M2]
+        c = n1 + n2
+        if not full:
+            f = ln[_USED]
+            ln[_USED] += 1
+        else:
+            if ghost == 1:
+                p = min(p + max(m2 / m1, 1.0), float(c))
+            elif ghost == 2:
+                p = max(p - max(m1 / m2, 1.0), 0.0)
+            if (n1 > 0 and (n1 > p or (n1 == p and ghost == 2))) or n2 == 0:
+                f = ln[_H1]
+                _unlink(f, fprev, fnext, ln, _H1, _T1)
+                ln[_N1] -= 1
+                v = id_in[f]
+                where[v] = 1
+                _append(v, gprev, gnext, ln, _HB1, _TB1)
+                ln[_M1] += 1
+            else:
+                f = ln[_H2]
+                _unlink(f, fprev, fnext, ln, _H2, _T2)
+                ln[_N2] -= 1
+                in_t2[f] = 0
+                v = id_in[f]
+                where[v] = 2
+                _append(v, gprev, gnext, ln, _HB2, _TB2)
+                ln[_M2] += 1
+            evict(f, id_in, owner, dirty, frame_of, cnt)
+        load(f, x, w, id_in, frame_of, dirty)
+        if ghost == 1 or ghost == 2:
+            if ghost == 1:
+                _unlink(x, gprev, gnext, ln, _HB1, _TB1)
+                ln[_M1] -= 1
+            else:
+                _unlink(x, gprev, gnext, ln, _HB2, _TB2)
+                ln[_M2] -= 1
+            where[x] = 0
+            _append(f, fprev, fnext, ln, _H2, _T2)
+            ln[_N2] += 1
+            in_t2[f] = 1
+        else:
+            _append(f, fprev, fnext, ln, _H1, _T1)
+            ln[_N1] += 1
+            in_t2[f] = 0
+            if full:
+                if n1 + m1 >= c:
+                    y = ln[_TB1] if n1 >= c else ln[_HB1]  # forget T1's victim if T1 alone filled memory
+                    _unlink(y, gprev, gnext, ln, _HB1, _TB1)
+                    where[y] = 0
+                    ln[_M1] -= 1
+                elif n1 + m1 + n2 + m2 >= 2 * c:
+                    y = ln[_HB2]
+                    _unlink(y, gprev, gnext, ln, _HB2, _TB2)
+                    where[y] = 0
+                    ln[_M2] -= 1
+    pv[0] = p
+
+
+class _ARC(Kernel):
+    def __init__(self, frames: int) -> None:
+        super().__init__(frames)
+        self.in_t2 = np.zeros(frames, np.uint8)
+        self.fprev = np.full(frames, -1, np.int64)
+        self.fnext = np.full(frames, -1, np.int64)
+        self.where = np.zeros(len(self.frame_of), np.uint8)
+        self.gprev = np.full(len(self.frame_of), -1, np.int64)
+        self.gnext = np.full(len(self.frame_of), -1, np.int64)
+        self.ln = np.array([-1] * 8 + [0] * 5, np.int64)
+        self.pv = np.zeros(1, np.float64)
+
+    loop = staticmethod(_loop)
+
+    def room(self, ids: int) -> None:
+        super().room(ids)
+        if ids > len(self.where):
+            self.where = grow(self.where, ids)
+            self.gprev = grow(self.gprev, ids, -1)
+            self.gnext = grow(self.gnext, ids, -1)
+
+    def extra(self) -> tuple[Any, ...]:
+        return self.in_t2, self.fprev, self.fnext, self.where, self.gprev, self.gnext, self.ln, self.pv
+
+
+def make(frames: int, params: dict[str, Any]) -> Kernel:
+    """The compiled ARC over ``frames`` frames."""
+    return _ARC(frames)
