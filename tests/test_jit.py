@@ -135,3 +135,26 @@ def test_without_numba_python_runs_with_one_notice(monkeypatch: pytest.MonkeyPat
     err = capsys.readouterr().err
     assert err.count("numba is not available") == 1 and "pure-Python" in err
     assert a.faults > 0 and b.faults > 0
+
+
+def test_the_compiled_lackey_parser_equals_the_vectorised_one(traces: Path) -> None:
+    from vmsim.vm.jit.parse import lackey
+    from vmsim.workloads.traces import _blocks, _lackey_fast
+
+    checked = 0
+    for _, block in _blocks(traces / "sort.lackey.gz"):
+        want = _lackey_fast(block, 12)
+        a = np.frombuffer(block, np.uint8)
+        pages, writes, is_i = np.empty(len(a), np.int64), np.empty(len(a), np.uint8), np.empty(len(a), np.bool_)
+        n = lackey(a, 12, pages, writes, is_i)
+        if want is None:
+            assert n == -1  # banners or odd lines: both leave the block to the general parser
+            continue
+        assert n == len(want[0])
+        assert (pages[:n] == want[0]).all() and (writes[:n] == want[1]).all() and (is_i[:n] == want[2]).all()
+        checked += 1
+        if checked == 3:
+            break
+    assert checked == 3
+    for bad in (b"==1== banner\n", b" X 0400,4\n", b"I  04zz,4\n", b" L 0400,4 \n", b"I  " + b"f" * 17 + b",1\n"):
+        assert lackey(np.frombuffer(bad, np.uint8), 12, *(np.empty(4, t) for t in (np.int64, np.uint8, np.bool_))) == -1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -255,9 +256,27 @@ def _lackey_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.n
     return pages, writes, is_i
 
 
+def _lackey_compiled(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The compiled parse of a plain block, once numba is loaded for a compiled replay (never the
+    reason it is loaded); None where the NumPy parsers must run."""
+    if "numba" not in sys.modules:
+        return None
+    from vmsim.vm import jit
+
+    if jit.mode() == "off" or not jit.enabled():
+        return None
+    from vmsim.vm.jit.parse import lackey
+
+    a = np.frombuffer(block, dtype=np.uint8)
+    most = len(block) // 7 + 1  # a plain line is at least 7 bytes
+    pages, writes, is_i = np.empty(most, np.int64), np.empty(most, np.uint8), np.empty(most, np.bool_)
+    n = lackey(a, shift, pages, writes, is_i)
+    return None if n < 0 else (pages[:n], writes[:n], is_i[:n])
+
+
 def _parse_lackey(path: Path, base: int, block: bytes, shift: int, instructions: bool) -> Chunk:
     """Vectorised: the address always starts at column 3 and ends at the line's first comma."""
-    fast = _lackey_fast(block, shift)
+    fast = _lackey_compiled(block, shift) or _lackey_fast(block, shift)
     if fast is not None:
         pages, writes, is_i = fast
         if not instructions:
