@@ -158,3 +158,24 @@ def test_the_compiled_lackey_parser_equals_the_vectorised_one(traces: Path) -> N
     assert checked == 3
     for bad in (b"==1== banner\n", b" X 0400,4\n", b"I  04zz,4\n", b" L 0400,4 \n", b"I  " + b"f" * 17 + b",1\n"):
         assert lackey(np.frombuffer(bad, np.uint8), 12, *(np.empty(4, t) for t in (np.int64, np.uint8, np.bool_))) == -1
+
+
+def test_a_curve_of_compiled_policies_is_one_pass_with_the_same_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vmsim.engine.curves import curve
+
+    chunks = stream(9, 30_000, 1_500, 1)
+    policies = [parse_policy(p) for p in ("fifo", "clock", "arc", "mru")]
+    sizes = [4, 50, 300]
+    passes = []
+
+    def source() -> Iterator[Chunk]:
+        passes.append(1)
+        return iter(chunks)
+
+    monkeypatch.setenv("VMSIM_JIT", "always")
+    compiled = curve(source, policies, sizes)
+    compiled_passes = len(passes)
+    monkeypatch.setenv("VMSIM_JIT", "0")
+    python = curve(source, policies, sizes)
+    assert compiled == python
+    assert compiled_passes == 1 + len(sizes)  # fifo, clock and arc together; mru (Python) once per size

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 import numpy as np
 
@@ -91,6 +92,10 @@ def curve(
         else:
             tasks.extend((i, f) for f in frames)
     tasks = list(dict.fromkeys(tasks))
+    if tasks and not stopped:
+        compiled, stopped = _compiled_sizes(source, policies, tasks, progress)
+        results.update(compiled)
+        tasks = [t for t in tasks if t not in compiled]
     jobs = [(source, policies[i], f, seed) for i, f in tasks]
     if stopped:
         pass
@@ -110,6 +115,44 @@ def curve(
             if r.partial:
                 break
     return [results[i, f] for i in range(len(policies)) for f in frames if (i, f) in results]
+
+
+def _compiled_sizes(
+    source: Source, policies: list[PolicySpec], tasks: list[tuple[int, int]], progress: Progress | None
+) -> tuple[dict[tuple[int, int], CurvePoint], bool]:
+    """Every size of the policies that have a compiled loop, all in one pass over the source (one
+    parse, one set of dense ids, one compiled loop per size), when compiled loops run here."""
+    from vmsim.vm import jit
+
+    mine = [(i, f) for i, f in tasks if policies[i].cls.name in jit.KERNELS]
+    if len(mine) < 2 or jit.mode() == "off" or not jit.enabled():
+        return {}, False
+    modules = {i: m for i, _ in mine if (m := jit.kernel_module(policies[i])) is not None}
+    mine = [(i, f) for i, f in mine if i in modules]
+    if not mine:
+        return {}, False
+    chunks = iter(source())
+    head: list[Chunk] = []
+    if jit.mode() != "always":  # as in replay: only where the runs together repay loading numba
+        held = 0
+        for c in chunks:
+            head.append(c)
+            held += len(c) * len(mine)
+            if held >= jit.MIN_ACCESSES:
+                break
+        else:
+            return {}, False
+    from vmsim.vm.jit.driver import replay_chunks
+
+    kernels = [modules[i].make(f, policies[i].params) for i, f in mine]
+    totals = Totals(progress)
+    run, partial = replay_chunks(kernels, chain(head, chunks), totals.during())
+    out: dict[tuple[int, int], CurvePoint] = {}
+    for k, (i, f) in enumerate(mine):
+        counts = run.counters(k).values()
+        refs, faults, wb = (sum(c[j] for c in counts) for j in (0, 1, 4))
+        out[i, f] = CurvePoint(policy=policies[i].label, frames=f, references=refs, faults=faults, writebacks=wb, partial=partial)
+    return out, partial
 
 
 def _picklable(*objs: object) -> bool:

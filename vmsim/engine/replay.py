@@ -145,7 +145,7 @@ def _compiled(
     source: Source, spec: PolicySpec, frames: int, seed: int, on_chunk: Callable[[int, int], bool] | None
 ) -> RunResult | None:
     """The run on a compiled loop (vmsim.vm.jit), or None where none applies. A stream shorter than
-    :data:`vmsim.vm.jit.MIN_ACCESSES` runs in Python (unless ``VMSIM_JIT=always``): loading numba
+    :func:`vmsim.vm.jit.min_accesses` runs in Python (unless ``VMSIM_JIT=always``): loading numba
     would cost more than it saves."""
     from vmsim.vm import jit
 
@@ -158,7 +158,7 @@ def _compiled(
         for c in chunks:
             head.append(c)
             held += len(c)
-            if held >= jit.MIN_ACCESSES:
+            if held >= jit.min_accesses(spec):
                 break
         else:
             return None

@@ -41,8 +41,16 @@ KERNELS: dict[str, str] = {
 }
 
 #: Streams at least this long run compiled (by default): about where the compiled loops' start-up
-#: is repaid (docs/performance.md).
-MIN_ACCESSES = 1 << 21
+#: is repaid (docs/performance.md). FIFO and LRU have fused Python loops (vm/loops.py) that repay
+#: it later than the other policies' general loop does.
+MIN_ACCESSES = 1 << 19
+MIN_ACCESSES_FUSED = 1 << 21
+
+
+def min_accesses(spec: PolicySpec) -> int:
+    """The stream length from which ``spec`` runs compiled by default."""
+    return MIN_ACCESSES_FUSED if spec.cls.name in ("fifo", "lru") else MIN_ACCESSES
+
 
 _state: dict[str, Any] = {}
 

@@ -57,6 +57,8 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fp
             if w:
                 dirty[f] = 1
             if in_t2[f]:
+                if ln[_T2] == f:  # already T2's most recent page (a repeat): nothing moves
+                    continue
                 _unlink(f, fprev, fnext, ln, _H2, _T2)
             else:
                 _unlink(f, fprev, fnext, ln, _H1, _T1)

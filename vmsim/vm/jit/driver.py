@@ -89,14 +89,15 @@ class Kernel:
 
 
 class Replay:
-    """Chunks through one kernel; ``pids`` lists the processes by dense index."""
+    """Chunks through one or more kernels (a curve's sizes) over one parse and one set of dense
+    ids; ``pids`` lists the processes by dense index, ``cnt[k]`` holds kernel ``k``'s counters."""
 
-    def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
+    def __init__(self, kernels: list[Kernel]) -> None:
+        self.kernels = kernels
         self.ids = DenseIds()
         self.pids: list[int] = []
         self._index: dict[int, int] = {}
-        self.cnt = np.zeros((4, 4), np.int64)
+        self.cnt = [np.zeros((4, 4), np.int64) for _ in kernels]
         self.references = np.zeros(4, np.int64)
 
     def prepare(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,8 +111,8 @@ class Replay:
             pidx = self._pid_index(uniq)[inv].astype(np.int32)
         writes = np.zeros(n, np.uint8) if chunk.writes is None else chunk.writes.astype(np.uint8, copy=False)
         ids = self.ids.ids(chunk.pages, pidx)
-        self.kernel.room(self.ids.count)
-        self.references[: len(self._index)] += np.bincount(pidx, minlength=len(self._index))[: len(self._index)]
+        for k in self.kernels:
+            k.room(self.ids.count)
         return ids, writes, pidx
 
     def _pid_index(self, uniq: np.ndarray) -> np.ndarray:
@@ -121,24 +122,29 @@ class Replay:
                 self.pids.append(pid)
         if len(self.pids) > len(self.references):
             self.references = grow(self.references, len(self.pids))
-            cnt = np.zeros((len(self.references), 4), np.int64)
-            cnt[: len(self.cnt)] = self.cnt
-            self.cnt = cnt
+            for i, c in enumerate(self.cnt):
+                self.cnt[i] = np.zeros((len(self.references), 4), np.int64)
+                self.cnt[i][: len(c)] = c
         return np.array([self._index[p] for p in uniq.tolist()], np.int64)
 
     def run(self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, nxt: np.ndarray | None = None) -> None:
-        """One prepared chunk (with its accesses' next uses for a foresighted kernel)."""
-        k = self.kernel
-        if nxt is not None:
-            k.run_future(ids, writes, pidx, self.ids.owner, self.cnt, nxt)  # type: ignore[attr-defined]
-        else:
-            k.run(ids, writes, pidx, self.ids.owner, self.cnt)
+        """One prepared chunk through every kernel (with its accesses' next uses for foresighted ones)."""
+        self.references[: len(self.pids)] += np.bincount(pidx, minlength=len(self.pids))[: len(self.pids)]
+        for k, cnt in zip(self.kernels, self.cnt):
+            if k.future:
+                k.run_future(ids, writes, pidx, self.ids.owner, cnt, nxt)  # type: ignore[attr-defined]
+            else:
+                k.run(ids, writes, pidx, self.ids.owner, cnt)
 
-    def counters(self) -> dict[int, tuple[int, int, int, int, int]]:
-        """pid -> (references, faults, cold faults, evictions, write-backs)."""
+    def faults(self) -> int:
+        """The first kernel's faults so far (for progress)."""
+        return int(self.cnt[0][:, FAULTS].sum())
+
+    def counters(self, k: int = 0) -> dict[int, tuple[int, int, int, int, int]]:
+        """Kernel ``k``'s counters: pid -> (references, faults, cold faults, evictions, write-backs)."""
         out = {}
         for i, pid in enumerate(self.pids):
-            c = self.cnt[i].tolist()
+            c = self.cnt[k][i].tolist()
             out[pid] = (int(self.references[i]), c[FAULTS], c[COLD], c[EVICTIONS], c[WRITEBACKS])
         return out
 
@@ -157,30 +163,26 @@ def next_uses(ids: np.ndarray, ids_total: int) -> np.ndarray:
 
 
 def replay_chunks(
-    kernel: Kernel, chunks: Iterable[Chunk], on_chunk: Callable[[int, int], bool] | None = None
+    kernels: Kernel | list[Kernel], chunks: Iterable[Chunk], on_chunk: Callable[[int, int], bool] | None = None
 ) -> tuple[Replay, bool]:
-    """Every chunk through ``kernel``; returns the replay and whether ``on_chunk`` stopped it."""
-    r = Replay(kernel)
+    """Every chunk through the kernels; returns the replay and whether ``on_chunk`` stopped it."""
+    r = Replay(kernels if isinstance(kernels, list) else [kernels])
     done = 0
-    if kernel.future:
+    if any(k.future for k in r.kernels):
         prepared = [r.prepare(c) for c in chunks if len(c)]
         nxt = next_uses(np.concatenate([p[0] for p in prepared]) if prepared else np.empty(0, np.int64), max(1, r.ids.count))
-        refs_all = r.references.copy()
-        r.references[:] = 0
         at = 0
         for ids, writes, pidx in prepared:
-            if on_chunk is not None and on_chunk(done, int(r.cnt[:, FAULTS].sum())):
+            if on_chunk is not None and on_chunk(done, r.faults()):
                 return r, True
-            r.references[: len(r.pids)] += np.bincount(pidx, minlength=len(r.pids))
             r.run(ids, writes, pidx, nxt[at : at + len(ids)])
             at += len(ids)
             done += len(ids)
-        assert (r.references == refs_all).all()
         return r, False
     for chunk in chunks:
         if not len(chunk):
             continue
-        if on_chunk is not None and on_chunk(done, int(r.cnt[:, FAULTS].sum())):
+        if on_chunk is not None and on_chunk(done, r.faults()):
             return r, True
         r.run(*r.prepare(chunk))
         done += len(chunk)
