@@ -84,6 +84,22 @@ class StopAt:
         return self.calls >= self.n
 
 
+@pytest.mark.parametrize("policy", ["fifo", "lru", "clock", "clock:ref_bit_on_load=false"])
+@pytest.mark.parametrize(("frames", "processes"), [(3, 3), (10, 4), (101, 3)])
+def test_compiled_equals_python_under_local_scope(
+    policy: str, frames: int, processes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process replaces among its own quota (an equal share, the remainder to the lowest pids)."""
+    chunks = stream(frames + processes, 30_000, 900, processes)
+    spec = parse_policy(policy)
+    monkeypatch.setenv("VMSIM_JIT", "always")
+    compiled = replay(lambda: iter(chunks), spec, frames, scope="local")
+    monkeypatch.setenv("VMSIM_JIT", "0")
+    python = replay(lambda: iter(chunks), spec, frames, scope="local")
+    assert compiled == python and compiled.scope == "local"
+    assert compiled != replay(lambda: iter(chunks), spec, frames)  # local differs from global here
+
+
 def test_a_stopped_run_counts_what_ran(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stopped before the same chunk, both count the same accesses."""
     chunks = stream(3, 30_000, 1_000, 2)
@@ -108,7 +124,7 @@ def _refuse(*args: object, **kw: object) -> Iterator[None]:
     raise AssertionError("the compiled loop ran")
 
 
-def test_vmsim_jit_0_and_local_scope_run_python(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vmsim_jit_0_and_local_arc_run_python(monkeypatch: pytest.MonkeyPatch) -> None:
     import vmsim.vm.jit.driver as driver
 
     monkeypatch.setattr(driver, "replay_chunks", _refuse)
@@ -116,7 +132,7 @@ def test_vmsim_jit_0_and_local_scope_run_python(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("VMSIM_JIT", "0")
     replay(lambda: iter(chunks), parse_policy("lru"), 20)
     monkeypatch.setenv("VMSIM_JIT", "always")
-    replay(lambda: iter(chunks), parse_policy("lru"), 20, scope="local")
+    replay(lambda: iter(chunks), parse_policy("arc"), 20, scope="local")  # compiled ARC is global only
     replay(lambda: iter(chunks), parse_policy("lru"), 20, steps=True)
     monkeypatch.setenv("VMSIM_JIT", "auto")
     replay(lambda: iter(chunks), parse_policy("lru"), 20)  # too short to be worth loading numba

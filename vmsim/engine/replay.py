@@ -50,8 +50,8 @@ def replay(
     """
     if frames <= 0:
         raise VmsimError(f"frames must be a positive number, got {frames}")
-    if scope == "global" and not steps:
-        compiled = _compiled(source, spec, frames, seed, on_chunk)
+    if not steps:
+        compiled = _compiled(source, spec, frames, scope, seed, on_chunk)
         if compiled is not None:
             return compiled
     pager = Pager(frames, spec, random.Random(seed), scope)
@@ -142,7 +142,7 @@ def replay(
 
 
 def _compiled(
-    source: Source, spec: PolicySpec, frames: int, seed: int, on_chunk: Callable[[int, int], bool] | None
+    source: Source, spec: PolicySpec, frames: int, scope: Scope, seed: int, on_chunk: Callable[[int, int], bool] | None
 ) -> RunResult | None:
     """The run on a compiled loop (vmsim.vm.jit), or None where none applies. A stream shorter than
     :func:`vmsim.vm.jit.min_accesses` runs in Python (unless ``VMSIM_JIT=always``): loading numba
@@ -165,16 +165,25 @@ def _compiled(
     if not jit.enabled():
         return None
     module = jit.kernel_module(spec)
-    if module is None:
+    if module is None or (scope == "local" and not getattr(module, "LOCAL", False)):
         return None
     from vmsim.vm.jit.driver import replay_chunks
 
-    run, partial = replay_chunks(module.make(frames, spec.params), chain(head, chunks), on_chunk)
+    if scope == "local":
+        pids = sorted(_stream_pids(source))
+        if len(pids) > frames:
+            return None  # the Python path says why
+        share, extra = divmod(frames, max(1, len(pids)))
+        quotas = [share + (1 if i < extra else 0) for i in range(len(pids))]
+        kernel = module.make(frames, spec.params, quotas)
+        run, partial = replay_chunks(kernel, chain(head, chunks), on_chunk, pids)
+    else:
+        run, partial = replay_chunks(module.make(frames, spec.params), chain(head, chunks), on_chunk)
     procs = tuple(
         ProcessCounters(pid=pid, references=r, hits=r - f, faults=f, cold_faults=c, evictions=e, writebacks=w)
         for pid, (r, f, c, e, w) in sorted(run.counters().items())
     )
-    return _result(spec, frames, "global", seed, procs, None, partial)
+    return _result(spec, frames, scope, seed, procs, None, partial)
 
 
 def _result(

@@ -54,6 +54,15 @@ def load(f, x, w, id_in, frame_of, dirty):  # type: ignore[no-untyped-def]
     dirty[f] = w
 
 
+def domains(frames: int, quotas: list[int] | None) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The replacement domains as (first frame, frames) arrays and whether they are per process:
+    one domain of every frame (global scope), or each process's quota, in dense process order,
+    as consecutive frames (local scope)."""
+    size = np.array([frames] if quotas is None else quotas, np.int64)
+    base = np.concatenate(([0], np.cumsum(size)[:-1])).astype(np.int64)
+    return base, size, quotas is not None
+
+
 class Kernel:
     """One policy's compiled loop and its state over ``frames`` frames; subclasses set ``loop``
     (called as ``loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, *extra)``)
@@ -92,13 +101,15 @@ class Replay:
     """Chunks through one or more kernels (a curve's sizes) over one parse and one set of dense
     ids; ``pids`` lists the processes by dense index, ``cnt[k]`` holds kernel ``k``'s counters."""
 
-    def __init__(self, kernels: list[Kernel]) -> None:
+    def __init__(self, kernels: list[Kernel], pids: list[int] | None = None) -> None:
         self.kernels = kernels
         self.ids = DenseIds()
         self.pids: list[int] = []
         self._index: dict[int, int] = {}
         self.cnt = [np.zeros((4, 4), np.int64) for _ in kernels]
         self.references = np.zeros(4, np.int64)
+        if pids:  # dense process indexes fixed up front (local scope: they index the quotas)
+            self._pid_index(np.array(pids))
 
     def prepare(self, chunk: Chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A chunk's dense ids, write flags (uint8) and dense process indexes (int32)."""
@@ -163,10 +174,14 @@ def next_uses(ids: np.ndarray, ids_total: int) -> np.ndarray:
 
 
 def replay_chunks(
-    kernels: Kernel | list[Kernel], chunks: Iterable[Chunk], on_chunk: Callable[[int, int], bool] | None = None
+    kernels: Kernel | list[Kernel],
+    chunks: Iterable[Chunk],
+    on_chunk: Callable[[int, int], bool] | None = None,
+    pids: list[int] | None = None,
 ) -> tuple[Replay, bool]:
-    """Every chunk through the kernels; returns the replay and whether ``on_chunk`` stopped it."""
-    r = Replay(kernels if isinstance(kernels, list) else [kernels])
+    """Every chunk through the kernels; returns the replay and whether ``on_chunk`` stopped it.
+    ``pids``: the processes in the order of their dense indexes (local scope's quotas)."""
+    r = Replay(kernels if isinstance(kernels, list) else [kernels], pids)
     done = 0
     if any(k.future for k in r.kernels):
         prepared = [r.prepare(c) for c in chunks if len(c)]

@@ -1,4 +1,5 @@
-"""LRU, compiled: a doubly linked list over frames from least to most recently used."""
+"""LRU, compiled: per replacement domain a doubly linked list over its frames, least to most
+recently used."""
 
 from __future__ import annotations
 
@@ -8,71 +9,77 @@ import numpy as np
 from numba import njit
 
 from vmsim.policies.lru import LRU
-from vmsim.vm.jit.driver import Kernel, count_fault, evict, load
+from vmsim.vm.jit.driver import Kernel, count_fault, domains, evict, load
 
 POLICY = LRU
+LOCAL = True
 
 
 @njit(cache=True)
-def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, prev, nxt, st):  # type: ignore[no-untyped-def]
-    used, head, tail, n = st[0], st[1], st[2], len(id_in)
+def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, prev, nxt, base, size, used, head, tail, local):  # type: ignore[no-untyped-def]
     # Each compiled loop opens alike on purpose (look the id up; on a fault count it, evict, load):
     # the shared steps are inlined helpers (driver.py); the loop itself stays the policy's own.
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
         f = frame_of[x]
+        p = pidx[i]
+        d = p if local else 0  # the replacement domain: the process's own frames, or all of them
         if f >= 0:
             if w:
                 dirty[f] = 1
-            if f != tail:  # move to the most recent end
+            t = tail[d]
+            if f != t:  # move to the most recent end
                 a, b = prev[f], nxt[f]
                 if a >= 0:
                     nxt[a] = b
                 else:
-                    head = b
+                    head[d] = b
                 prev[b] = a
-                prev[f] = tail
+                prev[f] = t
                 nxt[f] = -1
-                nxt[tail] = f
-                tail = f
+                nxt[t] = f
+                tail[d] = f
             continue
-        count_fault(x, pidx[i], seen, cnt)
-        if used < n:
-            f = used
-            used += 1
+        count_fault(x, p, seen, cnt)
+        if used[d] < size[d]:
+            f = base[d] + used[d]
+            used[d] += 1
         else:
-            f = head
-            head = nxt[f]
-            if head >= 0:
-                prev[head] = -1
+            f = head[d]
+            head[d] = nxt[f]
+            if head[d] >= 0:
+                prev[head[d]] = -1
             else:
-                tail = -1
+                tail[d] = -1
             evict(f, id_in, owner, dirty, frame_of, cnt)
         load(f, x, w, id_in, frame_of, dirty)
-        prev[f] = tail
+        prev[f] = tail[d]
         nxt[f] = -1
-        if tail >= 0:
-            nxt[tail] = f
+        if tail[d] >= 0:
+            nxt[tail[d]] = f
         else:
-            head = f
-        tail = f
-    st[0], st[1], st[2] = used, head, tail
+            head[d] = f
+        tail[d] = f
 
 
 class _LRU(Kernel):
-    def __init__(self, frames: int) -> None:
+    def __init__(self, frames: int, quotas: list[int] | None) -> None:
         super().__init__(frames)
         self.prev = np.full(frames, -1, np.int64)
         self.nxt = np.full(frames, -1, np.int64)
-        self.st = np.array([0, -1, -1], np.int64)
+        self.base, self.size, self.local = domains(frames, quotas)
+        self.used = np.zeros(len(self.size), np.int64)
+        self.head = np.full(len(self.size), -1, np.int64)
+        self.tail = np.full(len(self.size), -1, np.int64)
 
     loop = staticmethod(_loop)
 
     def extra(self) -> tuple[Any, ...]:
-        return self.prev, self.nxt, self.st
+        return self.prev, self.nxt, self.base, self.size, self.used, self.head, self.tail, self.local
 
 
-def make(frames: int, params: dict[str, Any]) -> Kernel:
-    """The compiled LRU over ``frames`` frames."""
-    return _LRU(frames)
+def make(frames: int, params: dict[str, Any], quotas: list[int] | None = None) -> Kernel:
+    """The compiled LRU over ``frames`` frames (``quotas``: each process's, by dense index, under
+    local scope)."""
+    return _LRU(frames, quotas)
