@@ -94,3 +94,25 @@ def test_a_vmsim_file_with_a_bad_header_is_refused(tmp_path: Path) -> None:
     f.write_bytes(b"VMSIMTR\x02" + bytes(8))
     with pytest.raises(VmsimError, match="not a vmsim binary trace"):
         open_trace(f, "vmsim")
+
+
+def test_libcachesim_csv_traces(tmp_path: Path) -> None:
+    """Columns as libCacheSim names them; string ids hashed the same way every time; op-col writes."""
+    f = tmp_path / "t.csv"
+    f.write_text("time,key,size,op\n1,alpha,10,get\n2,beta,10,set\n3,alpha,10,get\n4,7,5,get\n")
+    a = next(iter(open_trace(f, csv="op-col=4")()))
+    assert a.pages[0] == a.pages[2] != a.pages[1] and a.pages[3] == 7 and a.writes.tolist() == [0, 1, 0, 0]
+    assert np.array_equal(next(iter(open_trace(f, "csv")())).pages, a.pages)  # the header names the id column
+    run = replay(open_trace(f, csv="op-col=4"), parse_policy("lru"), 1)
+    assert (run.faults, run.writebacks) == (4, 1)
+    t = tmp_path / "t.tsv"
+    t.write_text("1\t5\n2\t6\n3\t5\n")
+    assert next(iter(open_trace(t, csv="obj-id-col=2,has-header=false,delimiter=\t")())).pages.tolist() == [5, 6, 5]
+    with pytest.raises(VmsimError, match="no object id in column 9"):
+        list(open_trace(f, csv="obj-id-col=9")())
+    with pytest.raises(VmsimError, match="unknown key 'bogus'"):
+        open_trace(f, csv="bogus=1")
+    n = tmp_path / "n.csv"
+    n.write_text("a,b\n1,2\n")
+    with pytest.raises(VmsimError, match="no object-id column"):
+        list(open_trace(n, "csv")())

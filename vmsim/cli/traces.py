@@ -30,6 +30,17 @@ from vmsim.errors import VmsimError
 from vmsim.metrics.progress import Progress
 from vmsim.workloads.formats import FORMATS
 
+CSVOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--csv",
+        metavar="SPEC",
+        help="A libCacheSim csv trace's columns, as libCacheSim takes them: obj-id-col=N (1-based), "
+        "has-header=true|false, delimiter=C, obj-id-is-num=true|false, and op-col=N (set/write/put/update write). "
+        "Implies --trace-format csv.",
+    ),
+]
+
 if TYPE_CHECKING:  # imported when a command runs, not at start-up
     from vmsim.engine import Source
     from vmsim.metrics.results import RunResult
@@ -112,6 +123,7 @@ def replay_cmd(
     ] = None,
     no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Replay only the first N accesses.")] = None,
+    csv_spec: CSVOpt = None,
     scope: ScopeArg = ScopeOpt.global_,
     explain: ExplainOpt = False,
     fmt: FormatOpt = Format.table,
@@ -125,7 +137,7 @@ def replay_cmd(
 
     counts = required_frames(frames)
     specs = parse_policies(policy)
-    source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
+    source = open_trace(trace, trace_format, page_size, not no_instructions, limit, csv_spec)
     steps = explain or profile is Profile.ostep
     runs = _run_all(source, specs, counts, scope.value, seed, steps, trace.name, quiet)
     echo = {
@@ -160,6 +172,7 @@ def convert(
     ] = None,
     no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Convert only the first N accesses.")] = None,
+    csv_spec: CSVOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Write a trace as oracleGeneral (for libCacheSim) or as vmsim's binary (replay reads it at disk
@@ -170,7 +183,7 @@ def convert(
     kind = to or ("oracleGeneral" if "oracleGeneral" in out.name else "vmsim")
     if kind not in ("oracleGeneral", "vmsim"):
         raise VmsimError(f"--to must be oracleGeneral or vmsim, got {kind!r}")
-    source = open_trace(trace, trace_format, page_size, not no_instructions, limit)
+    source = open_trace(trace, trace_format, page_size, not no_instructions, limit, csv_spec)
     check_output(out, force=force)
     if kind == "oracleGeneral" and source.fmt not in ("oracleGeneral", "pages"):
         typer.echo("vmsim: oracleGeneral has no write flags or process ids: writes become reads, one process", err=True)

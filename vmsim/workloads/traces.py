@@ -399,8 +399,15 @@ class TraceSource:
     page_size: int = 4096
     instructions: bool = True
     limit: int | None = None
+    #: The columns of a csv trace (``--csv``), as libCacheSim names them.
+    csv: str | None = None
 
     def __call__(self) -> Iterator[Chunk]:
+        if self.fmt == "csv":
+            from vmsim.workloads.csvtrace import CSVColumns, csv_chunks
+
+            yield from csv_chunks(self.path, CSVColumns.parse(self.csv), self.limit)
+            return
         if self.fmt in BINARY:
             from vmsim.workloads import binary
 
@@ -430,13 +437,22 @@ def open_trace(
     page_size: int = 4096,
     instructions: bool = True,
     limit: int | None = None,
+    csv: str | None = None,
 ) -> TraceSource:
-    """Check the file and options, detect the format unless given, and return a source."""
+    """Check the file and options, detect the format unless given, and return a source; ``csv``
+    (libCacheSim's column spec) makes it a csv trace."""
     p = Path(path)
     check_page_size(page_size, "--page-size")
     if limit is not None and limit <= 0:
         raise VmsimError(f"--limit must be a positive number of accesses, got {limit}")
-    if fmt is None or fmt == "auto":
+    if csv is not None and fmt in (None, "auto"):
+        fmt = "csv"
+    if fmt == "csv":
+        from vmsim.workloads.csvtrace import CSVColumns
+
+        CSVColumns.parse(csv)
+        _open(p).close()
+    elif fmt is None or fmt == "auto":
         fmt = detect_format(p)
     elif fmt not in FORMATS:
         raise VmsimError(f"unknown trace format {fmt!r}; formats: {', '.join(FORMATS)}")
@@ -447,4 +463,4 @@ def open_trace(
     else:
         _open(p).close()
     fmt = ALIAS.get(fmt, fmt)
-    return TraceSource(p, fmt, page_size, instructions, limit)
+    return TraceSource(p, fmt, page_size, instructions, limit, csv)
