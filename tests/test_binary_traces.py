@@ -116,3 +116,18 @@ def test_libcachesim_csv_traces(tmp_path: Path) -> None:
     n.write_text("a,b\n1,2\n")
     with pytest.raises(VmsimError, match="no object-id column"):
         list(open_trace(n, "csv")())
+
+
+def test_object_pages_expand_a_request_to_its_pages(tmp_path: Path) -> None:
+    recs = np.zeros(3, ORACLE)
+    recs["obj"] = [10, 11, 10]
+    recs["size"] = [3 * 4096, 100, 4097]
+    f = tmp_path / "o.oracleGeneral.bin"
+    f.write_bytes(recs.tobytes())
+    plain = np.concatenate([c.pages for c in open_trace(f)()])
+    pages = np.concatenate([c.pages for c in open_trace(f, object_pages=True)()]).tolist()
+    assert plain.tolist() == [10, 11, 10]
+    assert len(pages) == 3 + 1 + 2 and pages[0] == 10 and pages[3] == 11 and pages[4:] == pages[:2]
+    assert len(set(pages[:3])) == 3  # an object's pages are distinct
+    with pytest.raises(VmsimError, match="applies to oracleGeneral"):
+        open_trace(tmp_path / "o.oracleGeneral.bin", "pages", object_pages=True)

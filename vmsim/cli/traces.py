@@ -41,6 +41,14 @@ CSVOpt = Annotated[
     ),
 ]
 
+ObjectPagesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--object-pages",
+        help="oracleGeneral: a request touches ceil(size / page size) pages of its object, not one page.",
+    ),
+]
+
 if TYPE_CHECKING:  # imported when a command runs, not at start-up
     from vmsim.engine import Source
     from vmsim.metrics.results import RunResult
@@ -124,6 +132,7 @@ def replay_cmd(
     no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Replay only the first N accesses.")] = None,
     csv_spec: CSVOpt = None,
+    object_pages: ObjectPagesOpt = False,
     scope: ScopeArg = ScopeOpt.global_,
     explain: ExplainOpt = False,
     fmt: FormatOpt = Format.table,
@@ -137,7 +146,7 @@ def replay_cmd(
 
     counts = required_frames(frames)
     specs = parse_policies(policy)
-    source = open_trace(trace, trace_format, page_size, not no_instructions, limit, csv_spec)
+    source = open_trace(trace, trace_format, page_size, not no_instructions, limit, csv_spec, object_pages)
     steps = explain or profile is Profile.ostep
     runs = _run_all(source, specs, counts, scope.value, seed, steps, trace.name, quiet)
     echo = {
@@ -149,6 +158,8 @@ def replay_cmd(
         "scope": scope.value,
         "seed": seed,
     }
+    # Only when given, so that the echo of every other replay stays as it was.
+    echo.update({k: v for k, v in (("csv", csv_spec), ("object_pages", object_pages)) if v})
     doc = RunsDoc.of("replay", echo, runs, partial=len(runs) < len(specs) * len(counts))
     _emit(doc, fmt, profile, explain)
     interrupted(doc.partial)
@@ -173,6 +184,7 @@ def convert(
     no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Convert only the first N accesses.")] = None,
     csv_spec: CSVOpt = None,
+    object_pages: ObjectPagesOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Write a trace as oracleGeneral (for libCacheSim) or as vmsim's binary (replay reads it at disk
@@ -183,7 +195,7 @@ def convert(
     kind = to or ("oracleGeneral" if "oracleGeneral" in out.name else "vmsim")
     if kind not in ("oracleGeneral", "vmsim"):
         raise VmsimError(f"--to must be oracleGeneral or vmsim, got {kind!r}")
-    source = open_trace(trace, trace_format, page_size, not no_instructions, limit, csv_spec)
+    source = open_trace(trace, trace_format, page_size, not no_instructions, limit, csv_spec, object_pages)
     check_output(out, force=force)
     if kind == "oracleGeneral" and source.fmt not in ("oracleGeneral", "pages"):
         typer.echo("vmsim: oracleGeneral has no write flags or process ids: writes become reads, one process", err=True)

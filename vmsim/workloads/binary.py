@@ -3,7 +3,10 @@
 - ``oracleGeneral`` (libCacheSim): packed little-endian 24-byte records ``u32 time, u64 object id,
   u32 size, i64 next access``, plain, gzip or zstd. Each request is one access to the page named by
   its object id (the top bit dropped: page numbers are 63-bit); sizes and times are ignored, every
-  request is a read, one process.
+  request is a read, one process. With ``object_pages`` (``--object-pages``) a request of ``size``
+  bytes touches ``ceil(size / page_size)`` pages, in order: the object id's page, then pages
+  numbered by a 63-bit mix of the id and the page's index in the object (distinct for every pair
+  but with a probability of about n**2 / 2**64).
 - ``vmsim``: a 16-byte header (``VMSIMTR`` + version byte 1, u32 flags, u32 reserved) and then
   16-byte records ``i64 page, i32 process, u8 write, 3 bytes padding``, uncompressed, read through
   a memory map at disk speed; it keeps write flags and process ids. ``vmsim convert`` writes both.
@@ -72,8 +75,23 @@ def sniff(path: Path) -> str | None:
     return None
 
 
-def oracle_chunks(path: Path, limit: int | None = None, size: int = CHUNK) -> Iterator[Chunk]:
-    """The requests of an oracleGeneral trace as chunks of page numbers (reads, one process)."""
+def _object_pages(objs: np.ndarray, sizes: np.ndarray, page_size: int) -> np.ndarray:
+    """Every page of every object, object after object (see the module doc)."""
+    counts = np.maximum(1, -(-sizes.astype(np.int64) // page_size))
+    first = np.repeat(objs & _PAGE_MASK, counts)
+    starts = np.cumsum(counts) - counts
+    j = np.arange(int(counts.sum()), dtype=np.uint64) - np.repeat(starts, counts).astype(np.uint64)
+    z = first ^ (j * np.uint64(0x9E3779B97F4A7C15))
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return np.where(j == 0, first, z & _PAGE_MASK).astype(np.int64)
+
+
+def oracle_chunks(path: Path, limit: int | None = None, size: int = CHUNK, object_pages: int | None = None) -> Iterator[Chunk]:
+    """The requests of an oracleGeneral trace as chunks of page numbers (reads, one process);
+    ``object_pages`` (a page size): each request touches all its object's pages. ``limit``
+    counts requests."""
     left = limit
     rest = b""
     with open_stream(path) as fh:
@@ -91,7 +109,9 @@ def oracle_chunks(path: Path, limit: int | None = None, size: int = CHUNK) -> It
             if left is not None:
                 recs = recs[:left]
                 left -= len(recs)
-            if len(recs):
+            if len(recs) and object_pages:
+                yield Chunk(_object_pages(recs["obj"], recs["size"], object_pages))
+            elif len(recs):
                 yield Chunk((recs["obj"] & _PAGE_MASK).astype(np.int64))
     if rest:
         raise TraceError(

@@ -401,6 +401,8 @@ class TraceSource:
     limit: int | None = None
     #: The columns of a csv trace (``--csv``), as libCacheSim names them.
     csv: str | None = None
+    #: oracleGeneral: a request touches every page of its object's size (``--object-pages``).
+    object_pages: bool = False
 
     def __call__(self) -> Iterator[Chunk]:
         if self.fmt == "csv":
@@ -411,8 +413,10 @@ class TraceSource:
         if self.fmt in BINARY:
             from vmsim.workloads import binary
 
-            read = binary.oracle_chunks if self.fmt == "oracleGeneral" else binary.vmsim_chunks
-            yield from read(self.path, self.limit)
+            if self.fmt == "oracleGeneral":
+                yield from binary.oracle_chunks(self.path, self.limit, object_pages=self.page_size if self.object_pages else None)
+            else:
+                yield from binary.vmsim_chunks(self.path, self.limit)
             return
         shift = self.page_size.bit_length() - 1
         left = self.limit
@@ -438,6 +442,7 @@ def open_trace(
     instructions: bool = True,
     limit: int | None = None,
     csv: str | None = None,
+    object_pages: bool = False,
 ) -> TraceSource:
     """Check the file and options, detect the format unless given, and return a source; ``csv``
     (libCacheSim's column spec) makes it a csv trace."""
@@ -463,4 +468,6 @@ def open_trace(
     else:
         _open(p).close()
     fmt = ALIAS.get(fmt, fmt)
-    return TraceSource(p, fmt, page_size, instructions, limit, csv)
+    if object_pages and fmt != "oracleGeneral":
+        raise VmsimError(f"--object-pages applies to oracleGeneral traces (this one is {fmt})")
+    return TraceSource(p, fmt, page_size, instructions, limit, csv, object_pages)
