@@ -195,3 +195,20 @@ def test_a_curve_of_compiled_policies_is_one_pass_with_the_same_points(monkeypat
     python = curve(source, policies, sizes)
     assert compiled == python
     assert compiled_passes == 1 + len(sizes)  # fifo, clock and arc together; mru (Python) once per size
+
+
+@pytest.mark.parametrize("later", ["a large page", "a second process"])
+def test_small_page_numbers_then_the_table(later: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages below DIRECT are their own ids until a page or a process needs the table; the ids
+    given so far stay valid."""
+    first = stream(4, 20_000, 500, 1)
+    rng = np.random.default_rng(8)
+    pages = np.where(rng.random(20_000) < 0.3, rng.integers(0, 500, 20_000), (1 << 40) + rng.integers(0, 300, 20_000))
+    pids = rng.integers(0, 2, 20_000) if later == "a second process" else None
+    if pids is not None:
+        pages = rng.integers(0, 700, 20_000)
+        first = [Chunk(c.pages, c.writes, np.zeros(len(c), np.int64)) for c in first]
+    rest = [Chunk(pages[i : i + 5_000], None, None if pids is None else pids[i : i + 5_000]) for i in range(0, 20_000, 5_000)]
+    for policy in ("lru", "clock", "arc"):
+        compiled, python = both(first + rest, policy, 120, monkeypatch)
+        assert compiled == python

@@ -140,7 +140,7 @@ def test_bad_options(tmp_path: Path) -> None:
     with pytest.raises(VmsimError, match="power of two"):
         open_trace(p, page_size=1000)
     with pytest.raises(VmsimError, match="unknown trace format"):
-        open_trace(p, "csv")
+        open_trace(p, "bogus")
     with pytest.raises(VmsimError, match="--limit"):
         open_trace(p, limit=0)
 

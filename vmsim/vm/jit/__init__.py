@@ -72,11 +72,28 @@ def enabled() -> bool:
         try:
             import numba  # noqa: F401
 
+            _warm_up()
             _state["numba"] = True
         except Exception as e:  # ImportError, or a numba that fails to load its LLVM
             _state["numba"] = False
             print(f"vmsim: numba is not available ({type(e).__name__}); running the pure-Python loops", file=sys.stderr)
     return bool(_state["numba"])
+
+
+def _warm_up() -> None:
+    """numba's one-time set-up (at its first compiled call), with SciPy hidden if it is not
+    imported yet: numba's CPU target imports scipy.linalg for BLAS, which none of these loops use,
+    and that import alone took about 0.3 s of each run here. SciPy imports normally afterwards."""
+    hide = "scipy" not in sys.modules
+    if hide:
+        sys.modules["scipy"] = None  # type: ignore[assignment]
+    try:
+        from vmsim.vm.jit.ids import warm
+
+        warm()
+    finally:
+        if hide and sys.modules.get("scipy", 0) is None:
+            del sys.modules["scipy"]
 
 
 def kernel_module(spec: PolicySpec) -> Any | None:

@@ -57,8 +57,37 @@ def _rehash(kpage, kpid, kval, npage, npid, nval):  # type: ignore[no-untyped-de
             npid[t] = kpid[s]
 
 
+@njit(cache=True)
+def _nothing(x: np.int64) -> np.int64:
+    return x
+
+
+def warm() -> None:
+    """One compiled call: numba's one-time set-up happens here."""
+    _nothing(np.int64(0))
+
+
+@njit(cache=True)
+def _seed(pages, kpage, kpid, kval):  # type: ignore[no-untyped-def]
+    """Enter each (page, process 0) with the page as its id (leaving the direct mapping)."""
+    mask = np.uint64(len(kval) - 1)
+    for pg in pages:
+        s = _slot(pg, np.int32(0), mask)
+        while kval[s] != _EMPTY:
+            s = (s + 1) & np.int64(mask)
+        kval[s] = pg
+        kpage[s] = pg
+        kpid[s] = 0
+
+
+#: While one process's pages are all below this, a page is its own id (no table): libCacheSim's
+#: and other traces of small object ids skip the hash table. Ids then run up to the largest page.
+DIRECT = 1 << 22
+
+
 class DenseIds:
-    """The table and, per id, its process (dense process index ``owner``)."""
+    """The table and, per id, its process (dense process index ``owner``). ``count`` bounds the
+    ids (every id is below it)."""
 
     def __init__(self, capacity: int = 1 << 12) -> None:
         cap = 1 << max(4, (2 * capacity - 1).bit_length())
@@ -67,16 +96,36 @@ class DenseIds:
         self.kval = np.full(cap, _EMPTY, np.int64)
         self.count = 0
         self.owner = np.zeros(capacity, np.int32)
+        self.direct = True
+        self._touched = np.zeros(0, np.bool_)
 
     def ids(self, pages: np.ndarray, pids: np.ndarray) -> np.ndarray:
         """The ids of a chunk's accesses (``pids`` dense process indexes, int32)."""
         n = len(pages)
+        pages = pages.astype(np.int64, copy=False)
+        if self.direct and n:
+            top = int(pages.max())
+            if top < DIRECT and int(pages.min()) >= 0 and not pids.any():
+                if top >= self.count:
+                    self.count = top + 1
+                    self._touched = grow(self._touched, self.count)
+                    if self.count > len(self.owner):
+                        self.owner = grow(self.owner, self.count)
+                self._touched[pages] = True
+                return pages
+            self._leave_direct()
         self._room(self.count + n)
         out = np.empty(n, np.int64)
-        self.count = _lookup(
-            pages.astype(np.int64, copy=False), pids, self.kpage, self.kpid, self.kval, self.count, self.owner, out
-        )
+        self.count = _lookup(pages, pids, self.kpage, self.kpid, self.kval, self.count, self.owner, out)
         return out
+
+    def _leave_direct(self) -> None:
+        """From here on, the table: the pages seen so far keep their ids (themselves)."""
+        self.direct = False
+        seen = np.flatnonzero(self._touched[: self.count]).astype(np.int64)
+        self._room(self.count + len(seen))
+        _seed(seen, self.kpage, self.kpid, self.kval)
+        self._touched = np.zeros(0, np.bool_)
 
     def _room(self, most: int) -> None:
         """Room for ``most`` ids: the table at most half full, ``owner`` long enough."""
