@@ -7,6 +7,7 @@ hands each chunk to the VM core and builds the result from the Pager's accounts.
 
 from __future__ import annotations
 
+import os
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -151,6 +152,28 @@ def _compiled(
 
     if spec.cls.name not in jit.KERNELS or jit.mode() == "off":
         return None
+    loader = jit.preload() if _large_file(source) else None
+    try:
+        return _compiled_run(source, spec, frames, scope, seed, on_chunk)
+    finally:
+        if loader is not None:
+            loader.join()  # never leave the loading thread running into the interpreter's exit
+
+
+def _large_file(source: Source) -> bool:
+    """A trace file big enough that its replay will likely run compiled: load numba meanwhile."""
+    path = getattr(source, "path", None)
+    try:
+        return path is not None and os.stat(path).st_size >= 8 << 20
+    except (OSError, TypeError):
+        return False
+
+
+def _compiled_run(
+    source: Source, spec: PolicySpec, frames: int, scope: Scope, seed: int, on_chunk: Callable[[int, int], bool] | None
+) -> RunResult | None:
+    from vmsim.vm import jit
+
     chunks = iter(source())
     head: list[Chunk] = []
     held = 0

@@ -259,11 +259,11 @@ def _lackey_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.n
 def _lackey_compiled(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The compiled parse of a plain block, once numba is loaded for a compiled replay (never the
     reason it is loaded); None where the NumPy parsers must run."""
-    if "numba" not in sys.modules:
+    if "vmsim.vm.jit" not in sys.modules:
         return None
     from vmsim.vm import jit
 
-    if jit.mode() == "off" or not jit.enabled():
+    if not jit.ready():
         return None
     from vmsim.vm.jit.parse import lackey
 

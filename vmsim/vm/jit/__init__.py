@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 from typing import Any
 
 from vmsim.policies import PolicySpec
@@ -78,6 +79,21 @@ def enabled() -> bool:
             _state["numba"] = False
             print(f"vmsim: numba is not available ({type(e).__name__}); running the pure-Python loops", file=sys.stderr)
     return bool(_state["numba"])
+
+
+def ready() -> bool:
+    """Whether numba is loaded and set up already (nothing is loaded by asking)."""
+    return _state.get("numba") is True and mode() != "off"
+
+
+def preload() -> threading.Thread | None:
+    """Load and set numba up in a background thread (its LLVM set-up releases the GIL, so it
+    overlaps the first blocks' reading and parsing); join the thread before relying on it."""
+    if mode() == "off" or "numba" in _state:
+        return None
+    thread = threading.Thread(target=enabled, name="vmsim-numba", daemon=True)
+    thread.start()
+    return thread
 
 
 def _warm_up() -> None:
