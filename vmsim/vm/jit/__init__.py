@@ -69,6 +69,9 @@ def enabled() -> bool:
     (if it is not, say so once)."""
     if mode() == "off":
         return False
+    loading = _state.get("thread")
+    if loading is not None and loading is not threading.current_thread():
+        loading.join()  # preload() is doing it
     if "numba" not in _state:
         try:
             import numba  # noqa: F401
@@ -89,9 +92,10 @@ def ready() -> bool:
 def preload() -> threading.Thread | None:
     """Load and set numba up in a background thread (its LLVM set-up releases the GIL, so it
     overlaps the first blocks' reading and parsing); join the thread before relying on it."""
-    if mode() == "off" or "numba" in _state:
+    if mode() == "off" or "numba" in _state or _state.get("thread") is not None:
         return None
     thread = threading.Thread(target=enabled, name="vmsim-numba", daemon=True)
+    _state["thread"] = thread
     thread.start()
     return thread
 
