@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.policies.arc import ARC
-from vmsim.vm.jit.driver import Kernel, count_fault, evict, load
+from vmsim.vm.jit.driver import Kernel, append, count_fault, evict, load, unlink
 from vmsim.vm.jit.ids import grow
 
 POLICY = ARC
@@ -19,36 +19,10 @@ POLICY = ARC
 _H1, _T1, _H2, _T2, _HB1, _TB1, _HB2, _TB2, _N1, _N2, _M1, _M2, _USED = range(13)
 
 
-@njit(inline="always")
-def _unlink(x, prev, nxt, ln, h, t):  # type: ignore[no-untyped-def]
-    a, b = prev[x], nxt[x]
-    if a >= 0:
-        nxt[a] = b
-    else:
-        ln[h] = b
-    if b >= 0:
-        prev[b] = a
-    else:
-        ln[t] = a
-
-
-@njit(inline="always")
-def _append(x, prev, nxt, ln, h, t):  # type: ignore[no-untyped-def]
-    prev[x] = ln[t]
-    nxt[x] = -1
-    if ln[t] >= 0:
-        nxt[ln[t]] = x
-    else:
-        ln[h] = x
-    ln[t] = x
-
-
 @njit(cache=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fprev, fnext, where, gprev, gnext, ln, pv):  # type: ignore[no-untyped-def]
     n = len(id_in)
     p = pv[0]
-    # Each compiled loop opens alike on purpose (look the id up; on a fault count it, evict, load):
-    # the shared steps are inlined helpers (driver.py); the loop itself stays the policy's own.
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
@@ -59,13 +33,13 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fp
             if in_t2[f]:
                 if ln[_T2] == f:  # already T2's most recent page (a repeat): nothing moves
                     continue
-                _unlink(f, fprev, fnext, ln, _H2, _T2)
+                unlink(f, fprev, fnext, ln, _H2, _T2)
             else:
-                _unlink(f, fprev, fnext, ln, _H1, _T1)
+                unlink(f, fprev, fnext, ln, _H1, _T1)
                 ln[_N1] -= 1
                 ln[_N2] += 1
                 in_t2[f] = 1
-            _append(f, fprev, fnext, ln, _H2, _T2)
+            append(f, fprev, fnext, ln, _H2, _T2)
             continue
         count_fault(x, pidx[i], seen, cnt)
         ghost = where[x]
@@ -82,47 +56,47 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fp
                 p = max(p - max(m1 / m2, 1.0), 0.0)
             if (n1 > 0 and (n1 > p or (n1 == p and ghost == 2))) or n2 == 0:
                 f = ln[_H1]
-                _unlink(f, fprev, fnext, ln, _H1, _T1)
+                unlink(f, fprev, fnext, ln, _H1, _T1)
                 ln[_N1] -= 1
                 v = id_in[f]
                 where[v] = 1
-                _append(v, gprev, gnext, ln, _HB1, _TB1)
+                append(v, gprev, gnext, ln, _HB1, _TB1)
                 ln[_M1] += 1
             else:
                 f = ln[_H2]
-                _unlink(f, fprev, fnext, ln, _H2, _T2)
+                unlink(f, fprev, fnext, ln, _H2, _T2)
                 ln[_N2] -= 1
                 in_t2[f] = 0
                 v = id_in[f]
                 where[v] = 2
-                _append(v, gprev, gnext, ln, _HB2, _TB2)
+                append(v, gprev, gnext, ln, _HB2, _TB2)
                 ln[_M2] += 1
             evict(f, id_in, owner, dirty, frame_of, cnt)
         load(f, x, w, id_in, frame_of, dirty)
         if ghost == 1 or ghost == 2:
             if ghost == 1:
-                _unlink(x, gprev, gnext, ln, _HB1, _TB1)
+                unlink(x, gprev, gnext, ln, _HB1, _TB1)
                 ln[_M1] -= 1
             else:
-                _unlink(x, gprev, gnext, ln, _HB2, _TB2)
+                unlink(x, gprev, gnext, ln, _HB2, _TB2)
                 ln[_M2] -= 1
             where[x] = 0
-            _append(f, fprev, fnext, ln, _H2, _T2)
+            append(f, fprev, fnext, ln, _H2, _T2)
             ln[_N2] += 1
             in_t2[f] = 1
         else:
-            _append(f, fprev, fnext, ln, _H1, _T1)
+            append(f, fprev, fnext, ln, _H1, _T1)
             ln[_N1] += 1
             in_t2[f] = 0
             if full:
                 if n1 + m1 >= c:
                     y = ln[_TB1] if n1 >= c else ln[_HB1]  # forget T1's victim if T1 alone filled memory
-                    _unlink(y, gprev, gnext, ln, _HB1, _TB1)
+                    unlink(y, gprev, gnext, ln, _HB1, _TB1)
                     where[y] = 0
                     ln[_M1] -= 1
                 elif n1 + m1 + n2 + m2 >= 2 * c:
                     y = ln[_HB2]
-                    _unlink(y, gprev, gnext, ln, _HB2, _TB2)
+                    unlink(y, gprev, gnext, ln, _HB2, _TB2)
                     where[y] = 0
                     ln[_M2] -= 1
     pv[0] = p

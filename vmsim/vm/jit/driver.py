@@ -47,6 +47,32 @@ def evict(f, id_in, owner, dirty, frame_of, cnt):  # type: ignore[no-untyped-def
 
 
 @njit(inline="always")
+def unlink(x, prev, nxt, ends, h, t):  # type: ignore[no-untyped-def]
+    """Take ``x`` out of the doubly linked list whose first and last items are ``ends[h]``, ``ends[t]``."""
+    a, b = prev[x], nxt[x]
+    if a >= 0:
+        nxt[a] = b
+    else:
+        ends[h] = b
+    if b >= 0:
+        prev[b] = a
+    else:
+        ends[t] = a
+
+
+@njit(inline="always")
+def append(x, prev, nxt, ends, h, t):  # type: ignore[no-untyped-def]
+    """Put ``x`` at the end of that list."""
+    prev[x] = ends[t]
+    nxt[x] = -1
+    if ends[t] >= 0:
+        nxt[ends[t]] = x
+    else:
+        ends[h] = x
+    ends[t] = x
+
+
+@njit(inline="always")
 def load(f, x, w, id_in, frame_of, dirty):  # type: ignore[no-untyped-def]
     """Map id ``x`` into frame ``f``, dirty if the loading access writes."""
     id_in[f] = x

@@ -17,8 +17,9 @@ LOCAL = True
 
 @njit(cache=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, base, size, used, ptr, local):  # type: ignore[no-untyped-def]
-    # Each compiled loop opens alike on purpose (look the id up; on a fault count it, evict, load):
-    # the shared steps are inlined helpers (driver.py); the loop itself stays the policy's own.
+    # Every compiled loop (lru.py, clock.py, sieve.py, opt.py, s3fifo.py, arc.py) opens alike on
+    # purpose (look the id up; on a fault count it, evict, load): the shared steps are inlined
+    # helpers (driver.py); the loop itself stays the policy's own.
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]

@@ -17,8 +17,6 @@ LOCAL = True
 
 @njit(cache=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, prev, nxt, base, size, used, head, tail, local):  # type: ignore[no-untyped-def]
-    # Each compiled loop opens alike on purpose (look the id up; on a fault count it, evict, load):
-    # the shared steps are inlined helpers (driver.py); the loop itself stays the policy's own.
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]

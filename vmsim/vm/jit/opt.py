@@ -16,6 +16,7 @@ POLICY = OPT
 _LATEST = 1 << 60
 
 
+# _sift_up and _sift_down mirror each other on purpose: the two directions of an indexed heap.
 @njit(cache=True)
 def _sift_up(heap, pos, key, j):  # type: ignore[no-untyped-def]
     f = heap[j]
@@ -55,8 +56,6 @@ def _sift_down(heap, pos, key, j, size):  # type: ignore[no-untyped-def]
 @njit(cache=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, nxt, heap, pos, key, st):  # type: ignore[no-untyped-def]
     used, t0, n = st[0], st[1], len(id_in)
-    # Each compiled loop opens alike on purpose (look the id up; on a fault count it, evict, load):
-    # the shared steps are inlined helpers (driver.py); the loop itself stays the policy's own.
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]

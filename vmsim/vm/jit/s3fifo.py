@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from vmsim.policies.s3fifo import S3FIFO
-from vmsim.vm.jit.driver import Kernel, count_fault, evict, load
+from vmsim.vm.jit.driver import Kernel, append, count_fault, evict, load, unlink
 from vmsim.vm.jit.ids import grow
 
 POLICY = S3FIFO
@@ -26,15 +26,7 @@ def _push(q, head, length, n, f):  # type: ignore[no-untyped-def]
 
 @njit(inline="always")
 def _ghost_remove(x, gprev, gnext, st):  # type: ignore[no-untyped-def]
-    a, b = gprev[x], gnext[x]
-    if a >= 0:
-        gnext[a] = b
-    else:
-        st[_GH] = b
-    if b >= 0:
-        gprev[b] = a
-    else:
-        st[_GT] = a
+    unlink(x, gprev, gnext, st, _GH, _GT)
     gprev[x] = -2  # not in the ghost
     gnext[x] = -1
     st[_GL] -= 1
@@ -44,8 +36,6 @@ def _ghost_remove(x, gprev, gnext, st):  # type: ignore[no-untyped-def]
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, count, small, main, gprev, gnext, st, caps):  # type: ignore[no-untyped-def]
     n = len(id_in)
     small_cap, main_cap, ghost_cap, threshold = caps[0], caps[1], caps[2], caps[3]
-    # Each compiled loop opens alike on purpose (look the id up; on a fault count it, evict, load):
-    # the shared steps are inlined helpers (driver.py); the loop itself stays the policy's own.
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
@@ -84,14 +74,7 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, count, sm
                         st[_ML] = _push(main, st[_MH], st[_ML], n, g)
                         continue
                     if ghost_cap > 0:  # the evicted page's id joins the ghost's tail
-                        v = id_in[g]
-                        gprev[v] = st[_GT]
-                        gnext[v] = -1
-                        if st[_GT] >= 0:
-                            gnext[st[_GT]] = v
-                        else:
-                            st[_GH] = v
-                        st[_GT] = v
+                        append(id_in[g], gprev, gnext, st, _GH, _GT)
                         st[_GL] += 1
                     f = g
                     break

@@ -16,8 +16,6 @@ POLICY = Sieve
 @njit(cache=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, ref, newer, older, st):  # type: ignore[no-untyped-def]
     used, new_end, old_end, hand, n = st[0], st[1], st[2], st[3], len(id_in)
-    # Each compiled loop opens alike on purpose (look the id up; on a fault count it, evict, load):
-    # the shared steps are inlined helpers (driver.py); the loop itself stays the policy's own.
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
