@@ -84,7 +84,7 @@ class StopAt:
         return self.calls >= self.n
 
 
-@pytest.mark.parametrize("policy", ["fifo", "lru", "clock", "clock:ref_bit_on_load=false"])
+@pytest.mark.parametrize("policy", ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "sieve"])
 @pytest.mark.parametrize(("frames", "processes"), [(3, 3), (10, 4), (101, 3)])
 def test_compiled_equals_python_under_local_scope(
     policy: str, frames: int, processes: int, monkeypatch: pytest.MonkeyPatch

@@ -8,14 +8,15 @@ import numpy as np
 from numba import njit
 
 from vmsim.policies.sieve import Sieve
-from vmsim.vm.jit.driver import Kernel, count_fault, evict, load
+from vmsim.vm.jit.driver import Kernel, append, count_fault, domains, evict, load, unlink
 
 POLICY = Sieve
+LOCAL = True
 
 
 @njit(cache=True)
-def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, ref, newer, older, st):  # type: ignore[no-untyped-def]
-    used, new_end, old_end, hand, n = st[0], st[1], st[2], st[3], len(id_in)
+def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, ref, newer, older, base, size, st, local):  # type: ignore[no-untyped-def]
+    # st[d] = (used, new end, old end, hand) of replacement domain d
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
@@ -25,54 +26,44 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, ref, newe
             if w:
                 dirty[f] = 1
             continue
-        count_fault(x, pidx[i], seen, cnt)
-        if used < n:
-            f = used
-            used += 1
+        p = pidx[i]
+        count_fault(x, p, seen, cnt)
+        d = p if local else 0  # the replacement domain: the process's own frames, or all of them
+        if st[d, 0] < size[d]:
+            f = base[d] + st[d, 0]
+            st[d, 0] += 1
         else:
-            f = hand if hand >= 0 else old_end
+            f = st[d, 3] if st[d, 3] >= 0 else st[d, 2]
             while ref[f]:
                 ref[f] = 0
                 f = newer[f]
                 if f < 0:
-                    f = old_end
-            a, b = newer[f], older[f]  # unlink f; the hand stays at the next newer page
-            hand = a
-            if a < 0:
-                new_end = b
-            else:
-                older[a] = b
-            if b < 0:
-                old_end = a
-            else:
-                newer[b] = a
+                    f = st[d, 2]
+            st[d, 3] = newer[f]  # the hand stays at the next newer page
+            unlink(f, older, newer, st[d], 2, 1)
             evict(f, id_in, owner, dirty, frame_of, cnt)
         load(f, x, w, id_in, frame_of, dirty)
         ref[f] = 0  # the loading access does not count as a visit
-        older[f] = new_end
-        newer[f] = -1
-        if new_end < 0:
-            old_end = f
-        else:
-            newer[new_end] = f
-        new_end = f
-    st[0], st[1], st[2], st[3] = used, new_end, old_end, hand
+        append(f, older, newer, st[d], 2, 1)
 
 
 class _Sieve(Kernel):
-    def __init__(self, frames: int) -> None:
+    def __init__(self, frames: int, quotas: list[int] | None) -> None:
         super().__init__(frames)
         self.ref = np.zeros(frames, np.uint8)
         self.newer = np.full(frames, -1, np.int64)
         self.older = np.full(frames, -1, np.int64)
-        self.st = np.array([0, -1, -1, -1], np.int64)
+        self.base, self.size, self.local = domains(frames, quotas)
+        self.st = np.full((len(self.size), 4), -1, np.int64)
+        self.st[:, 0] = 0
 
     loop = staticmethod(_loop)
 
     def extra(self) -> tuple[Any, ...]:
-        return self.ref, self.newer, self.older, self.st
+        return self.ref, self.newer, self.older, self.base, self.size, self.st, self.local
 
 
-def make(frames: int, params: dict[str, Any]) -> Kernel:
-    """The compiled SIEVE over ``frames`` frames."""
-    return _Sieve(frames)
+def make(frames: int, params: dict[str, Any], quotas: list[int] | None = None) -> Kernel:
+    """The compiled SIEVE over ``frames`` frames (``quotas``: each process's, by dense index, under
+    local scope)."""
+    return _Sieve(frames, quotas)
