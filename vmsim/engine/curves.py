@@ -125,23 +125,16 @@ def _compiled_sizes(
     from vmsim.vm import jit
 
     mine = [(i, f) for i, f in tasks if policies[i].cls.name in jit.KERNELS]
-    if len(mine) < 2 or jit.mode() == "off" or not jit.enabled():
+    if len(mine) < 2 or jit.mode() == "off":
+        return {}, False
+    chunks = iter(source())
+    head = jit.peek(chunks, -(-jit.MIN_ACCESSES // len(mine)))  # the runs together repay loading numba
+    if head is None or not jit.enabled():
         return {}, False
     modules = {i: m for i, _ in mine if (m := jit.kernel_module(policies[i])) is not None}
     mine = [(i, f) for i, f in mine if i in modules]
     if not mine:
         return {}, False
-    chunks = iter(source())
-    head: list[Chunk] = []
-    if jit.mode() != "always":  # as in replay: only where the runs together repay loading numba
-        held = 0
-        for c in chunks:
-            head.append(c)
-            held += len(c) * len(mine)
-            if held >= jit.MIN_ACCESSES:
-                break
-        else:
-            return {}, False
     from vmsim.vm.jit.driver import replay_chunks
 
     kernels = [modules[i].make(f, policies[i].params) for i, f in mine]

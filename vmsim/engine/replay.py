@@ -62,8 +62,7 @@ def replay(
         pids = sorted(_stream_pids(source))
         if len(pids) > frames:
             raise VmsimError(f"local replacement needs at least one frame per process: {len(pids)} processes, {frames} frames")
-        share, extra = divmod(frames, max(1, len(pids)))
-        quotas = {pid: share + (1 if i < extra else 0) for i, pid in enumerate(pids)}
+        quotas = dict(zip(pids, _local_quotas(len(pids), frames)))
 
     tables: dict[int, Table] = {}
     references: dict[int, int] = {}
@@ -175,17 +174,8 @@ def _compiled_run(
     from vmsim.vm import jit
 
     chunks = iter(source())
-    head: list[Chunk] = []
-    held = 0
-    if jit.mode() != "always":
-        for c in chunks:
-            head.append(c)
-            held += len(c)
-            if held >= jit.min_accesses(spec):
-                break
-        else:
-            return None
-    if not jit.enabled():
+    head = jit.peek(chunks, jit.min_accesses(spec))
+    if head is None or not jit.enabled():
         return None
     module = jit.kernel_module(spec)
     if module is None or (scope == "local" and not getattr(module, "LOCAL", False)):
@@ -196,9 +186,7 @@ def _compiled_run(
         pids = sorted(_stream_pids(source))
         if len(pids) > frames:
             return None  # the Python path says why
-        share, extra = divmod(frames, max(1, len(pids)))
-        quotas = [share + (1 if i < extra else 0) for i in range(len(pids))]
-        kernel = module.make(frames, spec.params, quotas)
+        kernel = module.make(frames, spec.params, _local_quotas(len(pids), frames))
         run, partial = replay_chunks(kernel, chain(head, chunks), on_chunk, pids)
     else:
         run, partial = replay_chunks(module.make(frames, spec.params), chain(head, chunks), on_chunk)
@@ -207,6 +195,13 @@ def _compiled_run(
         for pid, (r, f, c, e, w) in sorted(run.counters().items())
     )
     return _result(spec, frames, scope, seed, procs, None, partial)
+
+
+def _local_quotas(processes: int, frames: int) -> list[int]:
+    """Local scope's quotas, by process in pid order: equal shares, the remainder one frame each
+    to the lowest pids."""
+    share, extra = divmod(frames, max(1, processes))
+    return [share + (1 if i < extra else 0) for i in range(processes)]
 
 
 def _result(

@@ -24,6 +24,7 @@ import numpy as np
 
 from vmsim.errors import TraceError, VmsimError
 from vmsim.hw.access import CHUNK, Chunk
+from vmsim.policies.base import NEVER
 
 ORACLE = np.dtype([("time", "<u4"), ("obj", "<u8"), ("size", "<u4"), ("next", "<i8")])
 VMSIM = np.dtype([("page", "<i8"), ("pid", "<i4"), ("write", "u1"), ("pad", "V3")])
@@ -153,15 +154,13 @@ def check_vmsim(path: Path) -> int:
 def write_oracle(chunks: Iterator[Chunk], out: IO[bytes]) -> int:
     """Write the accesses as oracleGeneral requests (size 1, time = index, next access filled in
     from a pass over the whole stream; -1 when there is none); returns the count."""
-    pages = [c.pages.astype(np.int64) for c in chunks]
-    allp = np.concatenate(pages) if pages else np.empty(0, np.int64)
+    from vmsim.vm.future import next_use
+
+    held = [Chunk(c.pages.astype(np.int64)) for c in chunks]  # pages only: one process, reads
+    allp = np.concatenate([c.pages for c in held]) if held else np.empty(0, np.int64)
     n = len(allp)
-    nxt = np.full(n, -1, np.int64)
-    if n > 1:
-        order = np.argsort(allp, kind="stable")
-        sp = allp[order]
-        same = sp[1:] == sp[:-1]
-        nxt[order[:-1][same]] = order[1:][same]
+    nxt = next_use(held)
+    nxt[nxt >= NEVER] = -1  # libCacheSim's "never requested again"
     recs = np.zeros(n, ORACLE)
     recs["time"] = np.arange(n, dtype=np.uint64).astype(np.uint32)
     recs["obj"] = allp.astype(np.uint64)

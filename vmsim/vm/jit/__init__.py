@@ -3,10 +3,10 @@
 The Python policies and loops (:mod:`vmsim.vm.loops`) are the reference; a compiled loop is a
 second implementation of one built-in policy's decisions that must give the same counters (faults,
 cold faults, evictions, write-backs, per process), which ``tests/test_jit.py`` checks. What runs
-compiled: ``replay`` under global scope, of the policies in :data:`KERNELS` (FIFO, LRU, Clock,
-SIEVE, OPT, S3-FIFO, ARC; one module each in
-this package), with any number of processes, except ``--explain``. Everything else, and every
-plug-in policy, runs in Python, unchanged.
+compiled: ``replay`` and ``curve`` of the policies in :data:`KERNELS` (FIFO, LRU, Clock, SIEVE,
+OPT, S3-FIFO, ARC; one module each in this package) with any number of processes, under global
+scope, and under local scope for the modules that set ``LOCAL``; not ``--explain``. Everything
+else, and every plug-in policy, runs in Python, unchanged.
 
 Pages are mapped once to dense ids, per (process, page), by a compiled open-addressing table
 (:mod:`vmsim.vm.jit.ids`), so a compiled loop indexes arrays and never a Python dict.
@@ -25,9 +25,13 @@ import importlib
 import os
 import sys
 import threading
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from vmsim.policies import PolicySpec
+
+if TYPE_CHECKING:
+    from vmsim.hw.access import Chunk
 
 #: Policy name -> the module of its compiled loop. Each module defines ``make(frames, params)``
 #: returning a :class:`vmsim.vm.jit.driver.Kernel`, and ``POLICY``, the class it reproduces.
@@ -46,6 +50,21 @@ KERNELS: dict[str, str] = {
 #: it later than the other policies' general loop does.
 MIN_ACCESSES = 1 << 19
 MIN_ACCESSES_FUSED = 1 << 21
+
+
+def peek(chunks: Iterator[Chunk], least: int) -> list[Chunk] | None:
+    """The chunks read from ``chunks`` until ``least`` accesses (to be replayed first), or None if
+    the stream ends before: too short to repay loading numba. ``VMSIM_JIT=always`` reads none."""
+    head: list[Chunk] = []
+    if mode() == "always":
+        return head
+    held = 0
+    for c in chunks:
+        head.append(c)
+        held += len(c)
+        if held >= least:
+            return head
+    return None
 
 
 def min_accesses(spec: PolicySpec) -> int:

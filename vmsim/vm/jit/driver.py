@@ -94,7 +94,7 @@ class Kernel:
     (called as ``loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, *extra)``)
     and ``extra()``, the policy's own state arrays."""
 
-    #: Whether the loop takes each access's next use (OPT).
+    #: Whether the loop takes each access's next use (OPT), right after ``cnt``.
     future = False
 
     def __init__(self, frames: int) -> None:
@@ -112,9 +112,12 @@ class Kernel:
         """The policy's own state, passed after the common arrays."""
         return ()
 
-    def run(self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, owner: np.ndarray, cnt: np.ndarray) -> None:
-        """One chunk of accesses (as dense ids) through the loop."""
-        self.loop(ids, writes, pidx, self.frame_of, self.seen, owner, self.id_in, self.dirty, cnt, *self.extra())
+    def run(
+        self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, owner: np.ndarray, cnt: np.ndarray, nxt: np.ndarray | None
+    ) -> None:
+        """One chunk of accesses (as dense ids, with their next uses for a foresighted loop)."""
+        future = (nxt,) if self.future else ()
+        self.loop(ids, writes, pidx, self.frame_of, self.seen, owner, self.id_in, self.dirty, cnt, *future, *self.extra())
 
     def room(self, ids: int) -> None:
         """Per-id arrays long enough for ``ids`` ids."""
@@ -168,10 +171,7 @@ class Replay:
         """One prepared chunk through every kernel (with its accesses' next uses for foresighted ones)."""
         self.references[: len(self.pids)] += np.bincount(pidx, minlength=len(self.pids))[: len(self.pids)]
         for k, cnt in zip(self.kernels, self.cnt):
-            if k.future:
-                k.run_future(ids, writes, pidx, self.ids.owner, cnt, nxt)  # type: ignore[attr-defined]
-            else:
-                k.run(ids, writes, pidx, self.ids.owner, cnt)
+            k.run(ids, writes, pidx, self.ids.owner, cnt, nxt)
 
     def faults(self) -> int:
         """The first kernel's faults so far (for progress)."""

@@ -27,6 +27,8 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, prev, nxt
             if w:
                 dirty[f] = 1
             t = tail[d]
+            # Written out rather than driver.unlink/append: on the hit path that costs about 60%
+            # more here (zipf10m, 100k frames, measured in-process), the loop's hottest lines.
             if f != t:  # move to the most recent end
                 a, b = prev[f], nxt[f]
                 if a >= 0:

@@ -99,26 +99,10 @@ class _OPT(Kernel):
         self.key = np.zeros(frames, np.int64)
         self.st = np.zeros(2, np.int64)
 
-    def run_future(
-        self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, owner: np.ndarray, cnt: np.ndarray, nxt: np.ndarray
-    ) -> None:
-        """One chunk with its accesses' next uses."""
-        _loop(
-            ids,
-            writes,
-            pidx,
-            self.frame_of,
-            self.seen,
-            owner,
-            self.id_in,
-            self.dirty,
-            cnt,
-            nxt,
-            self.heap,
-            self.pos,
-            self.key,
-            self.st,
-        )
+    loop = staticmethod(_loop)
+
+    def extra(self) -> tuple[Any, ...]:
+        return self.heap, self.pos, self.key, self.st
 
 
 def make(frames: int, params: dict[str, Any]) -> Kernel:
