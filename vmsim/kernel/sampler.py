@@ -4,6 +4,7 @@ thrashing verdict drawn from it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from vmsim.kernel.config import KernelConfig
 from vmsim.kernel.cpu import CPUs
@@ -31,18 +32,18 @@ class Stop(Exception):
     """Raised inside the simulation to end it early (the user pressed Ctrl-C)."""
 
 
+@dataclass(eq=False)
 class Sampler:
     """Every ``sample_ns`` of simulated time, one Sample; ``on_sample(references, faults)``
     returning True stops the run (Stop)."""
 
-    def __init__(self, cfg: KernelConfig, procs: Processes, cpus: CPUs, device: DeviceQueue, pager: Pager) -> None:
-        self.cfg = cfg
-        self.procs = procs
-        self.cpus = cpus
-        self.device = device
-        self.pager = pager
-        self.samples: list[Sample] = []
-        self.on_sample: Callable[[int, int], bool] | None = None
+    cfg: KernelConfig
+    procs: Processes
+    cpus: CPUs
+    device: DeviceQueue
+    pager: Pager
+    samples: list[Sample] = field(default_factory=list)
+    on_sample: Callable[[int, int], bool] | None = None
 
     def run(self) -> SimProcess:
         """The SimPy process."""
