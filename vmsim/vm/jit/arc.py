@@ -106,11 +106,11 @@ class _ARC(Kernel):
     def __init__(self, frames: int) -> None:
         super().__init__(frames)
         self.in_t2 = np.zeros(frames, np.uint8)
-        self.fprev = np.full(frames, -1, np.int64)
-        self.fnext = np.full(frames, -1, np.int64)
+        self.fprev = np.full(frames, -1, np.int32)
+        self.fnext = np.full(frames, -1, np.int32)
         self.where = np.zeros(len(self.frame_of), np.uint8)
-        self.gprev = np.full(len(self.frame_of), -1, np.int64)
-        self.gnext = np.full(len(self.frame_of), -1, np.int64)
+        self.gprev = np.full(len(self.frame_of), -1, np.int32)
+        self.gnext = np.full(len(self.frame_of), -1, np.int32)
         self.ln = np.array([-1] * 8 + [0] * 5, np.int64)
         self.pv = np.zeros(1, np.float64)
 

@@ -65,6 +65,7 @@ class ClockKernel(Kernel):
     loop = staticmethod(_loop)
 
     def extra(self) -> tuple[Any, ...]:
+        """Reference bits, each domain's frames and hand, and the two ref-bit settings."""
         return self.ref, self.base, self.size, self.used, self.hand, self.local, self.on_hit, self.on_load
 
 

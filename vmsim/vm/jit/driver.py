@@ -99,9 +99,9 @@ class Kernel:
 
     def __init__(self, frames: int) -> None:
         self.frames = frames
-        self.id_in = np.full(frames, -1, np.int64)
+        self.id_in = np.full(frames, -1, np.int32)
         self.dirty = np.zeros(frames, np.uint8)
-        self.frame_of = np.full(1 << 12, -1, np.int64)
+        self.frame_of = np.full(1 << 12, -1, np.int32)
         self.seen = np.zeros(1 << 12, np.uint8)
 
     def loop(self, *args: Any) -> None:

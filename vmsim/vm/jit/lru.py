@@ -66,8 +66,8 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, prev, nxt
 class _LRU(Kernel):
     def __init__(self, frames: int, quotas: list[int] | None) -> None:
         super().__init__(frames)
-        self.prev = np.full(frames, -1, np.int64)
-        self.nxt = np.full(frames, -1, np.int64)
+        self.prev = np.full(frames, -1, np.int32)
+        self.nxt = np.full(frames, -1, np.int32)
         self.base, self.size, self.local = domains(frames, quotas)
         self.used = np.zeros(len(self.size), np.int64)
         self.head = np.full(len(self.size), -1, np.int64)

@@ -94,8 +94,8 @@ class _OPT(Kernel):
 
     def __init__(self, frames: int) -> None:
         super().__init__(frames)
-        self.heap = np.zeros(frames, np.int64)
-        self.pos = np.zeros(frames, np.int64)
+        self.heap = np.zeros(frames, np.int32)
+        self.pos = np.zeros(frames, np.int32)
         self.key = np.zeros(frames, np.int64)
         self.st = np.zeros(2, np.int64)
 

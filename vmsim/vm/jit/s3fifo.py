@@ -98,10 +98,10 @@ class _S3FIFO(Kernel):
         small_cap = int(frames * small_ratio)  # as the Python policy's _resize, in the same float arithmetic
         self.caps = np.array([small_cap, frames - small_cap, int(frames * ghost_ratio), threshold], np.int64)
         self.count = np.zeros(frames, np.int64)
-        self.small = np.zeros(frames, np.int64)
-        self.main = np.zeros(frames, np.int64)
-        self.gprev = np.full(len(self.frame_of), -2, np.int64)
-        self.gnext = np.full(len(self.frame_of), -1, np.int64)
+        self.small = np.zeros(frames, np.int32)
+        self.main = np.zeros(frames, np.int32)
+        self.gprev = np.full(len(self.frame_of), -2, np.int32)
+        self.gnext = np.full(len(self.frame_of), -1, np.int32)
         self.st = np.array([0, 0, 0, 0, 0, 0, -1, -1, 0], np.int64)
 
     loop = staticmethod(_loop)

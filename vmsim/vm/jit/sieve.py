@@ -51,8 +51,8 @@ class _Sieve(Kernel):
     def __init__(self, frames: int, quotas: list[int] | None) -> None:
         super().__init__(frames)
         self.ref = np.zeros(frames, np.uint8)
-        self.newer = np.full(frames, -1, np.int64)
-        self.older = np.full(frames, -1, np.int64)
+        self.newer = np.full(frames, -1, np.int32)
+        self.older = np.full(frames, -1, np.int32)
         self.base, self.size, self.local = domains(frames, quotas)
         self.st = np.full((len(self.size), 4), -1, np.int64)
         self.st[:, 0] = 0
