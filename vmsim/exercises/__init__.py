@@ -19,12 +19,13 @@ from pathlib import Path
 
 from vmsim.errors import VmsimError
 from vmsim.exercises import freelist, linear, multilevel, relocation, segmentation, tlb
-from vmsim.exercises.common import Kind, Options, Problem, parse_addresses, parse_size, shell_command
+from vmsim.exercises.common import Kind, KindModule, Options, Problem, parse_addresses, parse_size, shell_command
 
-#: Every exercise kind, by name, in the order help and errors list them.
-KINDS: dict[str, Kind] = {
-    k.name: k for k in (relocation.KIND, segmentation.KIND, linear.KIND, multilevel.KIND, tlb.KIND, freelist.KIND)
-}
+#: The modules that define the kinds, in the order help and errors list them.
+_MODULES: tuple[KindModule, ...] = (relocation, segmentation, linear, multilevel, tlb, freelist)
+
+#: Every exercise kind, by name.
+KINDS: dict[str, Kind] = {k.name: k for k in map(Kind.of, _MODULES)}
 
 __all__ = ["KINDS", "Kind", "Problem", "make", "parse_addresses", "parse_size", "write_memory"]
 

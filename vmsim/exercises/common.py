@@ -12,13 +12,14 @@ import json
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from vmsim.errors import VmsimError
 
 Params = dict[str, Any]
-Answers = list[dict[str, Any]]
+Answer = dict[str, Any]
+Answers = list[Answer]
 Summary = dict[str, Any] | None
 
 
@@ -61,24 +62,68 @@ class Problem:
         return "\n\n".join(p.rstrip("\n") for p in parts)
 
 
+class KindModule(Protocol):
+    """A module that defines one exercise kind: :meth:`Kind.of` reads the kind from these names."""
+
+    #: The module's dotted name; its last part is the kind's name (``vmsim exercise NAME``).
+    __name__: str
+
+    @property
+    def TITLE(self) -> str:
+        """The first line of the statement."""
+
+    @property
+    def SUMMARY(self) -> str:
+        """One line for the list of kinds."""
+
+    @property
+    def OPTIONS(self) -> tuple[str, ...]:
+        """The options (as spelt on the command line) the kind accepts besides --seed/--solve/--format."""
+
+    def build(self, opts: Options, rng: random.Random) -> Params:
+        """Parse and validate the given options, fill the rest from the generator: complete params."""
+
+    def solve(self, p: Params, seed: int) -> tuple[Answers, Summary]:
+        """Answers (one per address, access or operation) and an optional summary."""
+
+    def statement(self, p: Params, seed: int) -> str:
+        """The problem statement as text: what a student is given."""
+
+    def solution(self, p: Params, answers: Answers, summary: Summary) -> str:
+        """The worked answers as text, for ``--solve``."""
+
+    def command(self, p: Params, seed: int) -> list[str]:
+        """The explicit options that pose the same problem again."""
+
+
 @dataclass(frozen=True)
 class Kind:
-    """An exercise kind: its options and the functions that build, solve and render it."""
+    """An exercise kind: its options and the functions that build, solve and render it (see :class:`KindModule`)."""
 
     name: str
-    #: The first line of the statement.
     title: str
     summary: str
-    #: The options (as spelt on the command line) this kind accepts besides --seed/--solve/--format.
     options: tuple[str, ...]
-    #: Parse and validate the given options, fill the rest from the generator: complete params.
     build: Callable[[Options, random.Random], Params]
-    #: Answers (one per address, access or operation) and an optional summary.
     solve: Callable[[Params, int], tuple[Answers, Summary]]
     statement: Callable[[Params, int], str]
     solution: Callable[[Params, Answers, Summary], str]
-    #: The explicit options that pose the same problem again.
-    command: Callable[[Params, int], list[str]] = field(default=lambda p, s: [])
+    command: Callable[[Params, int], list[str]]
+
+    @classmethod
+    def of(cls, module: KindModule) -> Kind:
+        """The kind that ``module`` defines."""
+        return cls(
+            module.__name__.rsplit(".", 1)[-1],
+            module.TITLE,
+            module.SUMMARY,
+            module.OPTIONS,
+            module.build,
+            module.solve,
+            module.statement,
+            module.solution,
+            module.command,
+        )
 
 
 # --------------------------------------------------------------------------- option parsing
@@ -261,13 +306,6 @@ def va_label(i: int, va: int, width: int) -> str:
 def address_prompts(addresses: Sequence[int], width: int, question: str) -> list[str]:
     """The statement's lines asking about each address: ``VA[i] 0x.. (decimal ..) --> <question>``."""
     return [f"  {va_label(i, va, width)} --> {question}" for i, va in enumerate(addresses)]
-
-
-def translate_prompts(addresses: Sequence[int], width: int, outcome: str, said: str) -> list[str]:
-    """The closing lines of a one-step translation statement, shared by the translation kinds: a blank
-    line, the task (``... or say it is <said>:``) and one ``--> PA or <outcome>?`` line per address."""
-    task = f"Translate each virtual address to a physical address, or say it is {said}:"
-    return ["", task, *address_prompts(addresses, width, f"PA or {outcome}?")]
 
 
 def size_text(n: int) -> str:

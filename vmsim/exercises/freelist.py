@@ -29,7 +29,11 @@ import re
 
 from vmsim.alloc.heap import FitHeap
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import Answers, Kind, Options, Params, Summary, option_args
+from vmsim.exercises.common import Answers, Options, Params, Summary, option_args
+
+TITLE = "Free-list allocation"
+SUMMARY = "first/best/worst fit over an ordered free list, with or without coalescing"
+OPTIONS = ("--size", "--base", "--policy", "--order", "--coalesce", "--align", "--ops", "--count")
 
 POLICIES = ("first", "best", "worst", "next")
 ORDERS = ("address", "size-asc", "size-desc", "front", "back")
@@ -315,17 +319,3 @@ def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
     coalesce = "--coalesce" if p["coalesce"] else "--no-coalesce"
     return [*option_args(p, "size", "base", "policy", "order"), coalesce, *option_args(p, "align"), "--ops", ",".join(p["ops"])]
-
-
-# Same shape as the other kinds' KIND on purpose: a keyword record of this module's functions, which mypy checks.
-KIND = Kind(
-    name="freelist",
-    title="Free-list allocation",
-    summary="first/best/worst fit over an ordered free list, with or without coalescing",
-    options=("--size", "--base", "--policy", "--order", "--coalesce", "--align", "--ops", "--count"),
-    build=build,
-    solve=solve,
-    statement=statement,
-    solution=solution,
-    command=command,
-)

@@ -9,27 +9,17 @@ from __future__ import annotations
 import random
 
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import (  # alike in every kind on purpose: each names the helpers it uses
-    Answers,
-    Kind,
-    Options,
-    Params,
-    Summary,
-    hex_width,
-    human,
-    hx,
-    is_power_of_two,
-    option_args,
-    pick_addresses,
-    translate_prompts,
-    va_label,
-)
+from vmsim.exercises import translation
+from vmsim.exercises.common import Answer, Answers, Options, Params, Summary, human, is_power_of_two, option_args
 from vmsim.hw import AddressSplit, check_page_size
+
+TITLE = "Linear page table"
+SUMMARY = "one-level page table: PA = PFN * page size + offset"
+OPTIONS = ("--asize", "--psize", "--page-size", "--page-table", "--addresses", "--count")
 
 DEFAULT_ASIZE = 16 << 10
 DEFAULT_PSIZE = 64 << 10
 DEFAULT_PAGE = 4 << 10
-DEFAULT_COUNT = 5
 MAX_PAGES = 1024
 
 
@@ -88,7 +78,7 @@ def build(opts: Options, rng: random.Random) -> Params:
             table[vpn] = pfn
     valid = [(v * page, (v + 1) * page) for v in range(pages) if table[v] is not None]
     invalid = [(v * page, (v + 1) * page) for v in range(pages) if table[v] is None]
-    addresses = opts.addresses_or_drawn(asize, "--asize", DEFAULT_COUNT, lambda n: pick_addresses(rng, n, valid, invalid))
+    addresses = translation.addresses(opts, rng, asize, valid, invalid)
     return {"asize": asize, "psize": psize, "page_size": page, "page_table": table, "addresses": addresses}
 
 
@@ -114,49 +104,33 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 
 def statement(p: Params, seed: int) -> str:
     """The problem statement as text: what a student is given."""
-    w = hex_width(p["asize"], p["psize"])
     page = p["page_size"]
     bits = page.bit_length() - 1
-    lines = [
-        f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}, pages of {human(page)}",
+    table = [
         f"  so a virtual address is a VPN of {(p['asize'] // page).bit_length() - 1} bits and an offset of {bits} bits",
         "",
         "Page table (VPN -> PFN):",
     ]
     for vpn, pfn in enumerate(p["page_table"]):
-        lines.append(f"  VPN {vpn:>3}: " + ("invalid" if pfn is None else f"PFN {pfn} (0x{pfn:x})"))
-    lines += translate_prompts(p["addresses"], w, "invalid", "invalid (a page fault)")
-    return "\n".join(lines)
+        table.append(f"  VPN {vpn:>3}: " + ("invalid" if pfn is None else f"PFN {pfn} (0x{pfn:x})"))
+    return translation.statement(p, table, "invalid", "invalid (a page fault)", geometry=f", pages of {human(page)}")
+
+
+def _explain(p: Params, a: Answer, w: int) -> str:
+    head = f"VPN {a['vpn']}, offset {a['offset']}: "
+    if a["valid"]:
+        return head + translation.pa(a["paddr"], w, f"{a['pfn']} * {p['page_size']} + {a['offset']}")
+    return head + "invalid (the page is not mapped)"
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
     """The worked answers as text, for ``--solve``."""
-    w = hex_width(p["asize"], p["psize"])
     page = p["page_size"]
-    lines = [f"Answers (VPN = VA // {page}, offset = VA % {page}; PA = PFN * {page} + offset):"]
-    for i, a in enumerate(answers):
-        head = f"  {va_label(i, a['vaddr'], w)} --> VPN {a['vpn']}, offset {a['offset']}: "
-        if a["valid"]:
-            lines.append(head + f"PA {hx(a['paddr'], w)} (decimal {a['paddr']} = {a['pfn']} * {page} + {a['offset']})")
-        else:
-            lines.append(head + "invalid (the page is not mapped)")
-    return "\n".join(lines)
+    header = f"Answers (VPN = VA // {page}, offset = VA % {page}; PA = PFN * {page} + offset):"
+    return translation.solution(p, answers, header, _explain)
 
 
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
     table = ",".join("-" if f is None else str(f) for f in p["page_table"])
     return [*option_args(p, "asize", "psize", "page_size"), "--page-table", table, *option_args(p, "addresses")]
-
-
-KIND = Kind(
-    name="linear",
-    title="Linear page table",
-    summary="one-level page table: PA = PFN * page size + offset",
-    options=("--asize", "--psize", "--page-size", "--page-table", "--addresses", "--count"),
-    build=build,
-    solve=solve,
-    statement=statement,
-    solution=solution,
-    command=command,
-)

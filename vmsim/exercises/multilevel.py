@@ -17,7 +17,11 @@ import re
 from pathlib import Path
 
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import Answers, Kind, Options, Params, Summary, address_prompts, option_args, pick_in, va_label
+from vmsim.exercises.common import Answers, Options, Params, Summary, address_prompts, option_args, pick_in, va_label
+
+TITLE = "Two-level page table"
+SUMMARY = "two-level page table, 32-byte pages, 128 physical pages, 15-bit addresses split 5/5/5"
+OPTIONS = ("--pdbr", "--memory", "--addresses", "--count", "--write-memory")
 
 PAGE = 32
 PAGES = 128
@@ -244,16 +248,3 @@ def solution(p: Params, answers: Answers, summary: Summary) -> str:
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
     return [*option_args(p, "pdbr"), "--memory", "FILE", *option_args(p, "addresses")]
-
-
-KIND = Kind(
-    name="multilevel",
-    title="Two-level page table",
-    summary="two-level page table, 32-byte pages, 128 physical pages, 15-bit addresses split 5/5/5",
-    options=("--pdbr", "--memory", "--addresses", "--count", "--write-memory"),
-    build=build,
-    solve=solve,
-    statement=statement,
-    solution=solution,
-    command=command,
-)

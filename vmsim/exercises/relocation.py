@@ -6,24 +6,15 @@ from __future__ import annotations
 import random
 
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import (
-    Answers,
-    Kind,
-    Options,
-    Params,
-    Summary,
-    hex_width,
-    human,
-    hx,
-    option_args,
-    pick_addresses,
-    translate_prompts,
-    va_label,
-)
+from vmsim.exercises import translation
+from vmsim.exercises.common import Answer, Answers, Options, Params, Summary, hx, option_args
+
+TITLE = "Base-and-bounds translation"
+SUMMARY = "base and bounds: PA = base + VA when VA < limit"
+OPTIONS = ("--asize", "--psize", "--base", "--limit", "--addresses", "--count")
 
 DEFAULT_ASIZE = 1 << 10
 DEFAULT_PSIZE = 16 << 10
-DEFAULT_COUNT = 5
 
 
 def build(opts: Options, rng: random.Random) -> Params:
@@ -46,7 +37,7 @@ def build(opts: Options, rng: random.Random) -> Params:
     if base + limit > psize:
         raise VmsimError(f"--base {base} + --limit {limit} = {base + limit} does not fit in physical memory (--psize {psize})")
     valid, invalid = [(0, limit)], [(limit, asize)]
-    addresses = opts.addresses_or_drawn(asize, "--asize", DEFAULT_COUNT, lambda n: pick_addresses(rng, n, valid, invalid))
+    addresses = translation.addresses(opts, rng, asize, valid, invalid)
     return {"asize": asize, "psize": psize, "base": base, "limit": limit, "addresses": addresses}
 
 
@@ -61,44 +52,22 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 
 def statement(p: Params, seed: int) -> str:
     """The problem statement as text: what a student is given."""
-    w = hex_width(p["asize"], p["psize"])
-    lines = [
-        f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
-        f"  base  {hx(p['base'], w)} (decimal {p['base']})",
-        f"  limit {hx(p['limit'], w)} (decimal {p['limit']})",
-        *translate_prompts(p["addresses"], w, "segmentation violation", "a segmentation violation"),
-    ]
-    return "\n".join(lines)
+    w = translation.width(p)
+    registers = [f"  base  {hx(p['base'], w)} (decimal {p['base']})", f"  limit {hx(p['limit'], w)} (decimal {p['limit']})"]
+    return translation.statement(p, registers, "segmentation violation", "a segmentation violation")
+
+
+def _explain(p: Params, a: Answer, w: int) -> str:
+    if a["valid"]:
+        return translation.pa(a["paddr"], w, f"{p['base']} + {a['vaddr']}")
+    return f"segmentation violation ({a['vaddr']} >= limit {p['limit']})"
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
     """The worked answers as text, for ``--solve``."""
-    w = hex_width(p["asize"], p["psize"])
-    lines = ["Answers (valid when vaddr < limit; then PA = base + vaddr):"]
-    for i, a in enumerate(answers):
-        va = a["vaddr"]
-        if a["valid"]:
-            what = f"PA {hx(a['paddr'], w)} (decimal {a['paddr']} = {p['base']} + {va})"
-        else:
-            what = f"segmentation violation ({va} >= limit {p['limit']})"
-        lines.append(f"  {va_label(i, va, w)} --> {what}")
-    return "\n".join(lines)
+    return translation.solution(p, answers, "Answers (valid when vaddr < limit; then PA = base + vaddr):", _explain)
 
 
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
     return option_args(p, "asize", "psize", "base", "limit", "addresses")
-
-
-# Same shape as the other kinds' KIND on purpose: a keyword record of this module's functions, which mypy checks.
-KIND = Kind(
-    name="relocation",
-    title="Base-and-bounds translation",
-    summary="base and bounds: PA = base + VA when VA < limit",
-    options=("--asize", "--psize", "--base", "--limit", "--addresses", "--count"),
-    build=build,
-    solve=solve,
-    statement=statement,
-    solution=solution,
-    command=command,
-)

@@ -12,28 +12,16 @@ from __future__ import annotations
 import random
 
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import (
-    Answers,
-    Kind,
-    Options,
-    Params,
-    Ranges,
-    Summary,
-    hex_width,
-    human,
-    hx,
-    is_power_of_two,
-    option_args,
-    pick_addresses,
-    pick_in,
-    translate_prompts,
-    va_label,
-)
+from vmsim.exercises import translation
+from vmsim.exercises.common import Answer, Answers, Options, Params, Ranges, Summary, hx, is_power_of_two, option_args, pick_in
 from vmsim.hw import Segment
+
+TITLE = "Segmentation with two segments"
+SUMMARY = "two segments, seg 0 grows up from 0, seg 1 grows down from the top"
+OPTIONS = ("--asize", "--psize", "--base0", "--limit0", "--base1", "--limit1", "--addresses", "--count")
 
 DEFAULT_ASIZE = 1 << 10
 DEFAULT_PSIZE = 16 << 10
-DEFAULT_COUNT = 5
 
 
 def _starts_clear_of(length: int, psize: int, taken: tuple[int, int] | None, room_for: int = 0) -> Ranges:
@@ -93,7 +81,7 @@ def build(opts: Options, rng: random.Random) -> Params:
             f"segment 1 is [{base1 - limit1}, {base1}) (--base0/--limit0, --base1/--limit1)"
         )
     valid, invalid = [(0, limit0), (asize - limit1, asize)], [(limit0, half), (half, asize - limit1)]
-    addresses = opts.addresses_or_drawn(asize, "--asize", DEFAULT_COUNT, lambda n: pick_addresses(rng, n, valid, invalid))
+    addresses = translation.addresses(opts, rng, asize, valid, invalid)
     return {
         "asize": asize,
         "psize": psize,
@@ -126,58 +114,37 @@ def solve(p: Params, seed: int) -> tuple[Answers, Summary]:
 
 def statement(p: Params, seed: int) -> str:
     """The problem statement as text: what a student is given."""
-    w = hex_width(p["asize"], p["psize"])
-    # Same shape as relocation.py's statement on purpose: each lists its own registers before translate_prompts.
-    lines = [
-        f"  address space {human(p['asize'])}, physical memory {human(p['psize'])}",
+    w = translation.width(p)
+    segments = [
         "  segment 0 grows up from virtual address 0; segment 1 grows down from the top of the address space;",
         f"  the top bit of a virtual address (value {p['asize'] // 2}) picks the segment",
         f"  segment 0: base  {hx(p['base0'], w)} (decimal {p['base0']}), limit {p['limit0']}",
         f"  segment 1: base  {hx(p['base1'], w)} (decimal {p['base1']}, where the segment ends), limit {p['limit1']}",
-        *translate_prompts(p["addresses"], w, "segmentation violation", "a segmentation violation"),
     ]
-    return "\n".join(lines)
+    return translation.statement(p, segments, "segmentation violation", "a segmentation violation")
+
+
+def _explain(p: Params, a: Answer, w: int) -> str:
+    va, seg = a["vaddr"], a["segment"]
+    if seg == 0:
+        arithmetic, check = f"{p['base0']} + {va}", f"{va} >= limit0 {p['limit0']}"
+    else:
+        neg = p["asize"] - va
+        arithmetic, check = f"{p['base1']} - {neg}", f"{p['asize']} - {va} = {neg} > limit1 {p['limit1']}"
+    if a["valid"]:
+        return f"segment {seg}, " + translation.pa(a["paddr"], w, arithmetic)
+    return f"segmentation violation in segment {seg} ({check})"
 
 
 def solution(p: Params, answers: Answers, summary: Summary) -> str:
     """The worked answers as text, for ``--solve``."""
-    w = hex_width(p["asize"], p["psize"])
-    a_size = p["asize"]
-    lines = [
+    header = (
         "Answers (segment 0: valid when VA < limit0, PA = base0 + VA; "
-        "segment 1: offset = VA - asize, valid when -offset <= limit1, PA = base1 + offset):",
-    ]
-    for i, a in enumerate(answers):
-        va = a["vaddr"]
-        head = f"  {va_label(i, va, w)} --> "
-        if a["segment"] == 0:
-            if a["valid"]:
-                what = f"segment 0, PA {hx(a['paddr'], w)} (decimal {a['paddr']} = {p['base0']} + {va})"
-            else:
-                what = f"segmentation violation in segment 0 ({va} >= limit0 {p['limit0']})"
-        else:
-            neg = a_size - va
-            if a["valid"]:
-                what = f"segment 1, PA {hx(a['paddr'], w)} (decimal {a['paddr']} = {p['base1']} - {neg})"
-            else:
-                what = f"segmentation violation in segment 1 ({a_size} - {va} = {neg} > limit1 {p['limit1']})"
-        lines.append(head + what)
-    return "\n".join(lines)
+        "segment 1: offset = VA - asize, valid when -offset <= limit1, PA = base1 + offset):"
+    )
+    return translation.solution(p, answers, header, _explain)
 
 
 def command(p: Params, seed: int) -> list[str]:
     """The command-line options that pose the same problem with every parameter explicit."""
     return option_args(p, "asize", "psize", "base0", "limit0", "base1", "limit1", "addresses")
-
-
-KIND = Kind(
-    name="segmentation",
-    title="Segmentation with two segments",
-    summary="two segments, seg 0 grows up from 0, seg 1 grows down from the top",
-    options=("--asize", "--psize", "--base0", "--limit0", "--base1", "--limit1", "--addresses", "--count"),
-    build=build,
-    solve=solve,
-    statement=statement,
-    solution=solution,
-    command=command,
-)

@@ -19,9 +19,23 @@ from __future__ import annotations
 import random
 
 from vmsim.errors import VmsimError
-from vmsim.exercises.common import Answers, Kind, Options, Params, Summary, hex_width, human, hx, option_args
+from vmsim.exercises.common import Answers, Options, Params, Summary, hex_width, human, hx, option_args
 from vmsim.hw import AddressSplit, check_page_size
 from vmsim.hw.tlb import SetAssociativeTLB
+
+TITLE = "TLB"
+SUMMARY = "hits and misses of a set-associative TLB, and the effective access time"
+OPTIONS = (
+    "--asize",
+    "--page-size",
+    "--entries",
+    "--ways",
+    "--policy",
+    "--hit-time",
+    "--miss-penalty",
+    "--addresses",
+    "--count",
+)
 
 POLICIES = ("lru", "fifo", "random")
 DEFAULT_ASIZE = 64 << 10
@@ -64,7 +78,6 @@ def build(opts: Options, rng: random.Random) -> Params:
     hit = opts.real("--hit-time")
     miss = opts.real("--miss-penalty")
     addresses = opts.addresses_or_drawn(asize, "--asize", DEFAULT_COUNT, lambda n: _random_addresses(rng, n, asize, page))
-    # Same shape as the other kinds' parameters on purpose: each returns its own, by name.
     return {
         "asize": asize,
         "page_size": page,
@@ -175,26 +188,3 @@ def command(p: Params, seed: int) -> list[str]:
     times = ["--hit-time", f"{p['hit_time_ns']:g}", "--miss-penalty", f"{p['miss_penalty_ns']:g}"]
     out = [*option_args(p, "asize", "page_size", "entries", "ways", "policy"), *times, *option_args(p, "addresses")]
     return [*out, "--seed", str(seed)] if p["policy"] == "random" else out
-
-
-KIND = Kind(
-    name="tlb",
-    title="TLB",
-    summary="hits and misses of a set-associative TLB, and the effective access time",
-    options=(
-        "--asize",
-        "--page-size",
-        "--entries",
-        "--ways",
-        "--policy",
-        "--hit-time",
-        "--miss-penalty",
-        "--addresses",
-        "--count",
-    ),
-    build=build,
-    solve=solve,
-    statement=statement,
-    solution=solution,
-    command=command,
-)
