@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import inspect
 import pkgutil
 import typing
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from vmsim.policies.base import (
     Releasing,
     RepeatIsNoop,
     WantsIncoming,
+    parameters,
     register,
 )
 
@@ -95,15 +95,13 @@ class Param(NamedTuple):
 
 @functools.cache
 def param_info(cls: type[Policy]) -> dict[str, Param]:
-    """The policy's parameters, from its constructor's signature: the one place they are
-    declared (``k: Annotated[int, Range(1, 64)] = 2``). An int without a declared range must fit
-    an int64; every float must be finite."""
-    hints = typing.get_type_hints(cls.__init__, include_extras=True)
+    """The policy's parameters, from the one place they are declared (``k: Annotated[int,
+    Range(1, 64)] = 2``): its constructor's signature or its class attributes
+    (:func:`~vmsim.policies.base.parameters`). An int without a declared range must fit an int64;
+    every float must be finite."""
     out: dict[str, Param] = {}
-    for pname, p in inspect.signature(cls.__init__).parameters.items():
-        if pname in ("self", "frames", "rng"):
-            continue
-        hint = hints.get(pname, str)
+    for pname, p in parameters(cls).items():
+        hint: Any = str if p.annotation is p.empty else p.annotation
         rng: Range | None = None
         if typing.get_origin(hint) is typing.Annotated:
             rng = next((m for m in hint.__metadata__ if isinstance(m, Range)), None)

@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any, Literal
 
 from vmsim.errors import VmsimError
-from vmsim.policies.base import ALIASES, REGISTRY, Policy, check_hooks, register
+from vmsim.policies.base import ALIASES, REGISTRY, Policy, check_hooks, parameters, register
 
 __all__ = ["GROUP", "ORIGINS", "Origin", "load_entry_points", "load_policy_file", "origin_of"]
 
@@ -242,7 +242,18 @@ def _check_hooks(cls: type[Policy], label: str, where: str) -> None:
 
 
 def _check_params(cls: type[Policy], label: str, where: str) -> None:
-    """``__init__(self, frames, rng, name: int|float|bool|str = default, ...)``."""
+    """``__init__(self, frames, rng, name: int|float|bool|str = default, ...)``, or, with no
+    ``__init__`` of its own, parameters declared as class attributes of those types."""
+    if cls.__init__ is Policy.__init__:
+        try:
+            declared = parameters(cls)
+        except Exception as e:
+            raise VmsimError(f"cannot read {label}'s parameters: {_one_line(e)}", source=where) from None
+        for pname, p in declared.items():
+            hint = p.annotation
+            if (hint.__origin__ if typing.get_origin(hint) is typing.Annotated else hint) not in _PARAM_TYPES:
+                raise VmsimError(f"{label}: parameter {pname!r} needs a type (int, float, bool or str)", source=where)
+        return
     try:
         sig = inspect.signature(cls.__init__)
         hints = typing.get_type_hints(cls.__init__)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import random
 from typing import Annotated
 
 import numpy as np
 
-from vmsim.hw.frames import FrameTable
-from vmsim.policies._scan import KeyScan
+from vmsim.policies._scan import Counted
 from vmsim.policies.base import Path, Periodic, Range, RepeatIsNoop, register
 
 
 @register
-class Aging(Periodic, RepeatIsNoop, KeyScan):
+class Aging(Periodic, RepeatIsNoop, Counted):
     """Aging (Tanenbaum, Modern Operating Systems, 3.4.7): each page has a ``bits``-bit counter,
     zero at load. Every tick shifts each counter right by one and puts the page's referenced bit
     into the top bit, then clears the referenced bits. The victim has the smallest
@@ -30,29 +28,14 @@ class Aging(Periodic, RepeatIsNoop, KeyScan):
     aliases = ("shift-register",)
     summary = "smallest n-bit counter (shifted right each period, referenced bit on top) goes first"
     path = Path.BITS
-
-    def __init__(
-        self,
-        frames: FrameTable,
-        rng: random.Random,
-        period: Periodic.Period = Periodic.DEFAULT_PERIOD,
-        bits: Annotated[int, Range(1, 64)] = 8,
-    ) -> None:
-        super().__init__(frames, rng)
-        self.period = period
-        self.bits = bits
-        self._top = np.uint64(1 << (bits - 1))
-        self._count = np.zeros(frames.n, dtype=np.uint64)
-
-    def insert(self, frame: int) -> None:
-        self._count[frame] = 0
-        self._add(frame)
+    bits: Annotated[int, Range(1, 64)] = 8
+    _count_type = np.uint64
 
     def tick(self, now: int) -> list[int]:
-        m = self.members
+        m, hot = self._sample()
         count = self._count
-        count[m] = (count[m] >> np.uint64(1)) | np.where(self._ref[m] != 0, self._top, np.uint64(0))
-        self._ref[m] = 0
+        top = np.uint64(1 << (self.bits - 1))
+        count[m] = (count[m] >> np.uint64(1)) | np.where(hot, top, np.uint64(0))
         return []
 
     def _keys(self, members: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from collections import OrderedDict
 
-from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, WantsIncoming, register
+from vmsim.policies._keys import PageKeys, page_key
+from vmsim.policies.base import Path, WantsIncoming, register
 
 
 @register
-class ARC(WantsIncoming, Policy):
+class ARC(WantsIncoming, PageKeys):
     """ARC (Megiddo & Modha, FAST 2003), with libCacheSim's arithmetic.
 
     T1 holds pages seen once recently, T2 pages seen at least twice; B1 and B2 are their ghost
@@ -34,25 +33,22 @@ class ARC(WantsIncoming, Policy):
     summary = "ARC: recency list T1 and frequency list T2, sized by ghost hits in B1/B2"
     path = Path.HITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
-        super().__init__(frames, rng)
+    def setup(self) -> None:
+        super().setup()
         self._t1: OrderedDict[int, None] = OrderedDict()
         self._t2: OrderedDict[int, None] = OrderedDict()
         self._b1: OrderedDict[int, None] = OrderedDict()
         self._b2: OrderedDict[int, None] = OrderedDict()
-        self._in_t2 = bytearray(frames.n)
-        self._key = [0] * frames.n
+        self._in_t2 = bytearray(self.frames.n)
         self.p = 0.0
-        self._cap = frames.n
+        self._cap = self.frames.n
         # Sizes (|T1|, |B1|, |T2|, |B2|) before the eviction of the current fault, or None.
         self._pre: tuple[int, int, int, int] | None = None
         self._next: int | None = None  # key of the page about to be loaded, when told
         self._adapted = False
 
-    @staticmethod
-    def key(owner: int, page: int) -> int:
-        """The number ARC's ghost lists keep for a page of a process."""
-        return page | owner << 64
+    #: The number ARC's ghost lists keep for a page of a process.
+    key = staticmethod(page_key)
 
     def incoming(self, owner: int, page: int) -> None:
         """Name the page the coming fault loads, before ``victim()`` (makes ARC exact)."""
@@ -94,8 +90,7 @@ class ARC(WantsIncoming, Policy):
         return frame
 
     def insert(self, frame: int) -> None:
-        key = self.key(self.frames.owner[frame], self.frames.page[frame])
-        self._key[frame] = key
+        key = self._keep_key(frame)
         b1, b2 = self._b1, self._b2
         pre = self._pre
         ghost = 1 if key in b1 else 2 if key in b2 else 0

@@ -35,15 +35,27 @@ choices.
 
 One mixin the drivers do not read only implements ``set_capacity``: :class:`CapacitySized`, for a
 policy whose queue sizes follow the number of frames it holds (LIRS, S3-FIFO).
+
+A policy's parameters are keyword arguments of its constructor, each with a type, a default and,
+for numbers, a declared :class:`Range`. A plug-in may declare them in its own ``__init__(self,
+frames, rng, k: Annotated[int, Range(1, 64)] = 2)``, calling ``super().__init__(frames, rng)``.
+The built-ins declare them as annotated class attributes instead (``k: Annotated[int, Range(1,
+64)] = 2``), inherited by subclasses, so that none repeats the constructor: ``Policy.__init__``
+takes them in that order or by name, sets those given on the instance (the class attribute is
+the default), then calls ``setup()``, where the policy builds its state. A subclass fixes an inherited parameter by assigning it
+without an annotation (``ref_bit_on_load = True``): it is then no longer a parameter.
+:func:`parameters` reads either form.
 """
 
 from __future__ import annotations
 
 import abc
 import enum
+import functools
 import inspect
 import math
 import random
+import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -152,9 +164,30 @@ class Policy(abc.ABC):
     #: How the VM core runs this policy between faults (see :class:`Path`).
     path: ClassVar[Path] = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
+    def __init__(self, frames: FrameTable, rng: random.Random, *args: Any, **params: Any) -> None:
         self.frames = frames
         self.rng = rng
+        if args or params:
+            declared = list(declared_params(type(self)))
+            if len(args) > len(declared):
+                raise TypeError(f"{type(self).__name__}() takes {len(declared)} parameters, got {len(args)} positional")
+            for key, value in zip(declared, args, strict=False):
+                if key in params:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for {key!r}")
+                params[key] = value
+            unknown = params.keys() - set(declared)
+            if unknown:
+                raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {min(unknown)!r}")
+            for key, value in params.items():
+                setattr(self, key, value)
+        self.setup()
+
+    def setup(self) -> None:
+        """Build the policy's own state, once ``frames``, ``rng`` and the declared parameters are
+        set (called by the constructor). This one does nothing, so a direct subclass of Policy
+        need not call it; a subclass of any other class that defines it calls ``super().setup()``
+        first."""
+        return
 
     @classmethod
     def folds_repeats(cls, **params: Any) -> bool:
@@ -224,12 +257,14 @@ class RepeatIsNoop:
 class Periodic(abc.ABC):
     """Mixin: ``tick(now)`` every ``period`` units of virtual time (see the module doc). The policy
     takes ``period: Periodic.Period = Periodic.DEFAULT_PERIOD`` as a constructor parameter (whose
-    declared range is checked with the others); the driver reads ``self.period``."""
+    declared range is checked with the others): declared here, or in a plug-in's ``__init__``; the
+    driver reads ``self.period``."""
 
     DEFAULT_PERIOD: ClassVar[int] = 1000
     #: References between ticks: at least 1, at most a billion (a tick per run at most, in practice).
     Period = Annotated[int, Range(1, 10**9)]
-    period: int
+    #: The parameter, declared once here for the built-ins (a plug-in's ``__init__`` may declare it).
+    period: Period = DEFAULT_PERIOD
 
     @abc.abstractmethod
     def tick(self, now: int) -> list[int]:
@@ -287,6 +322,51 @@ class CapacitySized(abc.ABC):
             self.set_capacity(size)
 
 
+#: Class attributes every policy has that are never parameters.
+_NOT_PARAMS = frozenset({"name", "aliases", "summary", "path", "frames", "rng"})
+
+
+def _is_classvar(annotation: Any) -> bool:
+    if isinstance(annotation, str):
+        return annotation.removeprefix("typing.").startswith("ClassVar")
+    return annotation is ClassVar or typing.get_origin(annotation) is ClassVar
+
+
+@functools.cache
+def declared_params(cls: type) -> dict[str, Any]:
+    """The parameters ``cls`` declares as class attributes, with their defaults, base classes'
+    first: the public attributes that the nearest class in the MRO assigning them also annotates
+    (not as ``ClassVar``). Read without evaluating the annotations."""
+    names: dict[str, None] = {}
+    for klass in reversed(cls.__mro__):
+        for key, annotation in inspect.get_annotations(klass).items():
+            if not key.startswith("_") and key not in _NOT_PARAMS and not _is_classvar(annotation):
+                names[key] = None
+    out: dict[str, Any] = {}
+    for key in names:
+        owner = next((k for k in cls.__mro__ if key in vars(k)), None)
+        if owner is not None and key in inspect.get_annotations(owner):
+            out[key] = vars(owner)[key]
+    return out
+
+
+@functools.cache
+def parameters(cls: type[Policy]) -> dict[str, inspect.Parameter]:
+    """The policy's parameters, each with its annotation resolved (``Annotated`` kept) and its
+    default: those of its own ``__init__`` after ``(self, frames, rng)`` if it defines one, else
+    those it declares as class attributes (:func:`declared_params`)."""
+    if cls.__init__ is Policy.__init__:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        kind = inspect.Parameter.KEYWORD_ONLY
+        return {k: inspect.Parameter(k, kind, default=d, annotation=hints[k]) for k, d in declared_params(cls).items()}
+    hints = typing.get_type_hints(cls.__init__, include_extras=True)
+    return {
+        k: p.replace(annotation=hints.get(k, inspect.Parameter.empty))
+        for k, p in inspect.signature(cls.__init__).parameters.items()
+        if k not in ("self", "frames", "rng")
+    }
+
+
 def check_hooks(cls: type[Policy]) -> None:
     """Refuse a policy class that lacks a hook its path or mixins need, or still declares one of
     the retired capability flags; one line naming what is missing."""
@@ -301,7 +381,7 @@ def check_hooks(cls: type[Policy]) -> None:
         missing.append(f"hit (path {cls.path.name})")
     if cls.path in (Path.FIFO_TABLE, Path.LRU_TABLE, Path.MRU_TABLE) and cls.adopt is Policy.adopt:
         missing.append(f"adopt (path {cls.path.name})")
-    if issubclass(cls, Periodic) and "period" not in inspect.signature(cls.__init__).parameters:
+    if issubclass(cls, Periodic) and "period" not in parameters(cls):
         missing.append("a period parameter (Periodic)")
     if missing:
         raise VmsimError(f"{label} does not define {', '.join(missing)}")

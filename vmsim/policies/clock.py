@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any, ClassVar
 
-from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
 _NONE = -1
@@ -26,11 +24,10 @@ class Clock(RepeatIsNoop, Policy):
     aliases: ClassVar[tuple[str, ...]] = ("second-chance-clock", "2c")
     summary = "second chance with a hand (ref_bit_on_load=true is the textbook variant)"
     path = Path.BITS
+    ref_bit_on_load: bool = True
 
-    def __init__(self, frames: FrameTable, rng: random.Random, ref_bit_on_load: bool = True) -> None:
-        super().__init__(frames, rng)
-        self.ref_bit_on_load = ref_bit_on_load
-        n = frames.n
+    def setup(self) -> None:
+        n = self.frames.n
         # A circular doubly linked list over frame numbers.
         self._next = [_NONE] * n
         self._prev = [_NONE] * n
@@ -40,7 +37,8 @@ class Clock(RepeatIsNoop, Policy):
     @classmethod
     def folds_repeats(cls, **params: Any) -> bool:
         # With the bit cleared at load, the access right after a load sets it again: not a no-op.
-        return bool(params.get("ref_bit_on_load", True))
+        # (A subclass that fixes the parameter, such as ESC, is not given it.)
+        return bool(params.get("ref_bit_on_load", cls.ref_bit_on_load))
 
     def insert(self, frame: int) -> None:
         if not self.ref_bit_on_load:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import random
-
-from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Fraction, Path, Policy, register
+from vmsim.policies._keys import ResidentKeys
+from vmsim.policies.base import Fraction, Path, register
 
 _HOT, _COLD, _TEST = 0, 1, 2
 
 
 @register
-class ClockPro(Policy):
+class ClockPro(ResidentKeys):
     """CLOCK-Pro (Jiang, Chen & Zhang, USENIX ATC 2005), in the simplified form most
     implementations use (every resident cold page is in its test period).
 
@@ -37,20 +35,18 @@ class ClockPro(Policy):
     aliases = ("clock-pro",)
     summary = "CLOCK-Pro: Clock with hot/cold pages and test periods; adaptive cold target (cold_ratio)"
     path = Path.BITS
+    cold_ratio: Fraction = 0.5
 
-    def __init__(self, frames: FrameTable, rng: random.Random, cold_ratio: Fraction = 0.5) -> None:
-        super().__init__(frames, rng)
-        self.cold_ratio = cold_ratio
+    def setup(self) -> None:
+        super().setup()
         self._nxt: dict[int, int] = {}
         self._prv: dict[int, int] = {}
         self._status: dict[int, int] = {}
-        self._frame: dict[int, int] = {}
-        self._key = [0] * frames.n
         self._hot_hand: int | None = None
         self._cold_hand: int | None = None
         self._n = [0, 0, 0]  # hot, cold, test
-        self._cap = frames.n
-        self.m_c = max(1, int(cold_ratio * frames.n))
+        self._cap = self.frames.n
+        self.m_c = max(1, int(self.cold_ratio * self._cap))
         self._evicted = False
 
     # --- the circular list ---------------------------------------------------------------------
@@ -112,9 +108,7 @@ class ClockPro(Policy):
 
     def insert(self, frame: int) -> None:
         self.frames.referenced[frame] = 0
-        key = self.frames.page[frame] | self.frames.owner[frame] << 64
-        self._key[frame] = key
-        self._frame[key] = frame
+        key = self._keep_key(frame)
         if self._status.get(key) == _TEST:
             self._unlink(key)
             self._n[_TEST] -= 1
@@ -154,7 +148,7 @@ class ClockPro(Policy):
                     self._balance()
                     continue
                 status[key] = _TEST
-                del self._frame[key]
+                self._drop_key(f)
                 n[_COLD] -= 1
                 n[_TEST] += 1
                 self._cold_hand = nxt[key]
@@ -163,8 +157,7 @@ class ClockPro(Policy):
             self._cold_hand = nxt[key]
 
     def remove(self, frame: int) -> None:
-        key = self._key[frame]
-        del self._frame[key]
+        key = self._drop_key(frame)
         self._n[self._status.pop(key)] -= 1
         self._unlink(key)
 

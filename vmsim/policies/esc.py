@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import random
-from typing import Any
-
-from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import register
 from vmsim.policies.clock import Clock
 
@@ -26,13 +22,7 @@ class EnhancedSecondChance(Clock):
     name = "esc"
     aliases = ("enhanced-second-chance", "enhanced-clock")
     summary = "clock over (referenced, dirty) classes: first (0,0), else first (0,1) clearing bits"
-
-    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
-        super().__init__(frames, rng, ref_bit_on_load=True)
-
-    @classmethod
-    def folds_repeats(cls, **params: Any) -> bool:
-        return True
+    ref_bit_on_load = True
 
     def _take(self, frame: int) -> int:
         self._hand = frame

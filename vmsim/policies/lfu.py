@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import random
 from collections import OrderedDict
 
-from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Path, Policy, register
 
 
@@ -27,9 +25,8 @@ class LFU(Policy):
     summary = "least frequently used (in-memory count), ties least recently used"
     path = Path.HITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
-        super().__init__(frames, rng)
-        self._freq = [0] * frames.n
+    def setup(self) -> None:
+        self._freq = [0] * self.frames.n
         self._buckets: dict[int, OrderedDict[int, None]] = {}
         # Non-empty counts as a doubly linked list: _up[k] is the next larger, _down[k] the next
         # smaller (0 = none; counts start at 1).

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from collections import OrderedDict
 
-from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import CapacitySized, OpenFraction, Path, Policy, register
+from vmsim.policies._keys import ResidentKeys
+from vmsim.policies.base import CapacitySized, OpenFraction, Path, register
 
 
 @register
-class LIRS(CapacitySized, Policy):
+class LIRS(CapacitySized, ResidentKeys):
     """LIRS (Jiang & Zhang, SIGMETRICS 2002), as the paper states it.
 
     Stack S orders recently seen pages by recency (LIR pages, resident HIR pages and non-resident
@@ -34,19 +33,18 @@ class LIRS(CapacitySized, Policy):
     aliases = ("low-inter-reference-recency-set",)
     summary = "LIRS: LIR pages (short reuse distance) stay; evict resident HIR pages (hir_ratio)"
     path = Path.HITS
+    hir_ratio: OpenFraction = 0.01
 
-    # Alike in shape to CLOCK-Pro's header and constructor, on purpose: both declare one fraction of
-    # the frames as their parameter; a stack and a queue here, a circle with two hands there.
-    def __init__(self, frames: FrameTable, rng: random.Random, hir_ratio: OpenFraction = 0.01) -> None:
-        super().__init__(frames, rng)
-        self.hir_ratio = hir_ratio
+    # Alike in shape to CLOCK-Pro's header and setup, on purpose: both declare one fraction of the
+    # frames as their parameter and keep their pages' keys in ResidentKeys (what they share); a
+    # stack and a queue here, a circle with two hands there.
+    def setup(self) -> None:
+        super().setup()
         self._s: OrderedDict[int, None] = OrderedDict()  # bottom first
         self._q: OrderedDict[int, None] = OrderedDict()  # resident HIR frames, front first
         self._nonres: OrderedDict[int, None] = OrderedDict()  # non-resident HIR keys in S
         self._lir: set[int] = set()
-        self._frame: dict[int, int] = {}
-        self._key = [0] * frames.n
-        self.set_capacity(frames.n)
+        self.set_capacity(self.frames.n)
 
     def _resize(self, c: int) -> None:
         hirs = max(1, int(self.hir_ratio * c))
@@ -92,9 +90,7 @@ class LIRS(CapacitySized, Policy):
             del s[nonres.popitem(last=False)[0]]
 
     def insert(self, frame: int) -> None:
-        key = self.frames.page[frame] | self.frames.owner[frame] << 64
-        self._key[frame] = key
-        self._frame[key] = frame
+        key = self._keep_key(frame)
         s = self._s
         if key in s:  # a non-resident HIR page still in S: its reuse distance is short
             del self._nonres[key]
@@ -115,15 +111,13 @@ class LIRS(CapacitySized, Policy):
         while self._lir and (len(self._lir) > self._lir_limit or not self._q):
             self._demote()
         frame = self._q.popitem(last=False)[0]
-        key = self._key[frame]
-        del self._frame[key]
+        key = self._drop_key(frame)
         if key in self._s:
             self._nonres[key] = None
         return frame
 
     def remove(self, frame: int) -> None:
-        key = self._key[frame]
-        del self._frame[key]
+        key = self._drop_key(frame)
         if key in self._lir:
             self._lir.discard(key)
             del self._s[key]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import random
 from collections import OrderedDict, deque
 from heapq import heapify, heappop, heappush
 from typing import Annotated
 
-from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Path, Policy, Range, register
 
 
@@ -28,17 +26,16 @@ class LRUK(Policy):
     aliases = ("lru-k",)
     summary = "LRU-K: evict the page whose K-th most recent reference is oldest (k, default 2)"
     path = Path.HITS
+    k: Annotated[int, Range(1, 64)] = 2
 
-    def __init__(self, frames: FrameTable, rng: random.Random, k: Annotated[int, Range(1, 64)] = 2) -> None:
-        super().__init__(frames, rng)
-        self.k = k
+    def setup(self) -> None:
         self._t = 0
-        self._hist: list[deque[int]] = [deque(maxlen=k) for _ in range(frames.n)]
+        self._hist: list[deque[int]] = [deque(maxlen=self.k) for _ in range(self.frames.n)]
         # Pages with fewer than k references, in load order; and a heap of (k-th time, frame)
         # over the others, where _kth[frame] is the live entry (-1: none) and older ones are stale.
         self._young: OrderedDict[int, None] = OrderedDict()
         self._heap: list[tuple[int, int]] = []
-        self._kth = [-1] * frames.n
+        self._kth = [-1] * self.frames.n
         self._limit = 64
         self._size = 0
 

@@ -17,7 +17,7 @@ class MRU(LRU):
     path = Path.MRU_TABLE
 
     def victim(self) -> int:
-        return self._recency.popitem(last=True)[0]
+        return self._queue.popitem(last=True)[0]
 
     def order(self) -> list[int]:
-        return list(reversed(self._recency))
+        return list(reversed(self._queue))

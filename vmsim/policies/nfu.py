@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 
-from vmsim.hw.frames import FrameTable
-from vmsim.policies._scan import KeyScan
+from vmsim.policies._scan import Counted, SampledUse
 from vmsim.policies.base import Path, Periodic, RepeatIsNoop, register
 
 
 @register
-class NFU(Periodic, RepeatIsNoop, KeyScan):
+class NFU(Periodic, RepeatIsNoop, Counted, SampledUse):
     """Not frequently used (Tanenbaum, Modern Operating Systems, 3.4.7): each page has a counter,
     zero at load; every tick adds the page's referenced bit to it and clears the bit. The victim has
     the smallest count, the referenced bit set since the last tick counting as one more (the count a
@@ -30,27 +27,11 @@ class NFU(Periodic, RepeatIsNoop, KeyScan):
     summary = "smallest sampled reference count (referenced bit added each period) goes first"
     path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random, period: Periodic.Period = Periodic.DEFAULT_PERIOD) -> None:
-        super().__init__(frames, rng)
-        self.period = period
-        self._count = np.zeros(frames.n, dtype=np.int64)
-        self._last = np.zeros(frames.n, dtype=np.int64)  # time of the tick that last found the referenced bit set
-        self._now = 0
-
-    def insert(self, frame: int) -> None:
-        self._count[frame] = 0
-        self._last[frame] = self._now
-        self._add(frame)
-
     def tick(self, now: int) -> list[int]:
-        m = self.members
-        hot = m[self._ref[m] != 0]
-        self._count[hot] += 1
-        self._last[hot] = now
-        self._ref[m] = 0
-        self._now = now
+        m, hot = self._sample_use(now)
+        self._count[m[hot]] += 1
         return []
 
     def _keys(self, members: np.ndarray) -> tuple[np.ndarray, ...]:
         r = self._ref[members]
-        return self._count[members] + r, np.where(r != 0, 1 << 62, self._last[members])
+        return self._count[members] + r, np.where(r != 0, 1 << 62, self._used[members])

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import random
-
 import numpy as np
 
-from vmsim.hw.frames import FrameTable
+from vmsim.policies._scan import BitViews
 from vmsim.policies.base import Path, Periodic, register
 from vmsim.policies.random import Random
 
 
 @register
-class NRU(Periodic, Random):
+class NRU(Periodic, BitViews, Random):
     """Not recently used (Tanenbaum, Modern Operating Systems, 3.4.2). Every tick clears the
     referenced bits of the domain's pages. A page's class is 2 * referenced + dirty: 0 (not
     referenced, clean), 1 (not referenced, dirty), 2 (referenced, clean), 3 (referenced, dirty).
@@ -28,15 +26,6 @@ class NRU(Periodic, Random):
     aliases = ("not-recently-used",)
     summary = "random page of the lowest (referenced, dirty) class; referenced bits cleared every period"
     path = Path.BITS
-
-    # Alike in shape to NFU's header and constructor, on purpose: each Periodic policy declares its
-    # period in the signature and keeps it in self.period; their state and victims share nothing.
-    def __init__(self, frames: FrameTable, rng: random.Random, period: Periodic.Period = Periodic.DEFAULT_PERIOD) -> None:
-        super().__init__(frames, rng)
-        self.period = period
-        # Live views of the MMU's bits, so the class scan at a fault is a few array operations.
-        self._ref = np.frombuffer(frames.referenced, dtype=np.uint8)
-        self._dirty = np.frombuffer(frames.dirty, dtype=np.uint8)
 
     def tick(self, now: int) -> list[int]:
         self._ref[self._frames[: self._n]] = 0

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable
 from heapq import heapify, heappop, heappush
 
-from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import NEVER, Foresighted, Path, Policy, RepeatIsNoop, register
 
 
@@ -25,12 +23,11 @@ class OPT(Foresighted, RepeatIsNoop, Policy):
     summary = "Belady's optimal: evict the page used farthest in the future (needs the future)"
     path = Path.HITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
-        super().__init__(frames, rng)
+    def setup(self) -> None:
         # Heap of (key, frame) with key = -next use, so the farthest next use pops first;
         # _key[frame] is the live key of the frame's page (0 if none): older entries are stale.
         self._heap: list[tuple[int, int]] = []
-        self._key = [0] * frames.n
+        self._key = [0] * self.frames.n
         self._members = 0
         self._seq = NEVER
         self._pull: Callable[[], int] = iter(()).__next__

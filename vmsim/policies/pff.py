@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import random
 from typing import Annotated
 
-from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import Path, Policy, Range, Releasing, register
+from vmsim.policies._queues import FrameQueue
+from vmsim.policies.base import Path, Range, Releasing, register
 
 
 @register
-class PFF(Releasing, Policy):
+class PFF(Releasing, FrameQueue):
     """Page-fault frequency (Chu and Opderbeck, "The page fault frequency replacement algorithm",
     AFIPS FJCC 1972). Time is the domain's virtual time: its accesses counted one by one (so the
     policy sees every hit and repeats are not folded).
@@ -33,11 +32,10 @@ class PFF(Releasing, Policy):
     aliases = ("page-fault-frequency",)
     summary = "at a fault after more than threshold accesses, release pages unreferenced since the last"
     path = Path.HITS
+    threshold: Annotated[int, Range(0, 10**12)] = 1000
 
-    def __init__(self, frames: FrameTable, rng: random.Random, threshold: Annotated[int, Range(0, 10**12)] = 1000) -> None:
-        super().__init__(frames, rng)
-        self.threshold = threshold
-        self._members: dict[int, None] = {}  # load order
+    def setup(self) -> None:
+        super().setup()
         self._now = 0  # accesses so far
         self._last_fault = 0
 
@@ -48,7 +46,7 @@ class PFF(Releasing, Policy):
         t = self._now + 1
         gone: list[int] = []
         if t - self._last_fault > self.threshold:
-            ref, members = self.frames.referenced, self._members
+            ref, members = self.frames.referenced, self._queue
             gone = [f for f in members if not ref[f]]
             for f in gone:
                 del members[f]
@@ -57,7 +55,7 @@ class PFF(Releasing, Policy):
 
     def victim(self) -> int:
         ref = self.frames.referenced
-        members = self._members
+        members = self._queue
         f = next((f for f in members if not ref[f]), None)
         if f is None:
             f = next(iter(members))
@@ -67,15 +65,6 @@ class PFF(Releasing, Policy):
     def insert(self, frame: int) -> None:
         self._now += 1
         ref = self.frames.referenced
-        for f in self._members:
+        for f in self._queue:
             ref[f] = 0
-        self._members[frame] = None
-
-    def remove(self, frame: int) -> None:
-        del self._members[frame]
-
-    def order(self) -> list[int]:
-        return list(self._members)
-
-    def __len__(self) -> int:
-        return len(self._members)
+        self._queue[frame] = None

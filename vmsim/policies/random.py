@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import random as _random
-
 import numpy as np
 
-from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Path, Policy, RepeatIsNoop, register
 
 
@@ -20,11 +17,10 @@ class Random(RepeatIsNoop, Policy):
     summary = "evict a uniformly random page (seeded)"
     path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: _random.Random) -> None:
-        super().__init__(frames, rng)
+    def setup(self) -> None:
         # The list is an array (its first _n entries) so that NRU, a Random over the lowest class,
         # can read the bits of every member in a few array operations.
-        self._frames = np.empty(frames.n, dtype=np.int64)
+        self._frames = np.empty(self.frames.n, dtype=np.int64)
         self._n = 0
         self._pos: dict[int, int] = {}
 

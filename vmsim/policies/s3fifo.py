@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import random
-from collections import OrderedDict
 from typing import Annotated
 
-from vmsim.errors import VmsimError
-from vmsim.hw.frames import FrameTable
-from vmsim.policies.base import CapacitySized, OpenFraction, Path, Policy, Range, register
+from vmsim.policies._queues import GhostFiltered, GhostRatio
+from vmsim.policies.base import CapacitySized, OpenFraction, Path, Range, register
 
 
 @register
-class S3FIFO(CapacitySized, Policy):
+class S3FIFO(CapacitySized, GhostFiltered):
     """S3-FIFO (Yang et al., SOSP 2023), as libCacheSim's S3FIFO runs it.
 
     Queues: S (small, ``floor(small_ratio * c)`` frames), M (main, the rest) and G (ghost, the
@@ -30,56 +27,43 @@ class S3FIFO(CapacitySized, Policy):
     aliases = ("s3-fifo",)
     summary = "S3-FIFO: small FIFO filter, main FIFO with reinsertion, ghost FIFO (small_ratio, threshold)"
     path = Path.HITS
+    small_ratio: OpenFraction = 0.1
+    ghost_ratio: GhostRatio = 0.9
+    threshold: Annotated[int, Range(1, 1000)] = 2
+    _ghost_param = "ghost_ratio"
 
-    def __init__(
-        self,
-        frames: FrameTable,
-        rng: random.Random,
-        small_ratio: OpenFraction = 0.1,
-        ghost_ratio: Annotated[float, Range(0.0, 100.0)] = 0.9,
-        threshold: Annotated[int, Range(1, 1000)] = 2,
-    ) -> None:
-        super().__init__(frames, rng)
-        if ghost_ratio < 0.0:
-            raise VmsimError(f"policy s3fifo: ghost_ratio is a fraction of the frames, at least 0, got {ghost_ratio}")
-        self.small_ratio, self.ghost_ratio, self.threshold = small_ratio, ghost_ratio, threshold
-        self._small: OrderedDict[int, None] = OrderedDict()
-        self._main: OrderedDict[int, None] = OrderedDict()
-        self._ghost: OrderedDict[int, None] = OrderedDict()
-        self._count = [0] * frames.n
-        self._key = [0] * frames.n
+    def setup(self) -> None:
+        super().setup()
+        self._count = [0] * self.frames.n
         self._evicted = False
-        self.set_capacity(frames.n)
+        self.set_capacity(self.frames.n)
 
     def _resize(self, c: int) -> None:
         self._small_cap = int(c * self.small_ratio)
         self._main_cap = c - self._small_cap
         self._ghost_cap = int(c * self.ghost_ratio)
 
+    def _main_next(self) -> bool:
+        return len(self._main) > self._main_cap or not self._new
+
     def hit(self, frame: int) -> None:
         self._count[frame] += 1
 
     def insert(self, frame: int) -> None:
-        key = self.frames.page[frame] | self.frames.owner[frame] << 64
-        self._key[frame] = key
         self._count[frame] = 0
-        ghost = self._ghost
-        if key in ghost:
-            del ghost[key]
-            self._main[frame] = None
-        elif not self._evicted and len(self._small) >= self._small_cap:
-            self._main[frame] = None
-        else:
-            self._small[frame] = None
-        if len(ghost) > self._ghost_cap:
-            ghost.popitem(last=False)
+        super().insert(frame)
+
+    def _enter(self, frame: int) -> None:
+        # Before the first eviction a full S sends the page to M.
+        full = not self._evicted and len(self._new) >= self._small_cap
+        (self._main if full else self._new)[frame] = None
 
     def victim(self) -> int:
-        small, main, count = self._small, self._main, self._count
+        small, main, count = self._new, self._main, self._count
         self._fit(len(small) + len(main))
         self._evicted = True
         while True:
-            if len(main) > self._main_cap or not small:
+            if self._main_next():
                 while True:
                     frame = main.popitem(last=False)[0]
                     c = count[frame]
@@ -93,21 +77,4 @@ class S3FIFO(CapacitySized, Policy):
                     count[frame] = 0
                     main[frame] = None
                     continue
-                if self._ghost_cap > 0:
-                    # Trimmed in insert(), after the incoming page has been looked up in G.
-                    self._ghost[self._key[frame]] = None
-                return frame
-
-    def remove(self, frame: int) -> None:
-        if frame in self._small:
-            del self._small[frame]
-        else:
-            del self._main[frame]
-
-    def order(self) -> list[int]:
-        if len(self._main) > self._main_cap or not self._small:
-            return [*self._main, *self._small]
-        return [*self._small, *self._main]
-
-    def __len__(self) -> int:
-        return len(self._small) + len(self._main)
+                return self._to_ghost(frame)

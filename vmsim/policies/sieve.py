@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
-from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Path, Policy, register
 
 _NONE = -1
@@ -24,9 +21,8 @@ class Sieve(Policy):
     summary = "SIEVE: FIFO whose hand skips pages visited since it last passed (hits cost nothing)"
     path = Path.BITS
 
-    def __init__(self, frames: FrameTable, rng: random.Random) -> None:
-        super().__init__(frames, rng)
-        n = frames.n
+    def setup(self) -> None:
+        n = self.frames.n
         self._newer = [_NONE] * n
         self._older = [_NONE] * n
         self._new_end = _NONE

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import random
 from typing import Annotated
 
 import numpy as np
 
-from vmsim.hw.frames import FrameTable
-from vmsim.policies._scan import KeyScan
+from vmsim.policies._scan import SampledUse
 from vmsim.policies.base import Path, Periodic, Range, RepeatIsNoop, register
 
 
 @register
-class WorkingSet(Periodic, RepeatIsNoop, KeyScan):
+class WorkingSet(Periodic, RepeatIsNoop, SampledUse):
     """Denning's working-set policy ("The working set model for program behavior", CACM 1968),
     with the window sampled by referenced bits at every tick, as a replacement-and-allocation
     policy: the domain holds W(t, tau) and gives the other frames back.
@@ -38,32 +36,10 @@ class WorkingSet(Periodic, RepeatIsNoop, KeyScan):
     aliases = ("working-set",)
     summary = "Denning's working set: release pages unreferenced for tau (sampled every period)"
     path = Path.BITS
-
-    # The signature declares the parameters, so it opens as Aging's and WSClock's do (on purpose);
-    # WSClock also keeps this time of last use per frame and the latest tick's time, as the clock
-    # approximation of this policy, but finds its victim by a sweep, not a scan.
-    def __init__(
-        self,
-        frames: FrameTable,
-        rng: random.Random,
-        period: Periodic.Period = Periodic.DEFAULT_PERIOD,
-        tau: Annotated[int, Range(1, 10**12)] = 10000,
-    ) -> None:
-        super().__init__(frames, rng)
-        self.period = period
-        self.tau = tau
-        self._used = np.zeros(frames.n, dtype=np.int64)
-        self._now = 0
-
-    def insert(self, frame: int) -> None:
-        self._used[frame] = self._now
-        self._add(frame)
+    tau: Annotated[int, Range(1, 10**12)] = 10000
 
     def tick(self, now: int) -> list[int]:
-        self._now = now
-        m = self.members
-        self._used[m[self._ref[m] != 0]] = now
-        self._ref[m] = 0
+        m, _ = self._sample_use(now)
         return self._keep(self._used[m] > now - self.tau).tolist()
 
     def _keys(self, members: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import random
-from typing import Annotated, Any
+from typing import Annotated
 
-from vmsim.hw.frames import FrameTable
 from vmsim.policies.base import Periodic, Range, register
 from vmsim.policies.clock import Clock
 
@@ -31,23 +29,13 @@ class WSClock(Periodic, Clock):
     name = "wsclock"
     aliases = ("ws-clock",)
     summary = "clock that evicts clean pages unused for tau (virtual time from ticks every period)"
+    ref_bit_on_load = True
+    tau: Annotated[int, Range(0, 10**12)] = 10000
 
-    def __init__(
-        self,
-        frames: FrameTable,
-        rng: random.Random,
-        period: Periodic.Period = Periodic.DEFAULT_PERIOD,
-        tau: Annotated[int, Range(0, 10**12)] = 10000,
-    ) -> None:
-        super().__init__(frames, rng, ref_bit_on_load=True)
-        self.period = period
-        self.tau = tau
-        self._used = [0] * frames.n
+    def setup(self) -> None:
+        super().setup()
+        self._used = [0] * self.frames.n
         self._now = 0
-
-    @classmethod
-    def folds_repeats(cls, **params: Any) -> bool:
-        return True
 
     def tick(self, now: int) -> list[int]:
         self._now = now
