@@ -176,4 +176,7 @@ SchedulerOpt = Annotated[
 ]
 FramesOpt = Annotated[str | None, typer.Option("--frames", "-f", help="Frames: 64, a list 16,64,256 or a range 1..8.")]
 PageSizeOpt = Annotated[int, typer.Option("--page-size", help="Page size in bytes for a trace.")]
+#: --page-size of the commands that read one trace file (replay, convert).
+TracePageSizeOpt = Annotated[int, typer.Option("--page-size", help="Page size in bytes (a power of two).")]
+NoInstructionsOpt = Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")]
 TraceFormatOpt = Annotated[str | None, typer.Option("--trace-format", help="Force the trace format.")]

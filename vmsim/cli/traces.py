@@ -13,6 +13,7 @@ from vmsim.cli.options import (
     Format,
     FormatOpt,
     FramesOpt,
+    NoInstructionsOpt,
     PolicyOpt,
     Profile,
     ProfileOpt,
@@ -20,6 +21,7 @@ from vmsim.cli.options import (
     ScopeArg,
     ScopeOpt,
     SeedOpt,
+    TracePageSizeOpt,
     emit,
     interrupted,
     parse_frames,
@@ -125,11 +127,11 @@ def replay_cmd(
     trace: Annotated[Path, typer.Argument(help="Trace file (.gz accepted), streamed, never loaded whole.")],
     frames: FramesOpt = None,
     policy: PolicyOpt = None,
-    page_size: Annotated[int, typer.Option("--page-size", help="Page size in bytes (a power of two).")] = 4096,
+    page_size: TracePageSizeOpt = 4096,
     trace_format: Annotated[
         str | None, typer.Option("--trace-format", help=f"Force the format: {', '.join(FORMATS)} (default: detect).")
     ] = None,
-    no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
+    no_instructions: NoInstructionsOpt = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Replay only the first N accesses.")] = None,
     csv_spec: CSVOpt = None,
     object_pages: ObjectPagesOpt = False,
@@ -177,11 +179,11 @@ def convert(
             "Default: oracleGeneral if OUT's name contains it, else vmsim.",
         ),
     ] = None,
-    page_size: Annotated[int, typer.Option("--page-size", help="Page size in bytes (a power of two).")] = 4096,
+    page_size: TracePageSizeOpt = 4096,
     trace_format: Annotated[
         str | None, typer.Option("--trace-format", help=f"Force the input format: {', '.join(FORMATS)} (default: detect).")
     ] = None,
-    no_instructions: Annotated[bool, typer.Option("--no-instructions", help="Skip lackey instruction fetches.")] = False,
+    no_instructions: NoInstructionsOpt = False,
     limit: Annotated[int | None, typer.Option("--limit", help="Convert only the first N accesses.")] = None,
     csv_spec: CSVOpt = None,
     object_pages: ObjectPagesOpt = False,
