@@ -31,6 +31,8 @@ from vmsim.cli.options import (
 from vmsim.metrics.progress import Progress
 
 
+# compare and curve take the same options in their own orders (typer's --help lists them in signature
+# order, kept as it was); the signatures look alike on purpose, the option types are defined once.
 def compare(
     source: Annotated[Path, typer.Argument(help="A trace file or a scenario YAML.")],
     frames: FramesOpt = None,

@@ -167,6 +167,8 @@ def replay_cmd(
     interrupted(doc.partial)
 
 
+# convert reads a trace with replay's input options (same names, its own help where the verb differs):
+# the signatures look alike on purpose; the shared option types are defined once, in options.py.
 def convert(
     trace: Annotated[Path, typer.Argument(help="Trace file in any format replay reads.")],
     out: Annotated[Path, typer.Argument(help="The file to write.")],

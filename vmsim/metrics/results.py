@@ -103,6 +103,8 @@ class Sample:
 
     __pydantic_config__ = _DOC
 
+    # Named like SimResult's fields on purpose (a sample is the system over one period, the result
+    # over the whole run); separate records, since the field order is the JSON documents' order.
     t_s: float
     cpu_utilization: float
     paging_device_utilization: float

@@ -21,6 +21,7 @@ _H1, _T1, _H2, _T2, _HB1, _TB1, _HB2, _TB2, _N1, _N2, _M1, _M2, _USED = range(13
 
 @njit(cache=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fprev, fnext, where, gprev, gnext, ln, pv):  # type: ignore[no-untyped-def]
+    # Opens like every compiled loop, on purpose (clock.py says why).
     n = len(id_in)
     p = pv[0]
     for i in range(len(ids)):

@@ -34,6 +34,7 @@ def _ghost_remove(x, gprev, gnext, st):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, count, small, main, gprev, gnext, st, caps):  # type: ignore[no-untyped-def]
+    # Opens like every compiled loop, on purpose (clock.py says why).
     n = len(id_in)
     small_cap, main_cap, ghost_cap, threshold = caps[0], caps[1], caps[2], caps[3]
     for i in range(len(ids)):

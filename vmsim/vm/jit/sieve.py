@@ -16,7 +16,8 @@ LOCAL = True
 
 @njit(cache=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, ref, newer, older, base, size, st, local):  # type: ignore[no-untyped-def]
-    # st[d] = (used, new end, old end, hand) of replacement domain d
+    # st[d] = (used, new end, old end, hand) of replacement domain d. The loop opens like every
+    # compiled loop, on purpose (clock.py says why the hit test is written out in each).
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
