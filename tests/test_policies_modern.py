@@ -2,7 +2,7 @@
 
 Where libCacheSim runs the same algorithm the same way, vmsim's faults equal its misses exactly,
 at several memory sizes, on generated traces and on a 100,000-access slice of each shared trace
-(helpers and inputs come from test_oracle.py). Where the semantics differ on purpose, or
+(helpers and inputs come from tests/support.py). Where the semantics differ on purpose, or
 libCacheSim has a quirk, vmsim's numbers are pinned and the reason is given here and in
 docs/policies.md ("Intended differences from libCacheSim"). Hand-worked examples and the laws of
 the field (faults >= distinct pages, write-backs <= faults, determinism, local = alone) follow.
