@@ -98,3 +98,30 @@ class KernelConfig:
     load_control: LoadControlConfig = None
     sample_ns: int = 10_000_000
     ws_tau_ns: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class UVMConfig:
+    """A GPU under Unified Memory (kernel/uvm.py): sizes in bytes, bandwidths in bytes per second,
+    times in nanoseconds. ``policy`` None: evict whole 2 MiB chunks in allocation order (the
+    driver's); otherwise that replacement policy over migration units."""
+
+    #: Device memory in bytes; 0: footprint / ``oversubscription``.
+    device_memory: int
+    granularity: int
+    page_size: int
+    device_bandwidth: float
+    link_bandwidth: float
+    link_latency_ns: int
+    batch_size: int = 256
+    batch_cost_ns: int = 45_000
+    in_flight: int = 256
+    prefetch: bool = True
+    threshold: float = 0.51
+    prefetch_when_full: bool = True
+    policy: PolicySpec | None = None
+    sample_ns: int = 10_000_000
+    preset: str | None = None
+    #: Also run the job on a device it fits, for the slowdown.
+    fits: bool = True
+    oversubscription: float | None = None

@@ -75,30 +75,41 @@ class Sampler:
             if self.on_sample is not None and self.on_sample(sum(p.references for p in procs.all), faults):
                 raise Stop
             if len(self.samples) >= 2 * MAX_SAMPLES:
-                self.samples = [_merge(a, b) for a, b in zip(self.samples[::2], self.samples[1::2])]
+                self.samples = compact(self.samples)
                 period *= 2
 
     def thrashing(self, run_s: float) -> Thrashing:
         """The verdict over the samples of a run that lasted ``run_s`` simulated seconds."""
         samples = self.samples
         period = samples[1].t_s - samples[0].t_s if len(samples) > 1 else self.cfg.sample_ns * NS
-        flags = [
-            s.cpu_utilization < THRASHING_CPU_BELOW and s.paging_device_utilization > THRASHING_DEVICE_ABOVE and s.evictions > 0
-            for s in samples
-        ]
-        episodes: list[ThrashingEpisode] = []
-        first = None  # the first sample of the current run of flagged samples
-        for i, flag in enumerate([*flags, False]):
-            if flag and first is None:
-                first = i
-            elif not flag and first is not None:
-                if i - first >= THRASHING_RUN:
-                    start, end = round(samples[first].t_s - period, 9), round(samples[i - 1].t_s, 9)
-                    episodes.append(ThrashingEpisode(start, end, (end - start) / run_s if run_s else 0.0))
-                first = None
-        sustained = sum(e.share for e in episodes) >= THRASHING_SUSTAINED
-        fraction = sum(flags) / len(flags) if flags else 0.0
-        return Thrashing(sustained, episodes[0].start_s if sustained else None, fraction, tuple(episodes))
+        return verdict(samples, period, run_s)
+
+
+def verdict(samples: list[Sample], period: float, run_s: float) -> Thrashing:
+    """The thrashing verdict over ``samples`` taken every ``period`` seconds of a ``run_s`` run
+    (the kernel's and the GPU model's alike: docs/semantics.md)."""
+    flags = [
+        s.cpu_utilization < THRASHING_CPU_BELOW and s.paging_device_utilization > THRASHING_DEVICE_ABOVE and s.evictions > 0
+        for s in samples
+    ]
+    episodes: list[ThrashingEpisode] = []
+    first = None  # the first sample of the current run of flagged samples
+    for i, flag in enumerate([*flags, False]):
+        if flag and first is None:
+            first = i
+        elif not flag and first is not None:
+            if i - first >= THRASHING_RUN:
+                start, end = round(samples[first].t_s - period, 9), round(samples[i - 1].t_s, 9)
+                episodes.append(ThrashingEpisode(start, end, (end - start) / run_s if run_s else 0.0))
+            first = None
+    sustained = sum(e.share for e in episodes) >= THRASHING_SUSTAINED
+    fraction = sum(flags) / len(flags) if flags else 0.0
+    return Thrashing(sustained, episodes[0].start_s if sustained else None, fraction, tuple(episodes))
+
+
+def compact(samples: list[Sample]) -> list[Sample]:
+    """Pairs of consecutive samples merged into one (the period doubles) once a series is long."""
+    return [_merge(a, b) for a, b in zip(samples[::2], samples[1::2], strict=False)]
 
 
 def _merge(a: Sample, b: Sample) -> Sample:

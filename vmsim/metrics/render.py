@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, SimDoc, SweepDoc, Thrashing
+from vmsim.metrics.schema import CompareDoc, CurvePoint, GPURecord, Run, SimDoc, SweepDoc, Thrashing
 
 COLUMNS = ("policy", "frames", "references", "hits", "faults", "fault_rate", "evictions", "writebacks")
 _CSV_COLUMNS = (*COLUMNS, "cold_faults", "scope", "seed")
@@ -158,6 +158,8 @@ def sim_table(doc: SimDoc) -> str:
                 f"effective access {t.effective_access_ns:.1f} ns, {t.flushes:,} flushes",
             ]
         )
+    if g.gpu is not None:
+        summary.extend(gpu_lines(g.gpu))
     rows = [
         [
             p.name,
@@ -192,6 +194,35 @@ def sim_table(doc: SimDoc) -> str:
     return out
 
 
+def _bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:,.2f} {unit}"
+    return f"{n} B"
+
+
+def gpu_lines(u: GPURecord) -> list[list[str]]:
+    """The GPU block of a simulation's summary."""
+    name = u.preset or "custom GPU"
+    slowdown = f"{u.slowdown:.2f}x the job on a GPU it fits ({u.fits_time_s:.6f} s)" if u.slowdown is not None else "not measured"
+    prefetch = f"{u.prefetched:,} units prefetched, {u.prefetch_hits:,} of them used" if u.prefetch else "off"
+    return [
+        [
+            "GPU",
+            f"{name}: {_bytes(u.device_memory)} device memory, footprint {_bytes(u.footprint)} ({100 * u.oversubscription:.0f}%)",
+        ],
+        ["kernel time", f"{u.kernel_time_s:.6f} s: compute {u.compute_s:.6f} s, fault service {u.fault_service_s:.6f} s"],
+        ["slowdown", slowdown],
+        ["UVM faults", f"{u.faults:,} in {u.fault_batches:,} batches ({_bytes(u.granularity)} units)"],
+        [
+            "migrated",
+            f"{_bytes(u.bytes_to_device)} to the GPU, {_bytes(u.bytes_to_host)} back; {_bytes(u.bytes_remote)} read remotely",
+        ],
+        ["prefetch", prefetch],
+        ["evictions", f"{u.evictions:,} units ({u.eviction}), {u.refaults:,} faulted back"],
+    ]
+
+
 _SWEEP_KEYS = ("references", "faults", "writebacks", "cpu_utilization", "paging_device_utilization", "simulated_time_s")
 
 
@@ -200,14 +231,22 @@ def _sweep_rows(doc: SweepDoc) -> tuple[list[str], list[list[Any]]]:
     access time when the machine has a TLB, and the thrashing verdict (last)."""
     keys = list(doc.points[0].params) if doc.points else []
     tlb = any(p.global_.tlb is not None for p in doc.points)
+    gpu = any(p.global_.gpu is not None for p in doc.points)
     rows = []
     for p in doc.points:
-        t = p.global_.tlb
+        t, u = p.global_.tlb, p.global_.gpu
         extra = ([t.hit_ratio, t.effective_access_ns] if t is not None else ["", ""]) if tlb else []
+        if gpu:
+            extra += [getattr(u, k) if u is not None else "" for k in GPU_COLUMNS]
         rows.append(
             [*(p.params[k] for k in keys), *(getattr(p.global_, k) for k in _SWEEP_KEYS), *extra, p.global_.thrashing.detected]
         )
-    return [*keys, *_SWEEP_KEYS, *(["tlb_hit_ratio", "effective_access_ns"] if tlb else []), "thrashing"], rows
+    names = [*(["tlb_hit_ratio", "effective_access_ns"] if tlb else []), *([f"gpu_{k}" for k in GPU_COLUMNS] if gpu else [])]
+    return [*keys, *_SWEEP_KEYS, *names, "thrashing"], rows
+
+
+#: The GPU record's figures a sweep shows per point (as gpu_NAME columns).
+GPU_COLUMNS = ("oversubscription", "kernel_time_s", "slowdown", "fault_batches", "bytes_to_device", "refaults")
 
 
 def sweep_table(doc: SweepDoc) -> str:

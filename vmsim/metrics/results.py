@@ -184,6 +184,44 @@ class TLBRecord:
 
 
 @dataclass(frozen=True)
+class GPURecord:
+    """A GPU job under Unified Memory (``machine.gpu``): the device, the job's footprint, kernel time
+    against the same job on a device it fits, and what the UVM driver did (docs/gpu.md). Sizes in
+    bytes; faults, evictions and refaults count migration units of ``granularity`` bytes."""
+
+    __pydantic_config__ = _DOC
+
+    preset: str | None
+    device_memory: int
+    footprint: int
+    #: footprint / device memory (1.0 or less: the job fits).
+    oversubscription: float
+    granularity: int
+    eviction: str
+    prefetch: bool
+    kernel_time_s: float
+    #: The same job on a device that holds its whole footprint (None if not run).
+    fits_time_s: float | None
+    slowdown: float | None
+    compute_s: float
+    #: Time spent servicing fault batches (the GPU stalls), and the link's share of it.
+    fault_service_s: float
+    link_busy_s: float
+    faults: int
+    fault_batches: int
+    bytes_to_device: int
+    bytes_to_host: int
+    #: Bytes the GPU read over the link from arrays left in host memory (hint ``host``).
+    bytes_remote: int
+    #: Units migrated ahead of a fault (by the prefetcher or a prefetch hint), and those later used.
+    prefetched: int
+    prefetch_hits: int
+    evictions: int
+    #: Faults on a unit evicted earlier (thrashing: pages evicted and faulted back).
+    refaults: int
+
+
+@dataclass(frozen=True)
 class SimResult:
     """One kernel simulation: the system's counters (the utilisations over the whole run, as a
     Sample's are over one period), every process, the time series and the thrashing verdict."""
@@ -211,6 +249,8 @@ class SimResult:
     config: dict[str, Any] | None = None
     #: The TLBs' counters, when the machine has a TLB.
     tlb: TLBRecord | None = None
+    #: The GPU and its Unified Memory driver, when the machine has a GPU.
+    gpu: GPURecord | None = None
 
     @property
     def hits(self) -> int:

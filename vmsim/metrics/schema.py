@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from vmsim.errors import VmsimError
 from vmsim.metrics.results import (
+    GPURecord,
     ProcessCounters,
     ProcessStats,
     RunResult,
@@ -38,6 +39,7 @@ __all__ = [
     "Anomaly",
     "CompareDoc",
     "CurvePoint",
+    "GPURecord",
     "GlobalStats",
     "ProcessCounters",
     "ProcessStats",
@@ -249,6 +251,7 @@ class GlobalStats(Counters, _Setup):
     context_switches: int
     thrashing: Thrashing
     tlb: TLBRecord | None = None
+    gpu: GPURecord | None = None
 
     @classmethod
     def of(cls, r: SimResult) -> GlobalStats:
@@ -270,6 +273,7 @@ class GlobalStats(Counters, _Setup):
                 th, fraction=round(th.fraction, 6), episodes=tuple(replace(e, share=round(e.share, 6)) for e in th.episodes)
             ),
             tlb=r.tlb,
+            gpu=r.gpu,
         )
 
 

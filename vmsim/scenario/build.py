@@ -7,8 +7,9 @@ import random
 from collections.abc import Callable
 
 from vmsim.errors import ScenarioError, VmsimError
-from vmsim.kernel.config import KernelConfig, LoadControlConfig, PFFConfig, ProcessSpec, WorkingSetConfig, Workload
+from vmsim.kernel.config import KernelConfig, LoadControlConfig, PFFConfig, ProcessSpec, UVMConfig, WorkingSetConfig, Workload
 from vmsim.kernel.sim import Simulation, check_layout, layout_of
+from vmsim.kernel.uvm import UVM
 from vmsim.metrics.results import SimResult
 from vmsim.scenario.models import (
     NoLoadControl,
@@ -22,6 +23,7 @@ from vmsim.workloads.cnn import CNNTrain, CNNTrainSpec
 from vmsim.workloads.dataloader import DataLoader, DataLoaderSpec
 from vmsim.workloads.embedding import EmbeddingLookup, EmbeddingLookupSpec
 from vmsim.workloads.explicit import Refs, RefStringWorkload, Trace, TraceWorkload
+from vmsim.workloads.gpu import GPUKernel, GPUKernelSpec
 from vmsim.workloads.llm import LLMInfer, LLMInferSpec
 from vmsim.workloads.synthetic import SyntheticWorkload
 
@@ -71,6 +73,8 @@ def make_workload(
     generator); ``memory`` sizes an LLM's default KV pool."""
     if isinstance(w, CNNTrainSpec):
         return CNNTrain(w, seed, page_size)
+    if isinstance(w, GPUKernelSpec):
+        return GPUKernel(w, seed, page_size)
     if isinstance(w, EmbeddingLookupSpec):
         return EmbeddingLookup(w, seed, page_size)
     if isinstance(w, DataLoaderSpec):
@@ -91,10 +95,54 @@ def make_workload(
     return SyntheticWorkload(w, seed)
 
 
+def uvm_config(s: Scenario) -> UVMConfig:
+    """The GPU model's configuration from a scenario with ``machine.gpu``."""
+    m = s.machine
+    gpu = m.gpu
+    assert gpu is not None
+    part, link, uvm = gpu.part, gpu.host_link, gpu.uvm
+    bandwidth = gpu.bandwidth * 1e9 if gpu.bandwidth else (part.bandwidth if part else 0.0)
+    memory = gpu.memory or (part.memory if part and gpu.oversubscription is None else 0)
+    return UVMConfig(
+        device_memory=memory,
+        granularity=uvm.granularity,
+        page_size=m.page_size,
+        device_bandwidth=bandwidth,
+        link_bandwidth=link.bandwidth,
+        link_latency_ns=link.latency_ns,
+        batch_size=uvm.batch_size,
+        batch_cost_ns=uvm.batch_cost,
+        in_flight=uvm.in_flight,
+        prefetch=uvm.prefetch.enabled,
+        threshold=uvm.prefetch.threshold,
+        prefetch_when_full=uvm.prefetch.when_full,
+        policy=policy_spec(s.kernel.replacement.policy) if uvm.eviction == "policy" else None,
+        sample_ns=s.kernel.sample_interval,
+        preset=gpu.preset,
+        fits=gpu.fits_baseline,
+        oversubscription=gpu.oversubscription,
+    )
+
+
+def build_gpu(s: Scenario, *, thorough: bool = False) -> UVM:
+    """The GPU job of a scenario with ``machine.gpu``: every process runs on the GPU."""
+    rng = random.Random(s.seed)
+    specs = _processes(s, rng, thorough)
+    try:
+        return UVM(uvm_config(s), specs, rng, name=s.name, seed=s.seed)
+    except VmsimError as e:
+        raise ScenarioError(e.reason, field=e.field) from None
+
+
 def build(s: Scenario, *, dry: bool = False, thorough: bool = False) -> Simulation:
     """One seeded random.Random for the whole simulation: workloads draw their seeds from it in
     process order, then the kernel's policies use it. ``dry`` and ``thorough``: for :func:`check`."""
     rng = random.Random(s.seed)
+    return Simulation(kernel_config(s), _processes(s, rng, thorough), rng, name=s.name, seed=s.seed, dry=dry)
+
+
+def _processes(s: Scenario, rng: random.Random, thorough: bool) -> list[ProcessSpec]:
+    """Every process of the scenario, its workload seeded from ``rng`` in process order."""
     specs: list[ProcessSpec] = []
     for group in s.processes:
         # Data-loader workers share one epoch order (one seed) and the data set's pages.
@@ -114,7 +162,7 @@ def build(s: Scenario, *, dry: bool = False, thorough: bool = False) -> Simulati
             share = set(group.share) | ({"dataset"} if sharded else set())
             shared = {seg: f"{group.name}/{seg}" for seg in sorted(share)}
             specs.append(ProcessSpec(name, group.name, group.arrival + i * group.arrival_interval, workload, shared))
-    return Simulation(kernel_config(s), specs, rng, name=s.name, seed=s.seed, dry=dry)
+    return specs
 
 
 def check(s: Scenario, thorough: bool = False) -> None:
@@ -124,7 +172,10 @@ def check(s: Scenario, thorough: bool = False) -> None:
     also reads every trace file through (a malformed line anywhere is found), so validate rejects
     at least what a run would."""
     try:
-        build(s, dry=True, thorough=thorough)
+        if s.machine.gpu is not None:
+            build_gpu(s, thorough=thorough)
+        else:
+            build(s, dry=True, thorough=thorough)
     except MemoryError:
         raise VmsimError(
             "this machine cannot hold the simulation's tables (out of memory); use less memory or larger pages",
@@ -133,5 +184,7 @@ def check(s: Scenario, thorough: bool = False) -> None:
 
 
 def simulate(s: Scenario, on_sample: Callable[[int, int], bool] | None = None) -> SimResult:
-    """Build and run; ``on_sample(references, faults)`` returning True stops the run early."""
-    return dataclasses.replace(build(s).run(on_sample), config=s.model_dump(mode="json"))
+    """Build and run; ``on_sample(references, faults)`` returning True stops the run early (a GPU
+    job runs to its end)."""
+    result = build_gpu(s).run() if s.machine.gpu is not None else build(s).run(on_sample)
+    return dataclasses.replace(result, config=s.model_dump(mode="json"))

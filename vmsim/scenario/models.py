@@ -23,6 +23,7 @@ from pydantic import (
 
 from vmsim.errors import VmsimError
 from vmsim.hw.address import check_page_size
+from vmsim.hw.gpu import LINKS, PARTS, Link, Part
 from vmsim.limits import MAX_FRAMES, MAX_PROCESSES, MIN_CHECK_NS, describe
 from vmsim.policies import Param, PolicySpec, available, check_params, lookup, origin_of, param_info, parse_policy
 from vmsim.spec import Model
@@ -31,6 +32,7 @@ from vmsim.workloads.cnn import CNNTrainSpec
 from vmsim.workloads.dataloader import DataLoaderSpec
 from vmsim.workloads.embedding import EmbeddingLookupSpec
 from vmsim.workloads.explicit import Refs, Trace
+from vmsim.workloads.gpu import GPUKernelSpec
 from vmsim.workloads.llm import LLMInferSpec
 from vmsim.workloads.synthetic import Loop, Phases, Sequential, Uniform, Zipf
 
@@ -69,6 +71,95 @@ class TLB(Model):
         return self
 
 
+class GPUPrefetch(Model):
+    """The UVM driver's tree-based density prefetcher, per 2 MiB VA block."""
+
+    enabled: bool = Field(True, description="prefetch around faults (the driver's default)")
+    threshold: float = Field(
+        0.51, gt=0, lt=1, description="a region is migrated whole once more than this share of it is resident or faulting"
+    )
+    when_full: bool = Field(
+        True, description="keep prefetching once device memory is full (false: demand faults only from then on)"
+    )
+
+
+class UnifiedMemory(Model):
+    """How the UVM driver services the GPU's page faults (defaults from NVIDIA's open-source driver)."""
+
+    granularity: Size = Field(64 * 1024, description="bytes migrated per fault: 4KiB, 64KiB (the driver's big page) or 2MiB")
+    batch_size: int = Field(
+        256, ge=1, le=1 << 16, description="faults fetched and serviced together (UVM_PERF_FAULT_BATCH_COUNT_DEFAULT)"
+    )
+    batch_cost: Duration = Field(
+        45_000, ge=0, description="fixed cost of servicing one batch of faults (UVMSmart's far-fault latency)"
+    )
+    in_flight: int = Field(256, ge=1, le=1 << 20, description="accesses the GPU issues before it waits on the ones that faulted")
+    prefetch: GPUPrefetch = Field(GPUPrefetch(), description="the density prefetcher")
+    eviction: Literal["chunk", "policy"] = Field(
+        "chunk",
+        description="chunk: whole 2 MiB chunks, oldest allocation first (the driver's); "
+        "policy: kernel.replacement.policy over migration units",
+    )
+
+    @field_validator("granularity")
+    @classmethod
+    def _granularity(cls, v: int) -> int:
+        if v not in (4096, 64 * 1024, 2 << 20):
+            raise ValueError(f"granularity must be 4KiB, 64KiB or 2MiB, got {v:,} bytes")
+        return v
+
+
+class GPU(Model):
+    """A GPU whose memory the job's Unified Memory pages migrate to: a preset or its figures."""
+
+    preset: str | None = Field(None, description=f"a GPU by name: {', '.join(PARTS)} (docs/gpu.md gives the sources)")
+    memory: Size | None = Field(None, gt=0, description="device memory; default: the preset's (or set oversubscription)")
+    bandwidth: float | None = Field(None, gt=0, le=1e5, description="device memory bandwidth in GB/s; default: the preset's")
+    link: str | None = Field(None, description=f"the host link: {', '.join(LINKS)}; default: the preset's")
+    link_bandwidth: float | None = Field(
+        None, gt=0, le=1e5, description="link bandwidth per direction in GB/s; default: the link's"
+    )
+    link_latency: Duration | None = Field(None, ge=0, description="fixed cost of one copy over the link; default: the link's")
+    oversubscription: float | None = Field(
+        None, gt=0, le=1000, description="device memory = the job's footprint / this (1.25: the job is 125% of the GPU)"
+    )
+    fits_baseline: bool = Field(True, description="also run the job on a GPU it fits, for the slowdown")
+    uvm: UnifiedMemory = Field(UnifiedMemory(), description="the Unified Memory driver's settings")
+
+    @model_validator(mode="after")
+    def _resolved(self) -> GPU:
+        if self.preset is not None and self.preset not in PARTS:
+            raise ValueError(f"unknown GPU preset {self.preset!r}; the presets: {', '.join(PARTS)}")
+        if self.link is not None and self.link not in LINKS:
+            raise ValueError(f"unknown link {self.link!r}; the links: {', '.join(LINKS)}")
+        if self.memory is not None and self.oversubscription is not None:
+            raise ValueError("give machine.gpu.memory or machine.gpu.oversubscription, not both")
+        if self.preset is None:
+            missing = [f for f in ("bandwidth",) if getattr(self, f) is None]
+            if self.memory is None and self.oversubscription is None:
+                missing.insert(0, "memory (or oversubscription)")
+            if self.link is None and self.link_bandwidth is None:
+                missing.append("link (or link_bandwidth)")
+            if missing:
+                raise ValueError(f"without a preset, machine.gpu needs {', '.join(missing)}")
+        return self
+
+    @property
+    def part(self) -> Part | None:
+        """The preset, if any."""
+        return PARTS[self.preset] if self.preset else None
+
+    @property
+    def host_link(self) -> Link:
+        """The link with its figures, the explicit ones first."""
+        part = self.part
+        name = self.link or (part.link if part else None)
+        base = LINKS[name] if name else Link("custom", 0.0, 5_000)
+        bw = self.link_bandwidth * 1e9 if self.link_bandwidth else base.bandwidth
+        lat = self.link_latency if self.link_latency is not None else base.latency_ns
+        return Link(base.name, bw, lat)
+
+
 class Machine(Model):
     """The simulated hardware: page size, physical memory, CPUs, access and device times, TLB."""
 
@@ -78,6 +169,7 @@ class Machine(Model):
     timing: Timing = Field(Timing(), description="memory-access, context-switch and zero-fill times")
     paging_device: PagingDevice = Field(PagingDevice(), description="the swap device: page read and write times, channels")
     tlb: TLB | None = Field(None, description="one TLB per CPU; default: no TLB (every reference costs memory_access)")
+    gpu: GPU | None = Field(None, description="run the processes on a GPU under CUDA Unified Memory (docs/gpu.md)")
 
     @field_validator("page_size")
     @classmethod
@@ -316,7 +408,8 @@ WorkloadSpec = Annotated[
     | EmbeddingLookupSpec
     | DataLoaderSpec
     | LLMInferSpec
-    | CNNTrainSpec,
+    | CNNTrainSpec
+    | GPUKernelSpec,
     Field(discriminator="kind"),
 ]
 
@@ -350,6 +443,30 @@ class Scenario(Model):
         total = sum(g.count for g in self.processes)
         if total > MAX_PROCESSES:
             raise ValueError(f"{total:,} processes: a scenario runs at most {MAX_PROCESSES:,}")
+        return self
+
+    @model_validator(mode="after")
+    def _gpu(self) -> Scenario:
+        gpu = self.machine.gpu
+        if gpu is None:
+            for i, g in enumerate(self.processes):
+                if isinstance(g.workload, GPUKernelSpec):
+                    raise ValueError(f"processes.{i}: a gpu_kernel workload runs on a GPU: add machine.gpu")
+            return self
+        if self.machine.tlb is not None:
+            raise ValueError("machine.tlb models a CPU's TLB; a machine.gpu run has none (remove one of them)")
+        if not isinstance(self.kernel.load_control, NoLoadControl):
+            raise ValueError("kernel.load_control suspends CPU processes; a machine.gpu run has none (remove one of them)")
+        if gpu.uvm.eviction == "policy":
+            from vmsim.policies.base import Foresighted, Periodic, Releasing
+
+            cls = policy_spec(self.kernel.replacement.policy).cls
+            for mixin, why in ((Periodic, "runs on a timer"), (Foresighted, "needs the future"), (Releasing, "gives frames up")):
+                if issubclass(cls, mixin):
+                    raise ValueError(
+                        f"machine.gpu.uvm.eviction policy: {cls.name} {why}, which the GPU model does not drive; "
+                        "use chunk or another policy"
+                    )
         return self
 
     @model_validator(mode="after")
