@@ -235,7 +235,7 @@ def _sweep_rows(doc: SweepDoc) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for p in doc.points:
         t, u = p.global_.tlb, p.global_.gpu
-        extra = ([t.hit_ratio, t.effective_access_ns] if t is not None else ["", ""]) if tlb else []
+        extra: list[Any] = ([t.hit_ratio, t.effective_access_ns] if t is not None else ["", ""]) if tlb else []
         if gpu:
             extra += [getattr(u, k) if u is not None else "" for k in GPU_COLUMNS]
         rows.append(
