@@ -231,3 +231,38 @@ def test_shipped_scenario_sweeps(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", str(SHIPPED), *small]) == 0
     out = capsys.readouterr().out
     assert "slowdown" in out and "gtx-1080-ti" in out and "UVM faults" in out
+
+
+def test_host_paging_reads_and_writes_the_paging_device() -> None:
+    swap = {"read": "20us", "write": "20us", "channels": 1}
+    plain = gpu(scenario(machine__gpu__oversubscription=1.5))
+    assert (plain.host_page_ins, plain.host_page_outs) == (0, 0)
+    roomy = gpu(scenario(machine__gpu__oversubscription=1.5, machine__gpu__host_paging=True, machine__memory="48MiB"))
+    assert (roomy.host_page_ins, roomy.host_page_outs) == (0, 0) and roomy.kernel_time_s == plain.kernel_time_s
+    tight = gpu(
+        scenario(
+            machine__gpu__oversubscription=1.5,
+            machine__gpu__host_paging=True,
+            machine__memory="8MiB",
+            machine__paging_device=swap,
+        )
+    )
+    assert tight.host_page_ins > 0 and tight.host_page_outs > 0 and tight.kernel_time_s > plain.kernel_time_s
+    assert tight.faults == plain.faults  # the host's paging changes time, not the GPU's faults
+    with pytest.raises(VmsimError, match="holds no 65,536-byte unit"):
+        checked(scenario(machine__gpu__host_paging=True, machine__memory="32KiB"), "t.yaml")
+
+
+def test_plot_and_report_of_a_gpu_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small = ["--set", "processes.0.workload.iterations=1"] + [
+        x for i in range(3) for x in ("--set", f"processes.0.workload.arrays.{i}.size=8MiB")
+    ]
+    png, doc, page = tmp_path / "u.png", tmp_path / "u.json", tmp_path / "u.html"
+    assert main(["simulate", str(SHIPPED), *small, "--plot", str(png), "-q"]) == 0
+    assert png.stat().st_size > 10_000
+    capsys.readouterr()
+    assert main(["simulate", str(SHIPPED), *small, "--format", "json"]) == 0
+    doc.write_text(capsys.readouterr().out)
+    assert main(["report", str(doc), "--html", str(page)]) == 0
+    text = page.read_text()
+    assert "slowdown" in text and "UVM faults" in text and "gtx-1080-ti" in text

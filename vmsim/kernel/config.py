@@ -125,3 +125,9 @@ class UVMConfig:
     #: Also run the job on a device it fits, for the slowdown.
     fits: bool = True
     oversubscription: float | None = None
+    #: Host memory for the managed data, in units (0: all of it fits), and the paging device
+    #: beneath it: per page of ``page_size``, read and write times, and its channels.
+    host_units: int = 0
+    swap_read_ns: int = 0
+    swap_write_ns: int = 0
+    swap_channels: int = 1

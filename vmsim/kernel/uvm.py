@@ -101,6 +101,46 @@ class _Space:
             yield self.ranges[pid][n]
 
 
+class _Host:
+    """Host memory under the GPU: ``cap`` units of the managed data (the first ones, in
+    allocation order, at the start), the rest on the paging device; LRU over the units it holds.
+    Each method returns the paging device's time for what it did."""
+
+    def __init__(self, cfg: UVMConfig, space: _Space) -> None:
+        self.cfg = cfg
+        self.cap = cfg.host_units
+        self.on = np.zeros(space.size, np.bool_)
+        first = np.flatnonzero(space.valid)[: self.cap]
+        self.on[first] = True
+        self.lru: OrderedDict[int, None] = OrderedDict.fromkeys(first.tolist())
+        pages = max(1.0, cfg.granularity / cfg.page_size)
+        self.read_ns = pages * cfg.swap_read_ns / cfg.swap_channels
+        self.write_ns = pages * cfg.swap_write_ns / cfg.swap_channels
+        self.ins = self.outs = 0
+
+    def leave(self, units: np.ndarray) -> float:
+        """``units`` migrate to the GPU: those on the paging device are read in first."""
+        here = self.on[units]
+        for u in units[here].tolist():
+            del self.lru[u]
+        self.on[units] = False
+        swapped = len(units) - int(here.sum())
+        self.ins += swapped
+        return swapped * self.read_ns
+
+    def arrive(self, units: np.ndarray) -> float:
+        """``units`` evicted from the GPU: the host's least recent units page out past ``cap``."""
+        for u in units.tolist():
+            self.lru[u] = None
+        self.on[units] = True
+        out = max(0, len(self.lru) - self.cap)
+        for _ in range(out):
+            u, _ = self.lru.popitem(last=False)
+            self.on[u] = False
+        self.outs += out
+        return out * self.write_ns
+
+
 class UVM:
     """One GPU job (every process of a scenario) on a UVMConfig; ``run()`` gives the SimResult."""
 
@@ -173,6 +213,8 @@ class _Run:
         self._last = (0.0, 0.0, 0, 0)
         self._last_compute = 0.0
         self._out = 0
+        self._swap_ns = 0.0
+        self.hostmem = _Host(cfg, space) if cfg.host_units else None
         self.pager: Pager | None = None
         self.tables: list[dict[int, int]] = []
         if cfg.policy is not None:
@@ -292,8 +334,9 @@ class _Run:
             link = len(blocks) * cfg.link_latency_ns + (len(want) + moved_out) * cfg.granularity / cfg.link_bandwidth / NS
             self.bytes_in += len(want) * cfg.granularity
             self.link_ns += link
-            self.service_ns += cfg.batch_cost_ns + link
-            self.time_ns += cfg.batch_cost_ns + link
+            cost = cfg.batch_cost_ns + link + self._swap(want)
+            self.service_ns += cost
+            self.time_ns += cost
 
     def _density(self, faults: np.ndarray) -> np.ndarray:
         """The units the density prefetcher adds to ``faults``: per 2 MiB block, the largest
@@ -337,6 +380,9 @@ class _Run:
             self._make_room(len(want), {blk})
             self._load(want, np.array([blk], np.int64))
             moved_out += self._take_out()
+            swap = self._swap(want)
+            self.service_ns += swap
+            self.time_ns += swap
             self.seen[want] = True
             self.pref[want] = True
             self.prefetched += len(want)
@@ -398,7 +444,17 @@ class _Run:
         self.writebacks += np.bincount(pids[back], minlength=len(self.writebacks))
         k = int(back.sum())
         self.bytes_out += k * self.cfg.granularity
+        if self.hostmem is not None:
+            self._swap_ns += self.hostmem.arrive(units)
         self._out += k
+
+    def _swap(self, migrated: np.ndarray) -> float:
+        """The paging device's time for ``migrated`` leaving the host and for the evictions since
+        the last call arriving there (0 without host paging)."""
+        if self.hostmem is None:
+            return 0.0
+        t, self._swap_ns = self._swap_ns + self.hostmem.leave(migrated), 0.0
+        return t
 
     def _take_out(self) -> int:
         """Units copied back to the host since the last call."""
@@ -492,6 +548,8 @@ class _Run:
             prefetch_hits=self.prefetch_hits,
             evictions=int(self.evictions.sum()),
             refaults=self.refaults,
+            host_page_ins=self.hostmem.ins if self.hostmem else 0,
+            host_page_outs=self.hostmem.outs if self.hostmem else 0,
         )
         return SimResult(
             scenario=uvm.name,

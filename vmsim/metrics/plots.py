@@ -197,14 +197,24 @@ def _simulation_figure(sim: SimDoc, figure: type[Figure]) -> Figure:
     ax_faults.set_ylabel("faults per sample")
     ax_faults.grid(True, alpha=0.3)
     ax_cpu = ax_faults.twinx()
-    ax_cpu.plot(t, [100 * s.cpu_utilization for s in samples], color="tab:blue", linewidth=1, alpha=0.7, label="CPU utilization")
-    ax_cpu.set_ylabel("CPU utilization (%)")
+    busy = "GPU compute" if sim.global_.gpu is not None else "CPU utilization"
+    ax_cpu.plot(t, [100 * s.cpu_utilization for s in samples], color="tab:blue", linewidth=1, alpha=0.7, label=busy)
+    ax_cpu.set_ylabel(f"{busy} (%)")
     ax_cpu.set_ylim(0, 105)
     h1, l1 = ax_faults.get_legend_handles_labels()
     h2, l2 = ax_cpu.get_legend_handles_labels()
     ax_faults.legend(h1 + h2, l1 + l2, fontsize="small", loc="upper right")
 
-    for ax, key, label in ((ax_rss, "rss", "resident set (pages)"), (ax_ws, "working_set", "working set (pages)")):
+    gpu = sim.global_.gpu
+    panels = [(ax_rss, "rss", "resident set (pages)" if gpu is None else "resident on the GPU (units)")]
+    if gpu is None:
+        panels.append((ax_ws, "working_set", "working set (pages)"))
+    else:  # a GPU run has no working sets: its link's busy share instead
+        ax_ws.plot(t, [100 * s.paging_device_utilization for s in samples], color="tab:purple", linewidth=1.2)
+        ax_ws.set_ylabel("host link busy (%)")
+        ax_ws.set_ylim(0, 105)
+        ax_ws.grid(True, alpha=0.3)
+    for ax, key, label in panels:
         for j, name in enumerate(names):
             ys = [getattr(s, key)[j] if j < len(getattr(s, key)) else float("nan") for s in samples]
             ax.plot(t, ys, linewidth=1.2, label=name)
@@ -215,6 +225,9 @@ def _simulation_figure(sim: SimDoc, figure: type[Figure]) -> Figure:
 
     g = sim.global_
     title = f"{sim.scenario}: {g.policy} / {g.scope}, {g.frames} frames"
+    if g.gpu is not None:
+        gpu_name = g.gpu.preset or "GPU"
+        title = f"{sim.scenario}: {gpu_name} at {100 * g.gpu.oversubscription:.0f}%, {g.policy} eviction, {g.frames} units"
     if g.thrashing.detected:
         title += " (thrashing)"
     fig.suptitle(title)
@@ -322,7 +335,7 @@ def _curve_figure(points: Sequence[CurvePoint], figure: type[Figure]) -> Figure:
 
 def plot_simulation(sim: SimDoc, path: str | Path) -> None:
     """`simulate --format json`: faults per sample (with CPU utilization), then resident set and
-    working set over time, one line per process."""
+    working set over time, one line per process (for a GPU run: units resident and the host link's busy share)."""
     _save(_simulation_figure, sim, path)
 
 

@@ -220,6 +220,11 @@ def gpu_lines(u: GPURecord) -> list[list[str]]:
         ],
         ["prefetch", prefetch],
         ["evictions", f"{u.evictions:,} units ({u.eviction}), {u.refaults:,} faulted back"],
+        *(
+            [["host paging", f"{u.host_page_ins:,} units read from the paging device, {u.host_page_outs:,} paged out"]]
+            if u.host_page_ins or u.host_page_outs
+            else []
+        ),
     ]
 
 

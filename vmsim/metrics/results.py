@@ -219,6 +219,10 @@ class GPURecord:
     evictions: int
     #: Faults on a unit evicted earlier (thrashing: pages evicted and faulted back).
     refaults: int
+    #: With host paging (``machine.gpu.host_paging``): units read from the paging device before
+    #: they could migrate, and units the host paged out to make room for the GPU's evictions.
+    host_page_ins: int = 0
+    host_page_outs: int = 0
 
 
 @dataclass(frozen=True)

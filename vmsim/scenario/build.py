@@ -121,6 +121,10 @@ def uvm_config(s: Scenario) -> UVMConfig:
         preset=gpu.preset,
         fits=gpu.fits_baseline,
         oversubscription=gpu.oversubscription,
+        host_units=m.memory // uvm.granularity if gpu.host_paging else 0,
+        swap_read_ns=m.paging_device.read,
+        swap_write_ns=m.paging_device.write,
+        swap_channels=m.paging_device.channels,
     )
 
 

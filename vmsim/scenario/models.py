@@ -124,6 +124,11 @@ class GPU(Model):
         None, gt=0, le=1000, description="device memory = the job's footprint / this (1.25: the job is 125% of the GPU)"
     )
     fits_baseline: bool = Field(True, description="also run the job on a GPU it fits, for the slowdown")
+    host_paging: bool = Field(
+        False,
+        description="the host holds machine.memory of the managed data, the rest on machine.paging_device "
+        "(default: host memory holds all of it)",
+    )
     uvm: UnifiedMemory = Field(UnifiedMemory(), description="the Unified Memory driver's settings")
 
     @model_validator(mode="after")
@@ -457,6 +462,11 @@ class Scenario(Model):
             raise ValueError("machine.tlb models a CPU's TLB; a machine.gpu run has none (remove one of them)")
         if not isinstance(self.kernel.load_control, NoLoadControl):
             raise ValueError("kernel.load_control suspends CPU processes; a machine.gpu run has none (remove one of them)")
+        if gpu.host_paging and self.machine.memory < gpu.uvm.granularity:
+            raise ValueError(
+                f"machine.gpu.host_paging: machine.memory ({self.machine.memory:,} bytes) holds no "
+                f"{gpu.uvm.granularity:,}-byte unit of the GPU's data"
+            )
         if gpu.uvm.eviction == "policy":
             from vmsim.policies.base import Foresighted, Periodic, Releasing
 
