@@ -101,6 +101,17 @@ class KernelConfig:
 
 
 @dataclass(frozen=True)
+class HostPaging:
+    """Host memory under a GPU: ``units`` of the managed data fit, the rest is on the paging
+    device, whose read and write times are per page of the UVMConfig's ``page_size``."""
+
+    units: int
+    read_ns: int
+    write_ns: int
+    channels: int = 1
+
+
+@dataclass(frozen=True)
 class UVMConfig:
     """A GPU under Unified Memory (kernel/uvm.py): sizes in bytes, bandwidths in bytes per second,
     times in nanoseconds. ``policy`` None: evict whole 2 MiB chunks in allocation order (the
@@ -125,9 +136,5 @@ class UVMConfig:
     #: Also run the job on a device it fits, for the slowdown.
     fits: bool = True
     oversubscription: float | None = None
-    #: Host memory for the managed data, in units (0: all of it fits), and the paging device
-    #: beneath it: per page of ``page_size``, read and write times, and its channels.
-    host_units: int = 0
-    swap_read_ns: int = 0
-    swap_write_ns: int = 0
-    swap_channels: int = 1
+    #: None: host memory holds all the managed data.
+    host: HostPaging | None = None

@@ -30,7 +30,7 @@ from vmsim.kernel.process import Proc, Processes, State
 from vmsim.kernel.sampler import Sampler, Stop
 from vmsim.kernel.workingset import WorkingSets
 from vmsim.limits import ADDRESS_SPACE, describe
-from vmsim.metrics.results import ProcessStats, SimResult, TLBRecord
+from vmsim.metrics.results import ProcessStats, SimResult, TLBRecord, totals
 from vmsim.vm import Pager, Table
 from vmsim.vm.future import iter_values, next_use
 
@@ -249,11 +249,7 @@ class Simulation:
             frames=cfg.frames,
             policy=cfg.policy.label,
             scope=cfg.scope,
-            references=sum(p.references for p in procs),
-            faults=sum(p.faults for p in procs),
-            cold_faults=sum(p.cold_faults for p in procs),
-            evictions=sum(p.evictions for p in procs),
-            writebacks=sum(p.writebacks for p in procs),
+            **totals(procs),
             cpu_utilization=self.cpus.busy / (cfg.cpus * end) if end else 0.0,
             paging_device_utilization=self.device.busy / (cfg.device_channels * end) if end else 0.0,
             simulated_time_s=end * NS,

@@ -31,13 +31,15 @@ import numpy as np
 
 from vmsim.errors import VmsimError
 from vmsim.hw.segments import AddressSpace
-from vmsim.kernel.config import ProcessSpec, UVMConfig
+from vmsim.kernel.config import HostPaging, ProcessSpec, UVMConfig
 from vmsim.kernel.sampler import MAX_SAMPLES, compact, verdict
 from vmsim.kernel.sim import layout_of
-from vmsim.metrics.results import GPURecord, ProcessStats, Sample, SimResult
+from vmsim.metrics.results import GPURecord, ProcessStats, Sample, SimResult, totals
 from vmsim.vm.pager import Pager
 
 NS = 1e-9
+#: The GPURecord's counters kept under the same names by a run.
+_COUNTS = ("fault_batches", "bytes_to_device", "bytes_to_host", "bytes_remote", "prefetched", "prefetch_hits", "refaults")
 #: The driver's VA block and root chunk.
 BLOCK = 2 << 20
 
@@ -106,16 +108,16 @@ class _Host:
     allocation order, at the start), the rest on the paging device; LRU over the units it holds.
     Each method returns the paging device's time for what it did."""
 
-    def __init__(self, cfg: UVMConfig, space: _Space) -> None:
+    def __init__(self, cfg: UVMConfig, host: HostPaging, space: _Space) -> None:
         self.cfg = cfg
-        self.cap = cfg.host_units
+        self.cap = host.units
         self.on = np.zeros(space.size, np.bool_)
         first = np.flatnonzero(space.valid)[: self.cap]
         self.on[first] = True
         self.lru: OrderedDict[int, None] = OrderedDict.fromkeys(first.tolist())
         pages = max(1.0, cfg.granularity / cfg.page_size)
-        self.read_ns = pages * cfg.swap_read_ns / cfg.swap_channels
-        self.write_ns = pages * cfg.swap_write_ns / cfg.swap_channels
+        self.read_ns = pages * host.read_ns / host.channels
+        self.write_ns = pages * host.write_ns / host.channels
         self.ins = self.outs = 0
 
     def leave(self, units: np.ndarray) -> float:
@@ -204,8 +206,8 @@ class _Run:
         self.writebacks = np.zeros(nproc, np.int64)
         self.max_rss = [0] * nproc
         self.access_bytes = [int(getattr(p.workload, "access_bytes", cfg.page_size)) for p in processes]
-        self.batches = self.prefetched = self.prefetch_hits = self.refaults = 0
-        self.bytes_in = self.bytes_out = self.bytes_remote = 0
+        self.fault_batches = self.prefetched = self.prefetch_hits = self.refaults = 0
+        self.bytes_to_device = self.bytes_to_host = self.bytes_remote = 0
         self.time_ns = self.compute_ns = self.service_ns = self.link_ns = 0.0
         self.samples: list[Sample] = []
         self.period = cfg.sample_ns
@@ -214,7 +216,7 @@ class _Run:
         self._last_compute = 0.0
         self._out = 0
         self._swap_ns = 0.0
-        self.hostmem = _Host(cfg, space) if cfg.host_units else None
+        self.hostmem = _Host(cfg, cfg.host, space) if cfg.host is not None else None
         self.pager: Pager | None = None
         self.tables: list[dict[int, int]] = []
         if cfg.policy is not None:
@@ -311,7 +313,7 @@ class _Run:
         owner = self.space.owner
         for s in range(0, len(faults), cfg.batch_size):
             batch = faults[s : s + cfg.batch_size]
-            self.batches += 1
+            self.fault_batches += 1
             pids = owner[batch]
             self.faults += np.bincount(pids, minlength=len(self.faults))
             cold = ~self.seen[batch]
@@ -332,7 +334,7 @@ class _Run:
             self._load(want, blocks)
             moved_out = self._take_out()
             link = len(blocks) * cfg.link_latency_ns + (len(want) + moved_out) * cfg.granularity / cfg.link_bandwidth / NS
-            self.bytes_in += len(want) * cfg.granularity
+            self.bytes_to_device += len(want) * cfg.granularity
             self.link_ns += link
             cost = cfg.batch_cost_ns + link + self._swap(want)
             self.service_ns += cost
@@ -389,7 +391,7 @@ class _Run:
             moved_in += len(want)
             copies += 1
         t = copies * cfg.link_latency_ns + (moved_in + moved_out) * cfg.granularity / cfg.link_bandwidth / NS
-        self.bytes_in += moved_in * cfg.granularity
+        self.bytes_to_device += moved_in * cfg.granularity
         self.link_ns += t
         self.time_ns += t
 
@@ -443,7 +445,7 @@ class _Run:
         back = ~self.read_mostly[units]
         self.writebacks += np.bincount(pids[back], minlength=len(self.writebacks))
         k = int(back.sum())
-        self.bytes_out += k * self.cfg.granularity
+        self.bytes_to_host += k * self.cfg.granularity
         if self.hostmem is not None:
             self._swap_ns += self.hostmem.arrive(units)
         self._out += k
@@ -540,14 +542,8 @@ class _Run:
             fault_service_s=round(self.service_ns * NS, 9),
             link_busy_s=round(self.link_ns * NS, 9),
             faults=int(self.faults.sum()),
-            fault_batches=self.batches,
-            bytes_to_device=self.bytes_in,
-            bytes_to_host=self.bytes_out,
-            bytes_remote=self.bytes_remote,
-            prefetched=self.prefetched,
-            prefetch_hits=self.prefetch_hits,
             evictions=int(self.evictions.sum()),
-            refaults=self.refaults,
+            **{k: getattr(self, k) for k in _COUNTS},
             host_page_ins=self.hostmem.ins if self.hostmem else 0,
             host_page_outs=self.hostmem.outs if self.hostmem else 0,
         )
@@ -557,11 +553,7 @@ class _Run:
             frames=uvm.device_units,
             policy=gpu.eviction,
             scope="global",
-            references=sum(self.refs),
-            faults=gpu.faults,
-            cold_faults=int(self.cold.sum()),
-            evictions=gpu.evictions,
-            writebacks=int(self.writebacks.sum()),
+            **totals(procs),
             simulated_time_s=end_s,
             context_switches=0,
             cpu_utilization=self.compute_ns / end if end else 0.0,

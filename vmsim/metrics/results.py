@@ -9,8 +9,9 @@ back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypedDict, cast
 
 _DOC: Final = {"extra": "forbid"}
 
@@ -223,6 +224,21 @@ class GPURecord:
     #: they could migrate, and units the host paged out to make room for the GPU's evictions.
     host_page_ins: int = 0
     host_page_outs: int = 0
+
+
+class Totals(TypedDict):
+    """A system's counters, as keyword arguments of SimResult."""
+
+    references: int
+    faults: int
+    cold_faults: int
+    evictions: int
+    writebacks: int
+
+
+def totals(processes: Sequence[ProcessCounters]) -> Totals:
+    """A system's counters: the sums of its processes'."""
+    return cast(Totals, {k: sum(getattr(p, k) for p in processes) for k in Totals.__annotations__})
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,16 @@ import random
 from collections.abc import Callable
 
 from vmsim.errors import ScenarioError, VmsimError
-from vmsim.kernel.config import KernelConfig, LoadControlConfig, PFFConfig, ProcessSpec, UVMConfig, WorkingSetConfig, Workload
+from vmsim.kernel.config import (
+    HostPaging,
+    KernelConfig,
+    LoadControlConfig,
+    PFFConfig,
+    ProcessSpec,
+    UVMConfig,
+    WorkingSetConfig,
+    Workload,
+)
 from vmsim.kernel.sim import Simulation, check_layout, layout_of
 from vmsim.kernel.uvm import UVM
 from vmsim.metrics.results import SimResult
@@ -121,10 +130,9 @@ def uvm_config(s: Scenario) -> UVMConfig:
         preset=gpu.preset,
         fits=gpu.fits_baseline,
         oversubscription=gpu.oversubscription,
-        host_units=m.memory // uvm.granularity if gpu.host_paging else 0,
-        swap_read_ns=m.paging_device.read,
-        swap_write_ns=m.paging_device.write,
-        swap_channels=m.paging_device.channels,
+        host=HostPaging(m.memory // uvm.granularity, m.paging_device.read, m.paging_device.write, m.paging_device.channels)
+        if gpu.host_paging
+        else None,
     )
 
 
