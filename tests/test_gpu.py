@@ -266,3 +266,16 @@ def test_plot_and_report_of_a_gpu_run(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["report", str(doc), "--html", str(page)]) == 0
     text = page.read_text()
     assert "slowdown" in text and "UVM faults" in text and "gtx-1080-ti" in text
+
+
+def test_a_stopped_gpu_run_is_partial_without_a_slowdown() -> None:
+    seen: list[tuple[int, int | None]] = []
+
+    def stop_at_once(references: int, faults: int | None) -> bool:
+        seen.append((references, faults))
+        return True
+
+    r = simulate(checked(scenario(machine__gpu__oversubscription=1.5), "t.yaml"), on_sample=stop_at_once)
+    whole = simulate(checked(scenario(machine__gpu__oversubscription=1.5), "t.yaml"))
+    assert r.partial and not whole.partial and len(seen) == 1
+    assert r.gpu is not None and r.gpu.slowdown is None and 0 < r.references < whole.references

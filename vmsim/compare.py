@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from vmsim.engine import replay
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.schema import SCHEMA_VERSION, CompareDoc, Run, anomalies
 from vmsim.parallel import Totals, run_jobs
 from vmsim.policies import PolicySpec, parse_policy
@@ -28,7 +29,7 @@ def compare(
     trace_format: str | None = None,
     seed: int = 0,
     overrides: list[str] | None = None,
-    progress: Callable[[int, int], bool] | None = None,
+    progress: ProgressFn | None = None,
     workers: int = 1,
     scheduler: str | None = None,
 ) -> CompareDoc:
@@ -93,7 +94,7 @@ def compare(
     )
 
 
-def _simulate_job(job: tuple[PolicySpec, int, dict[str, Any]], on_sample: Callable[[int, int], bool] | None = None) -> Run:
+def _simulate_job(job: tuple[PolicySpec, int, dict[str, Any]], on_sample: ProgressFn | None = None) -> Run:
     from vmsim.scenario.build import simulate
     from vmsim.scenario.models import Scenario
 
@@ -101,6 +102,6 @@ def _simulate_job(job: tuple[PolicySpec, int, dict[str, Any]], on_sample: Callab
     return Run.of_simulation(spec.label, f, simulate(Scenario.model_validate(data), on_sample=on_sample))
 
 
-def _replay_job(job: tuple[Any, PolicySpec, int, int], on_chunk: Callable[[int, int], bool] | None = None) -> Run:
+def _replay_job(job: tuple[Any, PolicySpec, int, int], on_chunk: ProgressFn | None = None) -> Run:
     source, spec, f, seed = job
     return Run.of(replay(source, spec, f, seed=seed, on_chunk=on_chunk))

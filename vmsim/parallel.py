@@ -15,9 +15,12 @@ import os
 import re
 import signal
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from vmsim.errors import OptionError, VmsimError
+
+if TYPE_CHECKING:  # the type alone: this module imports none of vmsim's layers
+    from vmsim.metrics.progress import ProgressFn
 
 __all__ = ["MISSING_DASK", "Totals", "default_workers", "run_jobs"]
 
@@ -31,7 +34,7 @@ class Totals:
     """References and faults summed over the runs finished so far, for a progress callback
     ``progress(references, faults)`` that returns True to stop."""
 
-    def __init__(self, progress: Callable[[int, int], bool] | None) -> None:
+    def __init__(self, progress: ProgressFn | None) -> None:
         self.progress = progress
         self.references = 0
         self.faults = 0
@@ -43,12 +46,12 @@ class Totals:
         self.faults += faults
         return report and self.progress is not None and self.progress(self.references, self.faults)
 
-    def during(self) -> Callable[[int, int], bool] | None:
+    def during(self) -> ProgressFn | None:
         """A callback for the run now going on in this process, reported on top of the totals."""
         progress, refs, faults = self.progress, self.references, self.faults
         if progress is None:
             return None
-        return lambda r, f: progress(refs + r, faults + f)
+        return lambda r, f: progress(refs + r, None if f is None else faults + f)
 
 
 def default_workers() -> int:

@@ -18,6 +18,7 @@ import numpy as np
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.hw.segments import AddressSpace
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.results import ProcessCounters, RunResult, Step
 from vmsim.policies import PolicySpec
 from vmsim.vm.future import iter_values, next_use
@@ -37,7 +38,7 @@ def replay(
     scope: Scope = "global",
     seed: int = 0,
     steps: bool = False,
-    on_chunk: Callable[[int, int], bool] | None = None,
+    on_chunk: ProgressFn | None = None,
 ) -> RunResult:
     """Run the whole stream from ``source`` and return its counters.
 
@@ -142,7 +143,7 @@ def replay(
 
 
 def _compiled(
-    source: Source, spec: PolicySpec, frames: int, scope: Scope, seed: int, on_chunk: Callable[[int, int], bool] | None
+    source: Source, spec: PolicySpec, frames: int, scope: Scope, seed: int, on_chunk: ProgressFn | None
 ) -> RunResult | None:
     """The run on a compiled loop (vmsim.vm.jit), or None where none applies. A stream shorter than
     :func:`vmsim.vm.jit.min_accesses` runs in Python (unless ``VMSIM_JIT=always``): loading numba
@@ -169,7 +170,7 @@ def _large_file(source: Source) -> bool:
 
 
 def _compiled_run(
-    source: Source, spec: PolicySpec, frames: int, scope: Scope, seed: int, on_chunk: Callable[[int, int], bool] | None
+    source: Source, spec: PolicySpec, frames: int, scope: Scope, seed: int, on_chunk: ProgressFn | None
 ) -> RunResult | None:
     from vmsim.vm import jit
 

@@ -3,13 +3,13 @@ thrashing verdict drawn from it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vmsim.kernel.config import KernelConfig
 from vmsim.kernel.cpu import CPUs
 from vmsim.kernel.events import DeviceQueue, SimProcess
 from vmsim.kernel.process import Processes
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.results import Sample, Thrashing, ThrashingEpisode
 from vmsim.vm import Pager
 
@@ -43,7 +43,7 @@ class Sampler:
     device: DeviceQueue
     pager: Pager
     samples: list[Sample] = field(default_factory=list)
-    on_sample: Callable[[int, int], bool] | None = None
+    on_sample: ProgressFn | None = None
 
     def run(self) -> SimProcess:
         """The SimPy process."""

@@ -14,7 +14,7 @@ Time is integer nanoseconds.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import simpy
@@ -30,6 +30,7 @@ from vmsim.kernel.process import Proc, Processes, State
 from vmsim.kernel.sampler import Sampler, Stop
 from vmsim.kernel.workingset import WorkingSets
 from vmsim.limits import ADDRESS_SPACE, describe
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.results import ProcessStats, SimResult, TLBRecord, totals
 from vmsim.vm import Pager, Table
 from vmsim.vm.future import iter_values, next_use
@@ -177,7 +178,7 @@ class Simulation:
             ev = self.env.timeout(step)
             agenda.flush()
 
-    def run(self, on_sample: Callable[[int, int], bool] | None = None) -> SimResult:
+    def run(self, on_sample: ProgressFn | None = None) -> SimResult:
         """Simulate to the end, or until ``on_sample(references, faults)`` (called at every
         sample) returns True: then the result is marked partial and covers the time so far."""
         self.sampler.on_sample = on_sample

@@ -34,6 +34,7 @@ from vmsim.hw.segments import AddressSpace
 from vmsim.kernel.config import HostPaging, ProcessSpec, UVMConfig
 from vmsim.kernel.sampler import MAX_SAMPLES, compact, verdict
 from vmsim.kernel.sim import layout_of
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.results import GPURecord, ProcessStats, Sample, SimResult, totals
 from vmsim.vm.pager import Pager
 
@@ -166,26 +167,40 @@ class UVM:
                 field="machine.gpu",
             )
 
-    def run(self) -> SimResult:
-        """The job on this device, and (``cfg.fits``) on one that holds all of it."""
-        result = _Run(self.cfg, self.space, self.processes, self.device_units, random.Random(self.rng.getrandbits(63))).go()
+    def run(self, on_sample: ProgressFn | None = None) -> SimResult:
+        """The job on this device, and (``cfg.fits``) on one that holds all of it, for the
+        slowdown. ``on_sample(references, faults)`` returning True stops the run (partial; a run
+        stopped before its end has no slowdown)."""
+        seed = self.rng.getrandbits(63)
+        result = _Run(self.cfg, self.space, self.processes, self.device_units, random.Random(seed), on_sample).go()
         fits_time = None
         footprint = self.space.footprint_units * self.cfg.granularity
-        if self.cfg.fits:
+        if self.cfg.fits and not result.partial:
             if self.device_units >= self.space.footprint_units:
                 fits_time = result.time_ns
             else:
-                spaced = _Space(self.cfg, self.processes)
-                fits_run = _Run(self.cfg, spaced, self.processes, max(1, spaced.footprint_units), random.Random(self.seed))
-                fits_time = fits_run.go().time_ns
+                units = self.space.footprint_units
+                fits = _Run(self.cfg, self.space, self.processes, units, random.Random(seed), on_sample).go()
+                fits_time = None if fits.partial else fits.time_ns
+                result.partial = fits.partial
         return result.result(self, footprint, fits_time)
 
 
 class _Run:
     """The state of one run of the job."""
 
-    def __init__(self, cfg: UVMConfig, space: _Space, processes: Sequence[ProcessSpec], units: int, rng: random.Random) -> None:
+    def __init__(
+        self,
+        cfg: UVMConfig,
+        space: _Space,
+        processes: Sequence[ProcessSpec],
+        units: int,
+        rng: random.Random,
+        on_sample: ProgressFn | None = None,
+    ) -> None:
         self.cfg, self.space, self.processes, self.units = cfg, space, processes, units
+        self.on_sample = on_sample
+        self.partial = False
         n, b = space.size, space.per_block
         self.b = b
         self.resident = np.zeros(n, np.bool_)
@@ -255,6 +270,10 @@ class _Run:
                 units = self.space.dense(pid, np.asarray(chunk.pages, np.int64))
                 for lo in range(0, len(units), step):
                     self._window(pid, units[lo : lo + step])
+                if self.on_sample is not None and self.on_sample(sum(self.refs), int(self.faults.sum())):
+                    self.partial = True
+                    streams = []
+                    break
         self._sample(final=True)
         return self
 
@@ -562,4 +581,5 @@ class _Run:
             processes=procs,
             samples=tuple(self.samples),
             gpu=gpu,
+            partial=self.partial,
         )

@@ -226,7 +226,7 @@ class GPURecord:
     host_page_outs: int = 0
 
 
-class Totals(TypedDict):
+class SystemCounters(TypedDict):
     """A system's counters, as keyword arguments of SimResult."""
 
     references: int
@@ -236,9 +236,9 @@ class Totals(TypedDict):
     writebacks: int
 
 
-def totals(processes: Sequence[ProcessCounters]) -> Totals:
+def totals(processes: Sequence[ProcessCounters]) -> SystemCounters:
     """A system's counters: the sums of its processes'."""
-    return cast(Totals, {k: sum(getattr(p, k) for p in processes) for k in Totals.__annotations__})
+    return cast(SystemCounters, {k: sum(getattr(p, k) for p in processes) for k in SystemCounters.__annotations__})
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
 
 from vmsim.errors import ScenarioError, VmsimError
 from vmsim.kernel.config import (
@@ -19,6 +18,7 @@ from vmsim.kernel.config import (
 )
 from vmsim.kernel.sim import Simulation, check_layout, layout_of
 from vmsim.kernel.uvm import UVM
+from vmsim.metrics.progress import ProgressFn
 from vmsim.metrics.results import SimResult
 from vmsim.scenario.models import (
     NoLoadControl,
@@ -195,8 +195,7 @@ def check(s: Scenario, thorough: bool = False) -> None:
         ) from None
 
 
-def simulate(s: Scenario, on_sample: Callable[[int, int], bool] | None = None) -> SimResult:
-    """Build and run; ``on_sample(references, faults)`` returning True stops the run early (a GPU
-    job runs to its end)."""
-    result = build_gpu(s).run() if s.machine.gpu is not None else build(s).run(on_sample)
+def simulate(s: Scenario, on_sample: ProgressFn | None = None) -> SimResult:
+    """Build and run; ``on_sample(references, faults)`` returning True stops the run early."""
+    result = build_gpu(s).run(on_sample) if s.machine.gpu is not None else build(s).run(on_sample)
     return dataclasses.replace(result, config=s.model_dump(mode="json"))

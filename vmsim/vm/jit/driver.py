@@ -10,13 +10,14 @@ and a victim's frame takes the new page, as the Pager's frame table does in a re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from vmsim.hw.access import Chunk
+from vmsim.metrics.progress import ProgressFn
 from vmsim.policies.base import NEVER
 from vmsim.vm.jit.ids import DenseIds, grow
 
@@ -202,7 +203,7 @@ def next_uses(ids: np.ndarray, ids_total: int) -> np.ndarray:
 def replay_chunks(
     kernels: Kernel | list[Kernel],
     chunks: Iterable[Chunk],
-    on_chunk: Callable[[int, int], bool] | None = None,
+    on_chunk: ProgressFn | None = None,
     pids: list[int] | None = None,
 ) -> tuple[Replay, bool]:
     """Every chunk through the kernels; returns the replay and whether ``on_chunk`` stopped it.
