@@ -131,3 +131,65 @@ def test_object_pages_expand_a_request_to_its_pages(tmp_path: Path) -> None:
     assert len(set(pages[:3])) == 3  # an object's pages are distinct
     with pytest.raises(VmsimError, match="applies to oracleGeneral"):
         open_trace(tmp_path / "o.oracleGeneral.bin", "pages", object_pages=True)
+
+
+def _with_nexts(objs: np.ndarray, base: int = 0, none: int = -1) -> np.ndarray:
+    """Each request's next request of the same object, numbered from ``base`` (``none``: no more)."""
+    nxt = np.full(len(objs), none, np.int64)
+    last: dict[int, int] = {}
+    for i in range(len(objs) - 1, -1, -1):
+        o = int(objs[i])
+        if o in last:
+            nxt[i] = last[o] + base
+        last[o] = i
+    return nxt
+
+
+def oracle_with_nexts(path: Path, objs: np.ndarray, nexts: np.ndarray) -> Path:
+    recs = np.zeros(len(objs), ORACLE)
+    recs["obj"], recs["time"], recs["size"], recs["next"] = objs, np.arange(len(objs)), 1, nexts
+    path.write_bytes(recs.tobytes())
+    return path
+
+
+def _opt(path: Path, frames: int, jit: str, monkeypatch: pytest.MonkeyPatch, limit: int | None = None) -> tuple[int, ...]:
+    monkeypatch.setenv("VMSIM_JIT", jit)
+    r = replay(open_trace(path, "oracleGeneral", limit=limit), parse_policy("opt"), frames)
+    return (r.references, r.faults, r.cold_faults, r.evictions)
+
+
+@pytest.mark.parametrize(("base", "none"), [(0, -1), (1, -1), (0, (1 << 63) - 1)])
+def test_opt_takes_the_trace_next_access_without_a_second_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, base: int, none: int
+) -> None:
+    rng = np.random.default_rng(base + 7)
+    objs = (rng.zipf(1.2, 150_000) % 5_000).astype(np.uint64)
+    f = oracle_with_nexts(tmp_path / "n.oracleGeneral.bin", objs, _with_nexts(objs, base, none))
+    first = next(iter(open_trace(f, "oracleGeneral")()))
+    assert first.nexts is not None and first.nexts[0] == _with_nexts(objs)[0]
+    import vmsim.vm.jit.driver as driver
+
+    def no_second_pass(*_: object) -> None:
+        raise AssertionError("the next accesses were computed again")
+
+    python = _opt(f, 300, "0", monkeypatch)
+    monkeypatch.setattr(driver, "next_uses", no_second_pass)
+    assert _opt(f, 300, "always", monkeypatch) == python
+    assert _opt(f, 300, "always", monkeypatch, limit=90_000) == _opt(f, 300, "0", monkeypatch, limit=90_000)
+
+
+def test_a_next_access_field_that_says_nothing_is_computed_instead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    objs = (np.arange(100_000) % 700).astype(np.uint64)
+    f = oracle_file(tmp_path / "blank.oracleGeneral.bin", objs)  # next = -1 everywhere
+    assert next(iter(open_trace(f, "oracleGeneral")())).nexts is None
+    assert _opt(f, 500, "always", monkeypatch) == _opt(f, 500, "0", monkeypatch)
+
+
+def test_a_next_access_field_that_goes_wrong_later_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    objs = (np.arange(200_000) % 900).astype(np.uint64)
+    nexts = _with_nexts(objs)
+    nexts[150_000] = 150_001  # not the same object
+    f = oracle_with_nexts(tmp_path / "bad.oracleGeneral.bin", objs, nexts)
+    monkeypatch.setenv("VMSIM_JIT", "always")
+    with pytest.raises(VmsimError, match=r"next-access field of requests 131,072-196,607 does not match"):
+        replay(open_trace(f, "oracleGeneral"), parse_policy("opt"), 100)

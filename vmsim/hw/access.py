@@ -15,11 +15,15 @@ class Chunk(NamedTuple):
     """A run of accesses in order: virtual page numbers, write flags, and owning processes.
 
     ``writes`` None means every access reads; ``pids`` None means every access is process 0.
+    ``nexts``, from a trace that records it (oracleGeneral): each access's next access to the same
+    page, as its position in the whole stream (0 for the stream's first access), -1 if none; a
+    chunk made from others (folded, cut, rechunked) drops it.
     """
 
     pages: np.ndarray
     writes: np.ndarray | None = None
     pids: np.ndarray | None = None
+    nexts: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.pages)

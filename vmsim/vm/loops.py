@@ -40,7 +40,7 @@ _SLICE = 1 << 18
 def fold_repeats(chunk: Chunk) -> Chunk:
     """Fold each run of consecutive accesses to the same (process, page) into its first access,
     OR-ing the write flags of the run."""
-    pages, writes, pids = chunk
+    pages, writes, pids = chunk.pages, chunk.writes, chunk.pids
     n = len(pages)
     if n < 2:
         return chunk
@@ -57,7 +57,7 @@ def fold_repeats(chunk: Chunk) -> Chunk:
 
 def _pieces(chunk: Chunk) -> Iterator[tuple[list[int], Iterable[int], Iterable[int]]]:
     """Plain lists for the loop, a slice at a time (iterating lists beats iterating arrays)."""
-    pages, writes, pids = chunk
+    pages, writes, pids = chunk.pages, chunk.writes, chunk.pids
     for i in range(0, len(pages), _SLICE):
         j = i + _SLICE
         wl: Iterable[int] = repeat(0) if writes is None else writes[i:j].tolist()

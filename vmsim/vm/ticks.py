@@ -25,7 +25,7 @@ class Ticker:
 
     def run(self, chunk: Chunk, run_chunk: Callable[[Chunk], None]) -> None:
         """Run ``chunk`` in pieces that end at tick boundaries, ticking the policy between them."""
-        pages, writes, pids = chunk
+        pages, writes, pids = chunk.pages, chunk.writes, chunk.pids
         i, n = 0, len(pages)
         while i < n:
             j = min(n, i + self.next - self.now)

@@ -89,12 +89,46 @@ def _object_pages(objs: np.ndarray, sizes: np.ndarray, page_size: int) -> np.nda
     return np.where(j == 0, first, z & _PAGE_MASK).astype(np.int64)
 
 
+def _next_offset(objs: np.ndarray, field: np.ndarray) -> int | None:
+    """How the trace numbers requests in its next-access field (0 or 1 for its first request),
+    judged on its first chunk: each next access that falls in the chunk must be a later request
+    of the same object, and at least one must. None: the field does not say (vmsim computes the
+    next accesses itself)."""
+    n = len(objs)
+    pos = np.arange(n, dtype=np.int64)
+    for off in (0, 1):
+        at = field - off
+        valid = (field >= 0) & (field < NEVER)
+        if np.any(valid & (at <= pos)):
+            continue
+        inside = valid & (at < n)
+        if inside.any() and np.array_equal(objs[at[inside]], objs[inside]):
+            return off
+    return None
+
+
+def _nexts(field: np.ndarray, objs: np.ndarray, start: int, off: int, limit: int | None) -> np.ndarray | None:
+    """The chunk's next accesses as stream positions (-1: none, or past ``limit``), or None if the
+    field contradicts the chunk's own requests."""
+    at = field - off
+    none = (field < 0) | (field >= NEVER) | (limit is not None and at >= limit)
+    local = at - start
+    inside = ~none & (local < len(objs))
+    if np.any(~none & (local <= np.arange(len(objs)))) or not np.array_equal(objs[local[inside]], objs[inside]):
+        return None
+    return np.where(none, -1, at)
+
+
 def oracle_chunks(path: Path, limit: int | None = None, size: int = CHUNK, object_pages: int | None = None) -> Iterator[Chunk]:
     """The requests of an oracleGeneral trace as chunks of page numbers (reads, one process);
     ``object_pages`` (a page size): each request touches all its object's pages. ``limit``
-    counts requests."""
+    counts requests. Without ``object_pages`` each chunk carries the trace's next accesses
+    (``Chunk.nexts``) once its first chunk shows the field is right; a later chunk whose field
+    contradicts its requests is a TraceError, since OPT would trust it."""
     left = limit
     rest = b""
+    start = 0
+    off: int | None = None
     with open_stream(path) as fh:
         while left is None or left > 0:
             try:
@@ -113,7 +147,19 @@ def oracle_chunks(path: Path, limit: int | None = None, size: int = CHUNK, objec
             if len(recs) and object_pages:
                 yield Chunk(_object_pages(recs["obj"], recs["size"], object_pages))
             elif len(recs):
-                yield Chunk((recs["obj"] & _PAGE_MASK).astype(np.int64))
+                pages = (recs["obj"] & _PAGE_MASK).astype(np.int64)
+                field = recs["next"].astype(np.int64)
+                if start == 0:
+                    off = _next_offset(pages, field)
+                nexts = None if off is None else _nexts(field, pages, start, off, limit)
+                if off is not None and nexts is None:
+                    raise TraceError(
+                        f"the next-access field of requests {start:,}-{start + len(recs) - 1:,} does not match the requests "
+                        "(its first requests' did); vmsim convert writes the field anew",
+                        source=str(path),
+                    )
+                yield Chunk(pages, nexts=nexts)
+                start += len(recs)
     if rest:
         raise TraceError(
             f"oracleGeneral records are {ORACLE.itemsize} bytes; the file ends {len(rest)} bytes into one", source=str(path)

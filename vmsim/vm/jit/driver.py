@@ -11,11 +11,13 @@ and a victim's frame takes the new page, as the Pager's frame table does in a re
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain
 from typing import Any
 
 import numpy as np
 from numba import njit
 
+from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.metrics.progress import ProgressFn
 from vmsim.policies.base import NEVER
@@ -187,6 +189,21 @@ class Replay:
         return out
 
 
+def _stream_future(r: Replay, chunks: Iterable[Chunk], on_chunk: ProgressFn | None) -> tuple[Replay, bool]:
+    """A foresighted kernel fed the trace's own next accesses chunk by chunk: nothing is held."""
+    done = 0
+    for chunk in chunks:
+        if not len(chunk):
+            continue
+        if chunk.nexts is None:
+            raise VmsimError(f"the trace stops giving next accesses at access {done:,}")
+        if on_chunk is not None and on_chunk(done, r.faults()):
+            return r, True
+        r.run(*r.prepare(chunk), np.where(chunk.nexts < 0, NEVER, chunk.nexts))
+        done += len(chunk)
+    return r, False
+
+
 @njit(cache=True)
 def next_uses(ids: np.ndarray, ids_total: int) -> np.ndarray:
     """Each access's next access to the same id (its index in ``ids``), NEVER if none."""
@@ -211,7 +228,11 @@ def replay_chunks(
     r = Replay(kernels if isinstance(kernels, list) else [kernels], pids)
     done = 0
     if any(k.future for k in r.kernels):
-        prepared = [r.prepare(c) for c in chunks if len(c)]
+        it = iter(chunks)
+        first = next((c for c in it if len(c)), None)
+        if first is not None and first.nexts is not None:
+            return _stream_future(r, chain([first], it), on_chunk)
+        prepared = [r.prepare(c) for c in chain([] if first is None else [first], it) if len(c)]
         nxt = next_uses(np.concatenate([p[0] for p in prepared]) if prepared else np.empty(0, np.int64), max(1, r.ids.count))
         at = 0
         for ids, writes, pidx in prepared:
