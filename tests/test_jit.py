@@ -84,16 +84,22 @@ class StopAt:
         return self.calls >= self.n
 
 
-@pytest.mark.parametrize("policy", ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "sieve"])
+@pytest.mark.parametrize("policy", ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "sieve", "opt", "s3fifo"])
 @pytest.mark.parametrize(("frames", "processes"), [(3, 3), (10, 4), (101, 3)])
 def test_compiled_equals_python_under_local_scope(
     policy: str, frames: int, processes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each process replaces among its own quota (an equal share, the remainder to the lowest pids)."""
+    import vmsim.vm.jit.driver as driver
+
     chunks = stream(frames + processes, 30_000, 900, processes)
     spec = parse_policy(policy)
     monkeypatch.setenv("VMSIM_JIT", "always")
+    ran = []
+    real = driver.replay_chunks
+    monkeypatch.setattr(driver, "replay_chunks", lambda *a, **k: ran.append(1) or real(*a, **k))
     compiled = replay(lambda: iter(chunks), spec, frames, scope="local")
+    assert ran, "the compiled loop did not run"
     monkeypatch.setenv("VMSIM_JIT", "0")
     python = replay(lambda: iter(chunks), spec, frames, scope="local")
     assert compiled == python and compiled.scope == "local"

@@ -10,101 +10,109 @@ from numba import njit
 
 from vmsim.policies.base import NEVER
 from vmsim.policies.opt import OPT
-from vmsim.vm.jit.driver import Kernel, count_fault, evict, load
+from vmsim.vm.jit.driver import Kernel, count_fault, domains, evict, load
 
 POLICY = OPT
+LOCAL = True
 _LATEST = 1 << 60
 
 
 # _sift_up and _sift_down mirror each other on purpose: the two directions of an indexed heap.
+# A domain's heap is heap[b : b + its size]; pos[f] is f's place in its domain's heap.
 @njit(cache=True)
-def _sift_up(heap, pos, key, j):  # type: ignore[no-untyped-def]
-    f = heap[j]
+def _sift_up(heap, pos, key, j, b):  # type: ignore[no-untyped-def]
+    f = heap[b + j]
     k = key[f]
     while j > 0:
         parent = (j - 1) >> 1
-        g = heap[parent]
+        g = heap[b + parent]
         if key[g] >= k:
             break
-        heap[j] = g
+        heap[b + j] = g
         pos[g] = j
         j = parent
-    heap[j] = f
+    heap[b + j] = f
     pos[f] = j
 
 
 @njit(cache=True)
-def _sift_down(heap, pos, key, j, size):  # type: ignore[no-untyped-def]
-    f = heap[j]
+def _sift_down(heap, pos, key, j, size, b):  # type: ignore[no-untyped-def]
+    f = heap[b + j]
     k = key[f]
     while True:
         c = 2 * j + 1
         if c >= size:
             break
-        if c + 1 < size and key[heap[c + 1]] > key[heap[c]]:
+        if c + 1 < size and key[heap[b + c + 1]] > key[heap[b + c]]:
             c += 1
-        g = heap[c]
+        g = heap[b + c]
         if key[g] <= k:
             break
-        heap[j] = g
+        heap[b + j] = g
         pos[g] = j
         j = c
-    heap[j] = f
+    heap[b + j] = f
     pos[f] = j
 
 
 @njit(cache=True)
-def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, nxt, heap, pos, key, st):  # type: ignore[no-untyped-def]
-    used, t0, n = st[0], st[1], len(id_in)
+def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, nxt, heap, pos, key, t, base, size, used, local):  # type: ignore[no-untyped-def]
+    t0 = t[0]
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
         u = nxt[i]
         k = u if u < NEVER else NEVER + (_LATEST - (t0 + i))
         f = frame_of[x]
+        p = pidx[i]
+        d = p if local else 0  # the replacement domain: the process's own frames, or all of them
         if f >= 0:
             if w:
                 dirty[f] = 1
             old = key[f]
             key[f] = k
             if k > old:
-                _sift_up(heap, pos, key, pos[f])
+                _sift_up(heap, pos, key, pos[f], base[d])
             else:
-                _sift_down(heap, pos, key, pos[f], used)
+                _sift_down(heap, pos, key, pos[f], used[d], base[d])
             continue
-        count_fault(x, pidx[i], seen, cnt)
-        if used < n:
-            f = used
-            heap[used] = f
-            pos[f] = used
+        count_fault(x, p, seen, cnt)
+        b = base[d]
+        if used[d] < size[d]:
+            f = b + used[d]
+            heap[b + used[d]] = f
+            pos[f] = used[d]
             key[f] = k
-            used += 1
-            _sift_up(heap, pos, key, used - 1)
+            used[d] += 1
+            _sift_up(heap, pos, key, used[d] - 1, b)
         else:
-            f = heap[0]
+            f = heap[b]
             evict(f, id_in, owner, dirty, frame_of, cnt)
             key[f] = k
-            _sift_down(heap, pos, key, 0, used)
+            _sift_down(heap, pos, key, 0, used[d], b)
         load(f, x, w, id_in, frame_of, dirty)
-    st[0], st[1] = used, t0 + len(ids)
+    t[0] = t0 + len(ids)
 
 
 class _OPT(Kernel):
     future = True
 
-    def __init__(self, frames: int) -> None:
+    def __init__(self, frames: int, quotas: list[int] | None) -> None:
         super().__init__(frames)
         self.heap = np.zeros(frames, np.int32)
         self.pos = np.zeros(frames, np.int32)
         self.key = np.zeros(frames, np.int64)
-        self.st = np.zeros(2, np.int64)
+        self.t = np.zeros(1, np.int64)  # the stream position of the next chunk's first access
+        self.base, self.size, self.local = domains(frames, quotas)
+        self.used = np.zeros(len(self.size), np.int64)
 
     loop = staticmethod(_loop)
 
     def extra(self) -> tuple[Any, ...]:
-        return self.heap, self.pos, self.key, self.st
+        return self.heap, self.pos, self.key, self.t, self.base, self.size, self.used, self.local
 
 
-def make(frames: int, params: dict[str, Any]) -> Kernel:
-    """The compiled OPT over ``frames`` frames."""
-    return _OPT(frames)
+def make(frames: int, params: dict[str, Any], quotas: list[int] | None = None) -> Kernel:
+    """The compiled OPT over ``frames`` frames (``quotas``: each process's, by dense index, under
+    local scope)."""
+    return _OPT(frames, quotas)
