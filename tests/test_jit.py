@@ -84,7 +84,7 @@ class StopAt:
         return self.calls >= self.n
 
 
-@pytest.mark.parametrize("policy", ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "sieve", "opt", "s3fifo"])
+@pytest.mark.parametrize("policy", ["fifo", "lru", "clock", "clock:ref_bit_on_load=false", "sieve", "opt", "s3fifo", "arc"])
 @pytest.mark.parametrize(("frames", "processes"), [(3, 3), (10, 4), (101, 3)])
 def test_compiled_equals_python_under_local_scope(
     policy: str, frames: int, processes: int, monkeypatch: pytest.MonkeyPatch
@@ -130,7 +130,7 @@ def _refuse(*args: object, **kw: object) -> Iterator[None]:
     raise AssertionError("the compiled loop ran")
 
 
-def test_vmsim_jit_0_and_local_arc_run_python(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_vmsim_jit_0_explain_and_short_streams_run_python(monkeypatch: pytest.MonkeyPatch) -> None:
     import vmsim.vm.jit.driver as driver
 
     monkeypatch.setattr(driver, "replay_chunks", _refuse)
@@ -138,7 +138,6 @@ def test_vmsim_jit_0_and_local_arc_run_python(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("VMSIM_JIT", "0")
     replay(lambda: iter(chunks), parse_policy("lru"), 20)
     monkeypatch.setenv("VMSIM_JIT", "always")
-    replay(lambda: iter(chunks), parse_policy("arc"), 20, scope="local")  # compiled ARC is global only
     replay(lambda: iter(chunks), parse_policy("lru"), 20, steps=True)
     monkeypatch.setenv("VMSIM_JIT", "auto")
     replay(lambda: iter(chunks), parse_policy("lru"), 20)  # too short to be worth loading numba

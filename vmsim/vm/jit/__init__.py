@@ -5,7 +5,7 @@ second implementation of one built-in policy's decisions that must give the same
 cold faults, evictions, write-backs, per process), which ``tests/test_jit.py`` checks. What runs
 compiled: ``replay`` and ``curve`` of the policies in :data:`KERNELS` (FIFO, LRU, Clock, SIEVE,
 OPT, S3-FIFO, ARC; one module each in this package) with any number of processes, under global
-scope, and under local scope for the modules that set ``LOCAL``; not ``--explain``. Everything
+scope, and under local scope for the modules that set ``LOCAL`` (all of them); not ``--explain``. Everything
 else, and every plug-in policy, runs in Python, unchanged.
 
 Pages are mapped once to dense ids, per (process, page), by a compiled open-addressing table

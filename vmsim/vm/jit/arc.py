@@ -10,24 +10,48 @@ import numpy as np
 from numba import njit
 
 from vmsim.policies.arc import ARC
-from vmsim.vm.jit.driver import Kernel, append, count_fault, evict, load, unlink
+from vmsim.vm.jit.driver import Kernel, append, count_fault, domains, evict, load, unlink
 from vmsim.vm.jit.ids import grow
 
 POLICY = ARC
+LOCAL = True
 
 # ln: heads and tails of T1, T2 (over frames) and B1, B2 (over ids), then their sizes, and used.
 _H1, _T1, _H2, _T2, _HB1, _TB1, _HB2, _TB2, _N1, _N2, _M1, _M2, _USED = range(13)
 
 
 @njit(cache=True)
-def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fprev, fnext, where, gprev, gnext, ln, pv):  # type: ignore[no-untyped-def]
-    # Opens like every compiled loop, on purpose (clock.py says why).
-    n = len(id_in)
-    p = pv[0]
+def _loop(
+    ids,
+    writes,
+    pidx,
+    frame_of,
+    seen,
+    owner,
+    id_in,
+    dirty,
+    cnt,
+    in_t2,
+    fprev,
+    fnext,
+    where,
+    gprev,
+    gnext,
+    lns,
+    pv,
+    base,
+    size,
+    local,
+):  # type: ignore[no-untyped-def]
+    # Opens like every compiled loop, on purpose (clock.py says why). Domain d's lists are lns[d],
+    # its target p is pv[d].
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
         f = frame_of[x]
+        q = pidx[i]
+        d = q if local else 0  # the replacement domain: the process's own frames, or all of them
+        ln = lns[d]
         if f >= 0:
             if w:
                 dirty[f] = 1
@@ -42,13 +66,14 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fp
                 in_t2[f] = 1
             append(f, fprev, fnext, ln, _H2, _T2)
             continue
-        count_fault(x, pidx[i], seen, cnt)
+        count_fault(x, q, seen, cnt)
         ghost = where[x]
-        full = ln[_USED] >= n
+        full = ln[_USED] >= size[d]
+        p = pv[d]
         n1, m1, n2, m2 = ln[_N1], ln[_M1], ln[_N2], ln[_M2]
         c = n1 + n2
         if not full:
-            f = ln[_USED]
+            f = base[d] + ln[_USED]
             ln[_USED] += 1
         else:
             if ghost == 1:
@@ -73,6 +98,7 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fp
                 append(v, gprev, gnext, ln, _HB2, _TB2)
                 ln[_M2] += 1
             evict(f, id_in, owner, dirty, frame_of, cnt)
+            pv[d] = p
         load(f, x, w, id_in, frame_of, dirty)
         if ghost == 1 or ghost == 2:
             if ghost == 1:
@@ -100,20 +126,20 @@ def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, in_t2, fp
                     unlink(y, gprev, gnext, ln, _HB2, _TB2)
                     where[y] = 0
                     ln[_M2] -= 1
-    pv[0] = p
 
 
 class _ARC(Kernel):
-    def __init__(self, frames: int) -> None:
+    def __init__(self, frames: int, quotas: list[int] | None) -> None:
         super().__init__(frames)
+        self.base, self.size, self.local = domains(frames, quotas)
         self.in_t2 = np.zeros(frames, np.uint8)
         self.fprev = np.full(frames, -1, np.int32)
         self.fnext = np.full(frames, -1, np.int32)
         self.where = np.zeros(len(self.frame_of), np.uint8)
         self.gprev = np.full(len(self.frame_of), -1, np.int32)
         self.gnext = np.full(len(self.frame_of), -1, np.int32)
-        self.ln = np.array([-1] * 8 + [0] * 5, np.int64)
-        self.pv = np.zeros(1, np.float64)
+        self.ln = np.tile(np.array([-1] * 8 + [0] * 5, np.int64), (len(self.size), 1))
+        self.pv = np.zeros(len(self.size), np.float64)
 
     loop = staticmethod(_loop)
 
@@ -125,9 +151,22 @@ class _ARC(Kernel):
             self.gnext = grow(self.gnext, ids, -1)
 
     def extra(self) -> tuple[Any, ...]:
-        return self.in_t2, self.fprev, self.fnext, self.where, self.gprev, self.gnext, self.ln, self.pv
+        return (
+            self.in_t2,
+            self.fprev,
+            self.fnext,
+            self.where,
+            self.gprev,
+            self.gnext,
+            self.ln,
+            self.pv,
+            self.base,
+            self.size,
+            self.local,
+        )
 
 
-def make(frames: int, params: dict[str, Any]) -> Kernel:
-    """The compiled ARC over ``frames`` frames."""
-    return _ARC(frames)
+def make(frames: int, params: dict[str, Any], quotas: list[int] | None = None) -> Kernel:
+    """The compiled ARC over ``frames`` frames (``quotas``: each process's, by dense index, under
+    local scope)."""
+    return _ARC(frames, quotas)
