@@ -139,7 +139,8 @@ def _compiled_sizes(
 
     kernels = [modules[i].make(f, policies[i].params) for i, f in mine]
     totals = Totals(progress)
-    run, partial = replay_chunks(kernels, chain(head, chunks), totals.during())
+    fold = all(policies[i].cls.folds_repeats(**policies[i].params) for i, _ in mine) and not any(k.future for k in kernels)
+    run, partial = replay_chunks(kernels, chain(head, chunks), totals.during(), fold=fold)
     out: dict[tuple[int, int], CurvePoint] = {}
     for k, (i, f) in enumerate(mine):
         counts = run.counters(k).values()

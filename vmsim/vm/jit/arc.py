@@ -18,10 +18,11 @@ LOCAL = True
 
 # ln: heads and tails of T1, T2 (over frames) and B1, B2 (over ids), then their sizes, and used.
 _H1, _T1, _H2, _T2, _HB1, _TB1, _HB2, _TB2, _N1, _N2, _M1, _M2, _USED = range(13)
+_W = 13
 
 
-@njit(cache=True)
-def _loop(
+@njit(cache=True, nogil=True)
+def _loop(  # type: ignore[no-untyped-def]
     ids,
     writes,
     pidx,
@@ -37,95 +38,95 @@ def _loop(
     where,
     gprev,
     gnext,
-    lns,
+    ln,
     pv,
     base,
     size,
     local,
-):  # type: ignore[no-untyped-def]
-    # Opens like every compiled loop, on purpose (clock.py says why). Domain d's lists are lns[d],
-    # its target p is pv[d].
+):
+    # Opens like every compiled loop, on purpose (clock.py says why). Domain d's lists are
+    # ln[_W * d : _W * (d + 1)] (a flat array: no view per access), its target p is pv[d].
     for i in range(len(ids)):
         x = ids[i]
         w = writes[i]
         f = frame_of[x]
         q = pidx[i]
         d = q if local else 0  # the replacement domain: the process's own frames, or all of them
-        ln = lns[d]
+        o = _W * d  # the domain's slots in ln
         if f >= 0:
             if w:
                 dirty[f] = 1
             if in_t2[f]:
-                if ln[_T2] == f:  # already T2's most recent page (a repeat): nothing moves
+                if ln[o + _T2] == f:  # already T2's most recent page (a repeat): nothing moves
                     continue
-                unlink(f, fprev, fnext, ln, _H2, _T2)
+                unlink(f, fprev, fnext, ln, o + _H2, o + _T2)
             else:
-                unlink(f, fprev, fnext, ln, _H1, _T1)
-                ln[_N1] -= 1
-                ln[_N2] += 1
+                unlink(f, fprev, fnext, ln, o + _H1, o + _T1)
+                ln[o + _N1] -= 1
+                ln[o + _N2] += 1
                 in_t2[f] = 1
-            append(f, fprev, fnext, ln, _H2, _T2)
+            append(f, fprev, fnext, ln, o + _H2, o + _T2)
             continue
         count_fault(x, q, seen, cnt)
         ghost = where[x]
-        full = ln[_USED] >= size[d]
+        full = ln[o + _USED] >= size[d]
         p = pv[d]
-        n1, m1, n2, m2 = ln[_N1], ln[_M1], ln[_N2], ln[_M2]
+        n1, m1, n2, m2 = ln[o + _N1], ln[o + _M1], ln[o + _N2], ln[o + _M2]
         c = n1 + n2
         if not full:
-            f = base[d] + ln[_USED]
-            ln[_USED] += 1
+            f = base[d] + ln[o + _USED]
+            ln[o + _USED] += 1
         else:
             if ghost == 1:
                 p = min(p + max(m2 / m1, 1.0), float(c))
             elif ghost == 2:
                 p = max(p - max(m1 / m2, 1.0), 0.0)
             if (n1 > 0 and (n1 > p or (n1 == p and ghost == 2))) or n2 == 0:
-                f = ln[_H1]
-                unlink(f, fprev, fnext, ln, _H1, _T1)
-                ln[_N1] -= 1
+                f = ln[o + _H1]
+                unlink(f, fprev, fnext, ln, o + _H1, o + _T1)
+                ln[o + _N1] -= 1
                 v = id_in[f]
                 where[v] = 1
-                append(v, gprev, gnext, ln, _HB1, _TB1)
-                ln[_M1] += 1
+                append(v, gprev, gnext, ln, o + _HB1, o + _TB1)
+                ln[o + _M1] += 1
             else:
-                f = ln[_H2]
-                unlink(f, fprev, fnext, ln, _H2, _T2)
-                ln[_N2] -= 1
+                f = ln[o + _H2]
+                unlink(f, fprev, fnext, ln, o + _H2, o + _T2)
+                ln[o + _N2] -= 1
                 in_t2[f] = 0
                 v = id_in[f]
                 where[v] = 2
-                append(v, gprev, gnext, ln, _HB2, _TB2)
-                ln[_M2] += 1
+                append(v, gprev, gnext, ln, o + _HB2, o + _TB2)
+                ln[o + _M2] += 1
             evict(f, id_in, owner, dirty, frame_of, cnt)
             pv[d] = p
         load(f, x, w, id_in, frame_of, dirty)
         if ghost == 1 or ghost == 2:
             if ghost == 1:
-                unlink(x, gprev, gnext, ln, _HB1, _TB1)
-                ln[_M1] -= 1
+                unlink(x, gprev, gnext, ln, o + _HB1, o + _TB1)
+                ln[o + _M1] -= 1
             else:
-                unlink(x, gprev, gnext, ln, _HB2, _TB2)
-                ln[_M2] -= 1
+                unlink(x, gprev, gnext, ln, o + _HB2, o + _TB2)
+                ln[o + _M2] -= 1
             where[x] = 0
-            append(f, fprev, fnext, ln, _H2, _T2)
-            ln[_N2] += 1
+            append(f, fprev, fnext, ln, o + _H2, o + _T2)
+            ln[o + _N2] += 1
             in_t2[f] = 1
         else:
-            append(f, fprev, fnext, ln, _H1, _T1)
-            ln[_N1] += 1
+            append(f, fprev, fnext, ln, o + _H1, o + _T1)
+            ln[o + _N1] += 1
             in_t2[f] = 0
             if full:
                 if n1 + m1 >= c:
-                    y = ln[_TB1] if n1 >= c else ln[_HB1]  # forget T1's victim if T1 alone filled memory
-                    unlink(y, gprev, gnext, ln, _HB1, _TB1)
+                    y = ln[o + _TB1] if n1 >= c else ln[o + _HB1]  # forget T1's victim if T1 alone filled memory
+                    unlink(y, gprev, gnext, ln, o + _HB1, o + _TB1)
                     where[y] = 0
-                    ln[_M1] -= 1
+                    ln[o + _M1] -= 1
                 elif n1 + m1 + n2 + m2 >= 2 * c:
-                    y = ln[_HB2]
-                    unlink(y, gprev, gnext, ln, _HB2, _TB2)
+                    y = ln[o + _HB2]
+                    unlink(y, gprev, gnext, ln, o + _HB2, o + _TB2)
                     where[y] = 0
-                    ln[_M2] -= 1
+                    ln[o + _M2] -= 1
 
 
 class _ARC(Kernel):
@@ -138,7 +139,7 @@ class _ARC(Kernel):
         self.where = np.zeros(len(self.frame_of), np.uint8)
         self.gprev = np.full(len(self.frame_of), -1, np.int32)
         self.gnext = np.full(len(self.frame_of), -1, np.int32)
-        self.ln = np.tile(np.array([-1] * 8 + [0] * 5, np.int64), (len(self.size), 1))
+        self.ln = np.tile(np.array([-1] * 8 + [0] * 5, np.int64), len(self.size))
         self.pv = np.zeros(len(self.size), np.float64)
 
     loop = staticmethod(_loop)

@@ -16,7 +16,7 @@ POLICY = Clock
 LOCAL = True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, ref, base, size, used, hand, local, on_hit, on_load):  # type: ignore[no-untyped-def]
     # Every compiled loop (here, lru.py, sieve.py, opt.py, s3fifo.py, arc.py) opens alike on purpose
     # (look the id up; on a fault count it, evict, load): the shared steps are inlined helpers

@@ -10,7 +10,9 @@ and a victim's frame takes the new page, as the Pager's frame table does in a re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import Any
 
@@ -22,6 +24,7 @@ from vmsim.hw.access import Chunk
 from vmsim.metrics.progress import ProgressFn
 from vmsim.policies.base import NEVER
 from vmsim.vm.jit.ids import DenseIds, grow
+from vmsim.vm.loops import fold_repeats
 
 FAULTS, COLD, EVICTIONS, WRITEBACKS = range(4)
 
@@ -170,11 +173,33 @@ class Replay:
                 self.cnt[i][: len(c)] = c
         return np.array([self._index[p] for p in uniq.tolist()], np.int64)
 
-    def run(self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, nxt: np.ndarray | None = None) -> None:
-        """One prepared chunk through every kernel (with its accesses' next uses for foresighted ones)."""
-        self.references[: len(self.pids)] += np.bincount(pidx, minlength=len(self.pids))[: len(self.pids)]
-        for k, cnt in zip(self.kernels, self.cnt):
-            k.run(ids, writes, pidx, self.ids.owner, cnt, nxt)
+    def count(self, chunk: Chunk) -> None:
+        """Count ``chunk``'s references (before it is folded: a folded access is still one)."""
+        if chunk.pids is None:
+            self._pid_index(np.array([0]))
+            self.references[self._index[0]] += len(chunk)
+        else:
+            uniq, counts = np.unique(chunk.pids, return_counts=True)
+            self.references[self._pid_index(uniq)] += counts
+
+    def run(
+        self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, nxt: np.ndarray | None = None, counted: bool = False
+    ) -> None:
+        """One prepared chunk through every kernel (with its accesses' next uses for foresighted
+        ones); ``counted``: its references were counted already (:meth:`count`). Several kernels
+        (a curve's sizes) share the cores: their loops release the GIL."""
+        if not counted:
+            self.references[: len(self.pids)] += np.bincount(pidx, minlength=len(self.pids))[: len(self.pids)]
+        owner = self.ids.owner
+        if len(self.kernels) < 2 or _POOL.workers < 2:
+            for k, cnt in zip(self.kernels, self.cnt):
+                k.run(ids, writes, pidx, owner, cnt, nxt)
+            return
+
+        def one(kc: tuple[Kernel, np.ndarray]) -> None:
+            kc[0].run(ids, writes, pidx, owner, kc[1], nxt)
+
+        _POOL.map(one, list(zip(self.kernels, self.cnt, strict=True)))
 
     def faults(self) -> int:
         """The first kernel's faults so far (for progress)."""
@@ -204,6 +229,32 @@ def _stream_future(r: Replay, chunks: Iterable[Chunk], on_chunk: ProgressFn | No
     return r, False
 
 
+class _Pool:
+    """Threads that run a curve's kernels side by side, made on first use, one per core."""
+
+    def __init__(self) -> None:
+        self.workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        self._pool: ThreadPoolExecutor | None = None
+
+    def map(self, fn: Callable[[Any], None], items: list[Any]) -> None:
+        """``fn`` over ``items``, spread over the threads; returns when all are done."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vmsim-jit")
+        per = -(-len(items) // self.workers)
+
+        def each(group: list[Any]) -> None:
+            for x in group:
+                fn(x)
+
+        for f in [self._pool.submit(each, items[i : i + per]) for i in range(0, len(items), per)]:
+            f.result()
+
+
+_POOL = _Pool()
+# A forked worker has none of the parent's threads: it makes its own pool if it needs one.
+os.register_at_fork(after_in_child=lambda: setattr(_POOL, "_pool", None))
+
+
 @njit(cache=True)
 def next_uses(ids: np.ndarray, ids_total: int) -> np.ndarray:
     """Each access's next access to the same id (its index in ``ids``), NEVER if none."""
@@ -222,9 +273,12 @@ def replay_chunks(
     chunks: Iterable[Chunk],
     on_chunk: ProgressFn | None = None,
     pids: list[int] | None = None,
+    fold: bool = False,
 ) -> tuple[Replay, bool]:
     """Every chunk through the kernels; returns the replay and whether ``on_chunk`` stopped it.
-    ``pids``: the processes in the order of their dense indexes (local scope's quotas)."""
+    ``pids``: the processes in the order of their dense indexes (local scope's quotas); ``fold``:
+    every kernel's policy treats an immediate repeat as a no-op, so repeats are folded once per
+    chunk for all of them (not with a foresighted kernel)."""
     r = Replay(kernels if isinstance(kernels, list) else [kernels], pids)
     done = 0
     if any(k.future for k in r.kernels):
@@ -247,6 +301,10 @@ def replay_chunks(
             continue
         if on_chunk is not None and on_chunk(done, r.faults()):
             return r, True
-        r.run(*r.prepare(chunk))
+        if fold:
+            r.count(chunk)
+            r.run(*r.prepare(fold_repeats(chunk)), counted=True)
+        else:
+            r.run(*r.prepare(chunk))
         done += len(chunk)
     return r, False

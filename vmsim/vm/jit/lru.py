@@ -15,7 +15,7 @@ POLICY = LRU
 LOCAL = True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, prev, nxt, base, size, used, ends, local):  # type: ignore[no-untyped-def]
     # Opens like every compiled loop, on purpose (clock.py says why).
     for i in range(len(ids)):

@@ -55,7 +55,7 @@ def _sift_down(heap, pos, key, j, size, b):  # type: ignore[no-untyped-def]
     pos[f] = j
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, nxt, heap, pos, key, t, base, size, used, local):  # type: ignore[no-untyped-def]
     t0 = t[0]
     for i in range(len(ids)):

@@ -33,10 +33,10 @@ def _ghost_remove(x, gprev, gnext, s):  # type: ignore[no-untyped-def]
     s[_GL] -= 1
 
 
-@njit(cache=True)
-def _loop(
+@njit(cache=True, nogil=True)
+def _loop(  # type: ignore[no-untyped-def]
     ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, count, small, main, gprev, gnext, st, caps, base, size, local
-):  # type: ignore[no-untyped-def]
+):
     # Opens like every compiled loop, on purpose (clock.py says why). Domain d's rings are
     # small/main[base[d] : base[d] + size[d]], its state st[d] and its capacities caps[d].
     for i in range(len(ids)):

@@ -14,7 +14,7 @@ POLICY = Sieve
 LOCAL = True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _loop(ids, writes, pidx, frame_of, seen, owner, id_in, dirty, cnt, ref, newer, older, base, size, st, local):  # type: ignore[no-untyped-def]
     # st[d] = (used, new end, old end, hand) of replacement domain d. The loop opens like every
     # compiled loop, on purpose (clock.py says why the hit test is written out in each).
