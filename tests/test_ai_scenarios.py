@@ -147,3 +147,15 @@ def test_heap_needs_the_contiguous_manager() -> None:
     with pytest.raises(VmsimError, match=pattern) as info:
         load_scenario(SCENARIOS / "llm_serving.yaml", ["processes.0.workload.kv.heap=best_fit"])
     assert info.value.field == "processes.0.workload.kv" and info.value.line is not None
+
+
+def test_output_lengths_take_their_own_sigma() -> None:
+    """output_len.sigma shapes the output lengths (it was once ignored for prompt_len's)."""
+
+    def stats(*changes: str) -> dict:
+        sc = load_scenario(SCENARIOS / "llm_serving.yaml", ["processes.0.workload.steps=60", *changes])
+        return build(sc).procs[0].spec.workload.stats()
+
+    base = stats()
+    assert stats("processes.0.workload.output_len.sigma=1.5") != base
+    assert stats("processes.0.workload.output_len.sigma=0.5") == base  # the shipped value: the same run

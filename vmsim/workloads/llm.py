@@ -86,7 +86,7 @@ class LengthSpec(Model):
     """A lognormal length in tokens, clipped to the model's maximum length."""
 
     mean: float = Field(ge=1, description="mean length in tokens")
-    sigma: float = Field(0.5, ge=0, description="lognormal sigma (prompt_len's sigma is used for both lengths)")
+    sigma: float = Field(0.5, ge=0, description="lognormal sigma of the length (0: every length is the mean)")
 
 
 class LLMInferSpec(Model):
@@ -196,7 +196,7 @@ class LLMInfer:
     def _steps(self, stats: dict[str, Any]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         gen = np.random.default_rng(self.seed)
         mu_p = np.log(self.spec.prompt_len.mean) - self.spec.prompt_len.sigma**2 / 2
-        mu_o = np.log(self.spec.output_len.mean) - self.spec.prompt_len.sigma**2 / 2
+        mu_o = np.log(self.spec.output_len.mean) - self.spec.output_len.sigma**2 / 2
         limit = self.spec.kv.max_model_len
         waiting: deque[_Seq] = deque()
         running: list[_Seq] = []
@@ -260,7 +260,7 @@ class LLMInfer:
         for _ in range(self.spec.steps):
             for _ in range(gen.poisson(self.spec.rate_per_step)):
                 prompt = int(np.clip(round(gen.lognormal(mu_p, self.spec.prompt_len.sigma)), 1, limit - 1))
-                output = int(np.clip(round(gen.lognormal(mu_o, self.spec.prompt_len.sigma)), 1, limit - prompt))
+                output = int(np.clip(round(gen.lognormal(mu_o, self.spec.output_len.sigma)), 1, limit - prompt))
                 waiting.append(_Seq(rid, prompt, output))
                 rid += 1
             step_p: list[np.ndarray] = [weights]
