@@ -282,3 +282,35 @@ def test_a_stopped_gpu_run_is_partial_without_a_slowdown() -> None:
     whole = simulate(checked(scenario(machine__gpu__oversubscription=1.5), "t.yaml"))
     assert r.partial and not whole.partial and len(seen) == 1
     assert r.gpu is not None and r.gpu.slowdown is None and 0 < r.references < whole.references
+
+
+def test_a_gpu_sweep_plots_the_slowdown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vmsim.metrics.plots as plots
+
+    small = ["--set", "processes.0.workload.iterations=1"] + [
+        x for i in range(3) for x in ("--set", f"processes.0.workload.arrays.{i}.size=8MiB")
+    ]
+    seen: list[str] = []
+    real = plots._sweep_figure
+
+    def spy(doc: Any, figure: Any) -> Any:
+        fig = real(doc, figure)
+        seen.append(fig.axes[0].get_ylabel() + "|" + fig.axes[0].get_yscale())
+        return fig
+
+    monkeypatch.setattr(plots, "_sweep_figure", spy)
+    png = tmp_path / "s.png"
+    args = [
+        "sweep",
+        str(SHIPPED),
+        "--vary",
+        "machine.gpu.oversubscription=1.0,1.5",
+        "--workers",
+        "1",
+        *small,
+        "--plot",
+        str(png),
+        "-q",
+    ]
+    assert main(args) == 0
+    assert png.stat().st_size > 10_000 and seen == ["slowdown against the job on a GPU it fits (x)|log"]

@@ -247,12 +247,16 @@ def _sweep_figure(doc: SweepDoc, figure: type[Figure]) -> Figure:
     numeric = all(_is_number(x) for x in xs_all)
     categories = list(dict.fromkeys(map(str, xs_all)))
 
+    # A GPU sweep plots what its user asks about: the slowdown against the job on a GPU it fits.
+    gpu = all(p.global_.gpu is not None and p.global_.gpu.slowdown is not None for p in points)
     groups: dict[str, list[tuple[Any, float]]] = {}
     for p in points:
         label = ", ".join(f"{k}={p.params.get(k)}" for k in rest)
         x = p.params.get(xkey)
         pos = x if numeric else categories.index(str(x))
-        groups.setdefault(label, []).append((pos, 100 * p.global_.cpu_utilization))
+        u = p.global_.gpu
+        y = u.slowdown if gpu and u is not None and u.slowdown is not None else 100 * p.global_.cpu_utilization
+        groups.setdefault(label, []).append((pos, y))
 
     fig = figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
@@ -264,14 +268,21 @@ def _sweep_figure(doc: SweepDoc, figure: type[Figure]) -> Figure:
         ax.set_xticks(range(len(categories)), categories)
     elif len(set(xs_all)) <= 16 and all(isinstance(x, int) for x in xs_all):
         ax.set_xticks(sorted(set(xs_all)))
-    ax.set_ylim(0, 105)
-    ax.set_ylabel("CPU utilization (%)")
+    if gpu:
+        ax.set_yscale("log")
+        ax.set_ylabel("slowdown against the job on a GPU it fits (x)")
+    else:
+        ax.set_ylim(0, 105)
+        ax.set_ylabel("CPU utilization (%)")
     degree = bool(_DEGREE.match(xkey))
     ax.set_xlabel(f"degree of multiprogramming ({xkey})" if degree else xkey)
     ax.grid(True, alpha=0.3)
     if rest:
         _legend(ax, title=", ".join(rest), loc="best")
-    ax.set_title("CPU utilization against degree of multiprogramming" if degree else f"CPU utilization against {xkey}")
+    if gpu:
+        ax.set_title(f"GPU kernel slowdown against {xkey}")
+    else:
+        ax.set_title("CPU utilization against degree of multiprogramming" if degree else f"CPU utilization against {xkey}")
     return fig
 
 
@@ -340,8 +351,8 @@ def plot_simulation(sim: SimDoc, path: str | Path) -> None:
 
 
 def plot_sweep(doc: SweepDoc, path: str | Path) -> None:
-    """`sweep --format json`: CPU utilization against the first varied parameter, one line per
-    value of the others."""
+    """`sweep --format json`: CPU utilization (a GPU sweep: the slowdown, log scale) against the
+    first varied parameter, one line per value of the others."""
     _save(_sweep_figure, doc, path)
 
 
