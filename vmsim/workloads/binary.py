@@ -23,7 +23,7 @@ from typing import IO
 import numpy as np
 
 from vmsim.errors import TraceError, VmsimError
-from vmsim.hw.access import CHUNK, Chunk
+from vmsim.hw.access import CHUNK, Chunk, NextAccesses
 from vmsim.policies.base import NEVER
 
 ORACLE = np.dtype([("time", "<u4"), ("obj", "<u8"), ("size", "<u4"), ("next", "<i8")])
@@ -107,24 +107,11 @@ def _next_offset(objs: np.ndarray, field: np.ndarray) -> int | None:
     return None
 
 
-def _nexts(field: np.ndarray, objs: np.ndarray, start: int, off: int, limit: int | None) -> np.ndarray | None:
-    """The chunk's next accesses as stream positions (-1: none, or past ``limit``), or None if the
-    field contradicts the chunk's own requests."""
-    at = field - off
-    none = (field < 0) | (field >= NEVER) | (limit is not None and at >= limit)
-    local = at - start
-    inside = ~none & (local < len(objs))
-    if np.any(~none & (local <= np.arange(len(objs)))) or not np.array_equal(objs[local[inside]], objs[inside]):
-        return None
-    return np.where(none, -1, at)
-
-
 def oracle_chunks(path: Path, limit: int | None = None, size: int = CHUNK, object_pages: int | None = None) -> Iterator[Chunk]:
     """The requests of an oracleGeneral trace as chunks of page numbers (reads, one process);
     ``object_pages`` (a page size): each request touches all its object's pages. ``limit``
     counts requests. Without ``object_pages`` each chunk carries the trace's next accesses
-    (``Chunk.nexts``) once its first chunk shows the field is right; a later chunk whose field
-    contradicts its requests is a TraceError, since OPT would trust it."""
+    (``Chunk.nexts``, checked where they are used) once its first chunk shows the field is right."""
     left = limit
     rest = b""
     start = 0
@@ -148,16 +135,9 @@ def oracle_chunks(path: Path, limit: int | None = None, size: int = CHUNK, objec
                 yield Chunk(_object_pages(recs["obj"], recs["size"], object_pages))
             elif len(recs):
                 pages = (recs["obj"] & _PAGE_MASK).astype(np.int64)
-                field = recs["next"].astype(np.int64)
                 if start == 0:
-                    off = _next_offset(pages, field)
-                nexts = None if off is None else _nexts(field, pages, start, off, limit)
-                if off is not None and nexts is None:
-                    raise TraceError(
-                        f"the next-access field of requests {start:,}-{start + len(recs) - 1:,} does not match the requests "
-                        "(its first requests' did); vmsim convert writes the field anew",
-                        source=str(path),
-                    )
+                    off = _next_offset(pages, recs["next"].astype(np.int64))
+                nexts = None if off is None else NextAccesses(recs["next"], off, start, limit, str(path))
                 yield Chunk(pages, nexts=nexts)
                 start += len(recs)
     if rest:

@@ -224,7 +224,8 @@ def _stream_future(r: Replay, chunks: Iterable[Chunk], on_chunk: ProgressFn | No
             raise VmsimError(f"the trace stops giving next accesses at access {done:,}")
         if on_chunk is not None and on_chunk(done, r.faults()):
             return r, True
-        r.run(*r.prepare(chunk), np.where(chunk.nexts < 0, NEVER, chunk.nexts))
+        at = chunk.nexts.positions(chunk.pages)
+        r.run(*r.prepare(chunk), np.where(at < 0, NEVER, at))
         done += len(chunk)
     return r, False
 
