@@ -314,3 +314,21 @@ def test_a_gpu_sweep_plots_the_slowdown(tmp_path: Path, monkeypatch: pytest.Monk
     ]
     assert main(args) == 0
     assert png.stat().st_size > 10_000 and seen == ["slowdown against the job on a GPU it fits (x)|log"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compare", str(SHIPPED), "--frames", "1000,2000", "--policy", "lru,fifo"],
+        ["curve", str(SHIPPED), "--frames", "1000,2000", "--policy", "fifo"],
+        ["record", "GOLDEN", str(SHIPPED), "-p", "fifo", "-f", "3"],
+    ],
+)
+def test_commands_that_vary_cpu_memory_refuse_a_gpu_scenario(
+    args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Their runs would differ only in what a GPU run ignores: one line, exit 2, nothing written."""
+    golden = tmp_path / "g.json"
+    assert main([golden.as_posix() if a == "GOLDEN" else a for a in args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "which a machine.gpu run does not use" in err and not golden.exists()

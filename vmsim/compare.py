@@ -47,9 +47,10 @@ def compare(
     config: dict[str, Any] = {"input": str(path), "policies": labels, "frames": frames}
     jobs: list[Any]
     if is_scenario(path):
-        from vmsim.scenario.loader import load_grid, load_scenario
+        from vmsim.scenario.loader import check_cpu_memory, load_grid, load_scenario
 
         base = load_scenario(path, overrides or [])
+        check_cpu_memory(base, str(path), "compare and curve")
         ps = base.machine.page_size
         config.update(kind="scenario", overrides=overrides or [], scenario=base.model_dump(mode="json"))
         if "opt" not in labels and base.kernel.replacement.scope == "local":

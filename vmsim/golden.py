@@ -113,9 +113,11 @@ def _scenario_counters(
 ) -> tuple[Counters, int]:
     """Run a scenario at ``frames`` frames of its page size; the counters and the seed used."""
     from vmsim.scenario.build import simulate
-    from vmsim.scenario.loader import load_scenario
+    from vmsim.scenario.loader import check_cpu_memory, load_scenario
 
-    page_size = load_scenario(path).machine.page_size
+    base = load_scenario(path)
+    check_cpu_memory(base, str(path), "golden-file")
+    page_size = base.machine.page_size
     overrides = [f"kernel.replacement.policy={policy}", f"machine.memory={frames * page_size}"]
     if seed is not None:
         overrides.append(f"seed={seed}")

@@ -232,3 +232,16 @@ def load_grid(path: str | Path, overrides: list[str], points: list[dict[str, Any
             _set_value(d, key, value)
         out.append(checked(d, str(p), lines))
     return out
+
+
+def check_cpu_memory(sc: Scenario, source: str, command: str) -> None:
+    """``command``'s runs vary machine.memory and kernel.replacement.policy, which a machine.gpu run does
+    not use (its device memory is machine.gpu's): refuse it in one line rather than print runs
+    that differ in nothing."""
+    if sc.machine.gpu is not None:
+        raise ScenarioError(
+            f"{command} runs vary machine.memory and kernel.replacement.policy, which a machine.gpu run does not use; "
+            "vary the GPU instead: vmsim sweep ... --vary machine.gpu.oversubscription=1.0,1.25,1.5",
+            source=source,
+            field="machine.gpu",
+        )
