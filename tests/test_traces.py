@@ -167,3 +167,27 @@ def test_shared_trace_slice(name: str, writes: int, pages: int, traces: Path) ->
     assert got_writes.tolist() == expect_writes
     assert int(got_writes.sum()) == writes
     assert len(set(expect_pages)) == pages
+
+
+def test_the_vectorised_pitt_parse_equals_the_regular_expression(tmp_path: Path) -> None:
+    import random
+
+    from vmsim.workloads.traces import _pitt_fast
+
+    rng = random.Random(5)
+    lines = [f"{rng.randrange(1 << rng.randrange(1, 60)):{rng.choice(['x', 'X'])}} {rng.choice('RWrw')}\n" for _ in range(20_000)]
+    block = "".join(lines).encode()
+    for page_size in (4096, 8192, 1 << 20):
+        shift = page_size.bit_length() - 1
+        fast = _pitt_fast(block, shift)
+        assert fast is not None
+        pages = [int(x.split()[0], 16) >> shift for x in lines]
+        writes = [x.split()[1] in "Ww" for x in lines]
+        assert fast[0].tolist() == pages and fast[1].astype(bool).tolist() == writes
+    # whatever the fast path does not take, the regular expression still reads (or refuses)
+    for odd in (b"0x1f000 R\n", b"  1f000 W\n", b"1f000 R\r\n", b"1f000  R\n", b"1f000 R", b"1f000 X\n", b"\n"):
+        assert _pitt_fast(odd, 12) is None
+    f = tmp_path / "t.pitt"
+    f.write_bytes(b"1f000 R\n0x2000 w\n  3000 W\n")
+    chunk = next(iter(open_trace(f, "pitt")()))
+    assert chunk.pages.tolist() == [0x1F, 2, 3] and chunk.writes.tolist() == [0, 1, 1]

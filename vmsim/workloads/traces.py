@@ -237,10 +237,21 @@ def _lackey_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.n
     nhex = np.count_nonzero((a - np.uint8(48)) < 10) + np.count_nonzero(((a | np.uint8(32)) - np.uint8(97)) < 6)
     if int(nhex) != int(ndig.sum() + (ends - comma - 1).sum()):
         return None
-    keep = ndig - (shift >> 2)
-    if keep.max() > 15:  # a page number that may not fit an int64: the general path checks it
+    pages = _hex_pages(a, first, ndig, shift)
+    if pages is None:
         return None
-    pages = np.zeros(len(ends), dtype=np.int64)
+    writes = ((c1 == 83) | (c1 == 77)).astype(np.uint8)
+    return pages, writes, is_i
+
+
+def _hex_pages(a: np.ndarray, first: np.ndarray, ndig: np.ndarray, shift: int) -> np.ndarray | None:
+    """Page numbers of the hex addresses of ``ndig`` digits at ``first`` in ``a``: the digits above
+    the page offset, gathered column by column for each address length (None if a page number
+    may not fit an int64: the general path checks it)."""
+    keep = ndig - (shift >> 2)
+    if keep.max() > 15:
+        return None
+    pages = np.zeros(len(first), dtype=np.int64)
     for k in np.flatnonzero(np.bincount(np.maximum(keep, 0))).tolist():
         if k == 0:
             continue
@@ -252,8 +263,7 @@ def _lackey_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.n
         pages[sel] = v
     if shift & 3:
         pages >>= shift & 3
-    writes = ((c1 == 83) | (c1 == 77)).astype(np.uint8)
-    return pages, writes, is_i
+    return pages
 
 
 def _lackey_compiled(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -359,11 +369,39 @@ def _pages_fast(block: bytes) -> np.ndarray | None:
     return out
 
 
+def _pitt_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Vectorised ``pitt`` parse of the common case, every line ``HEXADDR R|W`` with one space and
+    no prefix, blank or comment (None otherwise: the regular expression takes the block)."""
+    a = np.frombuffer(block, dtype=np.uint8)
+    if len(a) == 0 or a[-1] != 10:
+        return None
+    ends = np.flatnonzero(a == 10)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    ndig = ends - 2 - starts
+    if ndig.min() < 1 or ndig.max() > 16:
+        return None
+    op = a[ends - 1] | np.uint8(32)  # r or w
+    if not ((a[ends - 2] == 32) & ((op == 114) | (op == 119))).all():
+        return None
+    # The address bytes are all hex digits and no other byte is (space, r/w, newline are not).
+    nhex = np.count_nonzero((a - np.uint8(48)) < 10) + np.count_nonzero(((a | np.uint8(32)) - np.uint8(97)) < 6)
+    if int(nhex) != int(ndig.sum()):
+        return None
+    pages = _hex_pages(a, starts, ndig, shift)
+    return None if pages is None else (pages, (op == 119).astype(np.uint8))
+
+
 def _parse_regex(path: Path, base: int, block: bytes, fmt: str, shift: int) -> Chunk:
     if fmt == "pages":
         fast = _pages_fast(block)
         if fast is not None:
             return Chunk(fast)
+    if fmt == "pitt":
+        pitt = _pitt_fast(block, shift)
+        if pitt is not None:
+            return Chunk(*pitt)
     pat = re.compile(_LINE[fmt].pattern, re.M)
     found = pat.findall(block)
     if len(found) != block.count(b"\n") - len(_BLANK.findall(block)):
