@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
 from typing import Any
 
@@ -143,6 +143,8 @@ class Replay:
         self._index: dict[int, int] = {}
         self.cnt = [np.zeros((4, 4), np.int64) for _ in kernels]
         self.references = np.zeros(4, np.int64)
+        #: The kernels still running on the last chunk (:meth:`start`).
+        self._running: list[Future[None]] = []
         if pids:  # dense process indexes fixed up front (local scope: they index the quotas)
             self._pid_index(np.array(pids))
 
@@ -157,6 +159,7 @@ class Replay:
             pidx = self._pid_index(uniq)[inv].astype(np.int32)
         writes = np.zeros(n, np.uint8) if chunk.writes is None else chunk.writes.astype(np.uint8, copy=False)
         ids = self.ids.ids(chunk.pages, pidx)
+        self.finish()  # the kernels' arrays may grow: none may still be running on them
         for k in self.kernels:
             k.room(self.ids.count)
         return ids, writes, pidx
@@ -167,6 +170,7 @@ class Replay:
                 self._index[pid] = len(self.pids)
                 self.pids.append(pid)
         if len(self.pids) > len(self.references):
+            self.finish()
             self.references = grow(self.references, len(self.pids))
             for i, c in enumerate(self.cnt):
                 self.cnt[i] = np.zeros((len(self.references), 4), np.int64)
@@ -186,8 +190,16 @@ class Replay:
         self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, nxt: np.ndarray | None = None, counted: bool = False
     ) -> None:
         """One prepared chunk through every kernel (with its accesses' next uses for foresighted
-        ones); ``counted``: its references were counted already (:meth:`count`). Several kernels
-        (a curve's sizes) share the cores: their loops release the GIL."""
+        ones); ``counted``: its references were counted already (:meth:`count`)."""
+        self.start(ids, writes, pidx, nxt, counted)
+        self.finish()
+
+    def start(
+        self, ids: np.ndarray, writes: np.ndarray, pidx: np.ndarray, nxt: np.ndarray | None = None, counted: bool = False
+    ) -> None:
+        """As :meth:`run`, but several kernels (a curve's sizes) run on the pool's threads (their
+        loops release the GIL) and this returns at once: the next chunk is read meanwhile, and
+        :meth:`prepare` (or :meth:`finish`) waits for them."""
         if not counted:
             self.references[: len(self.pids)] += np.bincount(pidx, minlength=len(self.pids))[: len(self.pids)]
         owner = self.ids.owner
@@ -199,7 +211,13 @@ class Replay:
         def one(kc: tuple[Kernel, np.ndarray]) -> None:
             kc[0].run(ids, writes, pidx, owner, kc[1], nxt)
 
-        _POOL.map(one, list(zip(self.kernels, self.cnt, strict=True)))
+        self._running = _POOL.start(one, list(zip(self.kernels, self.cnt, strict=True)))
+
+    def finish(self) -> None:
+        """Wait for the kernels started on the last chunk."""
+        running, self._running = self._running, []
+        for f in running:
+            f.result()
 
     def faults(self) -> int:
         """The first kernel's faults so far (for progress)."""
@@ -237,8 +255,8 @@ class _Pool:
         self.workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
         self._pool: ThreadPoolExecutor | None = None
 
-    def map(self, fn: Callable[[Any], None], items: list[Any]) -> None:
-        """``fn`` over ``items``, spread over the threads; returns when all are done."""
+    def start(self, fn: Callable[[Any], None], items: list[Any]) -> list[Future[None]]:
+        """``fn`` over ``items``, spread over the threads; wait on the futures for the end."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="vmsim-jit")
         per = -(-len(items) // self.workers)
@@ -247,8 +265,7 @@ class _Pool:
             for x in group:
                 fn(x)
 
-        for f in [self._pool.submit(each, items[i : i + per]) for i in range(0, len(items), per)]:
-            f.result()
+        return [self._pool.submit(each, items[i : i + per]) for i in range(0, len(items), per)]
 
 
 _POOL = _Pool()
@@ -301,11 +318,13 @@ def replay_chunks(
         if not len(chunk):
             continue
         if on_chunk is not None and on_chunk(done, r.faults()):
+            r.finish()
             return r, True
         if fold:
             r.count(chunk)
-            r.run(*r.prepare(fold_repeats(chunk)), counted=True)
+            r.start(*r.prepare(fold_repeats(chunk)), counted=True)
         else:
-            r.run(*r.prepare(chunk))
+            r.start(*r.prepare(chunk))
         done += len(chunk)
+    r.finish()
     return r, False

@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def lackey(a, shift, pages, writes, is_i):  # type: ignore[no-untyped-def]
     """Parse ``a`` (whole lines, each ending in a newline) into the output arrays; the number of
     accesses, or -1 if some line is not a plain ``I  ADDR,SIZE`` / `` L|S|M ADDR,SIZE`` line with
