@@ -139,7 +139,7 @@ def _compiled_sizes(
 
     kernels = [modules[i].make(f, policies[i].params) for i, f in mine]
     totals = Totals(progress)
-    fold = all(policies[i].cls.folds_repeats(**policies[i].params) for i, _ in mine) and not any(k.future for k in kernels)
+    fold = all(policies[i].cls.folds_repeats(**policies[i].params) for i, _ in mine)
     run, partial = replay_chunks(kernels, chain(head, chunks), totals.during(), fold=fold)
     out: dict[tuple[int, int], CurvePoint] = {}
     for k, (i, f) in enumerate(mine):

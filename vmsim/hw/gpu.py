@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 GIB = 1 << 30
 GB = 10**9
+#: The UVM driver's VA block and root chunk: managed allocations start on it, eviction takes it whole.
+BLOCK = 2 << 20
 
 
 @dataclass(frozen=True)

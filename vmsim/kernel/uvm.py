@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vmsim.errors import VmsimError
+from vmsim.hw.gpu import BLOCK
 from vmsim.hw.segments import AddressSpace
 from vmsim.kernel.config import HostPaging, ProcessSpec, UVMConfig
 from vmsim.kernel.sampler import MAX_SAMPLES, compact, verdict
@@ -41,8 +42,6 @@ from vmsim.vm.pager import Pager
 NS = 1e-9
 #: The GPURecord's counters kept under the same names by a run.
 _COUNTS = ("fault_batches", "bytes_to_device", "bytes_to_host", "bytes_remote", "prefetched", "prefetch_hits", "refaults")
-#: The driver's VA block and root chunk.
-BLOCK = 2 << 20
 
 
 @dataclass
@@ -208,7 +207,8 @@ class _Run:
         self.evicted = np.zeros(n, np.bool_)
         self.pref = np.zeros(n, np.bool_)
         self.read_mostly = np.zeros(n, np.bool_)
-        self.host = np.zeros(n, np.bool_)
+        #: Units of arrays the GPU reads over the link (hint ``host``), never migrated.
+        self.remote = np.zeros(n, np.bool_)
         self.block_res = np.zeros(max(1, n // b), np.int32)
         self.order: OrderedDict[int, None] = OrderedDict()
         self.held = 0
@@ -227,8 +227,8 @@ class _Run:
         self.samples: list[Sample] = []
         self.period = cfg.sample_ns
         self._next_sample = float(self.period)
-        self._last = (0.0, 0.0, 0, 0)
-        self._last_compute = 0.0
+        #: At the last sample: time, compute, link busy, faults, evictions.
+        self._last = (0.0, 0.0, 0.0, 0, 0)
         self._out = 0
         self._swap_ns = 0.0
         self.hostmem = _Host(cfg, cfg.host, space) if cfg.host is not None else None
@@ -248,7 +248,8 @@ class _Run:
             for lo, hi in space.mask(pid, hints.read_mostly):
                 self.read_mostly[lo:hi] = True
             for lo, hi in space.mask(pid, hints.host):
-                self.host[lo:hi] = True
+                self.remote[lo:hi] = True
+        self.any_remote = bool(self.remote.any())
 
     # ------------------------------------------------------------------ the job
 
@@ -282,8 +283,8 @@ class _Run:
         cfg = self.cfg
         self.refs[pid] += len(units)
         ab = self.access_bytes[pid]
-        remote = self.host[units]
-        if remote.any():
+        remote = self.remote[units] if self.any_remote else None
+        if remote is not None and remote.any():
             k = int(remote.sum())
             self.bytes_remote += k * ab
             t = k * ab / cfg.link_bandwidth / NS
@@ -351,13 +352,19 @@ class _Run:
             blocks = np.unique(want // self.b)
             self._make_room(len(want), set(blocks.tolist()))
             self._load(want, blocks)
-            moved_out = self._take_out()
-            link = len(blocks) * cfg.link_latency_ns + (len(want) + moved_out) * cfg.granularity / cfg.link_bandwidth / NS
-            self.bytes_to_device += len(want) * cfg.granularity
-            self.link_ns += link
+            link = self._copies(len(blocks), len(want), self._take_out())
             cost = cfg.batch_cost_ns + link + self._swap(want)
             self.service_ns += cost
             self.time_ns += cost
+
+    def _copies(self, copies: int, units_in: int, units_out: int) -> float:
+        """The link's time for ``copies`` block copies moving ``units_in`` units to the GPU and
+        ``units_out`` back (counted as the link's busy time and bytes to the device)."""
+        cfg = self.cfg
+        t = copies * cfg.link_latency_ns + (units_in + units_out) * cfg.granularity / cfg.link_bandwidth / NS
+        self.bytes_to_device += units_in * cfg.granularity
+        self.link_ns += t
+        return t
 
     def _density(self, faults: np.ndarray) -> np.ndarray:
         """The units the density prefetcher adds to ``faults``: per 2 MiB block, the largest
@@ -390,7 +397,7 @@ class _Run:
         """A prefetch hint (``cudaMemPrefetchAsync``): dense units lo..hi migrated, block by block,
         before the first launch, at the link's bandwidth (on a device too small for the range, its
         later blocks push its earlier ones out)."""
-        cfg, b = self.cfg, self.b
+        b = self.b
         moved_in = moved_out = copies = 0
         for blk in range(lo // b, -(-hi // b)):
             a, z = max(lo, blk * b), min(hi, (blk + 1) * b)
@@ -409,10 +416,7 @@ class _Run:
             self.prefetched += len(want)
             moved_in += len(want)
             copies += 1
-        t = copies * cfg.link_latency_ns + (moved_in + moved_out) * cfg.granularity / cfg.link_bandwidth / NS
-        self.bytes_to_device += moved_in * cfg.granularity
-        self.link_ns += t
-        self.time_ns += t
+        self.time_ns += self._copies(copies, moved_in, moved_out)
 
     def _load(self, units: np.ndarray, blocks: np.ndarray) -> None:
         """Map ``units`` (of ``blocks``) on the device; a block with no unit resident before is a
@@ -488,7 +492,7 @@ class _Run:
         now = self.time_ns
         if final and self.samples and now <= self.samples[-1].t_s / NS:
             return
-        t_last, link_last, f_last, e_last = self._last
+        t_last, compute_last, link_last, f_last, e_last = self._last
         span = now - t_last
         if span <= 0:
             return
@@ -500,7 +504,7 @@ class _Run:
         self.samples.append(
             Sample(
                 t_s=round(now * NS, 9),
-                cpu_utilization=min(1.0, (self.compute_ns - self._last_compute) / span),
+                cpu_utilization=min(1.0, (self.compute_ns - compute_last) / span),
                 paging_device_utilization=min(1.0, (self.link_ns - link_last) / span),
                 faults=faults - f_last,
                 evictions=evictions - e_last,
@@ -509,8 +513,7 @@ class _Run:
                 active=len(self.processes),
             )
         )
-        self._last_compute = self.compute_ns
-        self._last = (now, self.link_ns, faults, evictions)
+        self._last = (now, self.compute_ns, self.link_ns, faults, evictions)
         while self._next_sample <= now:
             self._next_sample += self.period
         if len(self.samples) >= 2 * MAX_SAMPLES:

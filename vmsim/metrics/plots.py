@@ -248,15 +248,14 @@ def _sweep_figure(doc: SweepDoc, figure: type[Figure]) -> Figure:
     categories = list(dict.fromkeys(map(str, xs_all)))
 
     # A GPU sweep plots what its user asks about: the slowdown against the job on a GPU it fits.
-    gpu = all(p.global_.gpu is not None and p.global_.gpu.slowdown is not None for p in points)
+    slowdowns = [p.global_.gpu.slowdown if p.global_.gpu is not None else None for p in points]
+    gpu = None not in slowdowns
     groups: dict[str, list[tuple[Any, float]]] = {}
-    for p in points:
+    for p, slow in zip(points, slowdowns, strict=True):
         label = ", ".join(f"{k}={p.params.get(k)}" for k in rest)
         x = p.params.get(xkey)
         pos = x if numeric else categories.index(str(x))
-        u = p.global_.gpu
-        y = u.slowdown if gpu and u is not None and u.slowdown is not None else 100 * p.global_.cpu_utilization
-        groups.setdefault(label, []).append((pos, y))
+        groups.setdefault(label, []).append((pos, slow if gpu and slow is not None else 100 * p.global_.cpu_utilization))
 
     fig = figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()

@@ -89,20 +89,17 @@ def _object_pages(objs: np.ndarray, sizes: np.ndarray, page_size: int) -> np.nda
     return np.where(j == 0, first, z & _PAGE_MASK).astype(np.int64)
 
 
-def _next_offset(objs: np.ndarray, field: np.ndarray) -> int | None:
+def _next_offset(pages: np.ndarray, raw: np.ndarray, source: str) -> int | None:
     """How the trace numbers requests in its next-access field (0 or 1 for its first request),
-    judged on its first chunk: each next access that falls in the chunk must be a later request
-    of the same object, and at least one must. None: the field does not say (vmsim computes the
-    next accesses itself)."""
-    n = len(objs)
-    pos = np.arange(n, dtype=np.int64)
+    judged on its first chunk by the check every chunk gets (NextAccesses.positions), and at least
+    one next access must fall in the chunk. None: the field does not say (vmsim computes the next
+    accesses itself)."""
     for off in (0, 1):
-        at = field - off
-        valid = (field >= 0) & (field < NEVER)
-        if np.any(valid & (at <= pos)):
+        try:
+            at = NextAccesses(raw, off, 0, None, source).positions(pages)
+        except TraceError:
             continue
-        inside = valid & (at < n)
-        if inside.any() and np.array_equal(objs[at[inside]], objs[inside]):
+        if np.any((at >= 0) & (at < len(pages))):
             return off
     return None
 
@@ -136,7 +133,7 @@ def oracle_chunks(path: Path, limit: int | None = None, size: int = CHUNK, objec
             elif len(recs):
                 pages = (recs["obj"] & _PAGE_MASK).astype(np.int64)
                 if start == 0:
-                    off = _next_offset(pages, recs["next"].astype(np.int64))
+                    off = _next_offset(pages, recs["next"], str(path))
                 nexts = None if off is None else NextAccesses(recs["next"], off, start, limit, str(path))
                 yield Chunk(pages, nexts=nexts)
                 start += len(recs)

@@ -25,13 +25,11 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from vmsim.hw.access import CHUNK, Chunk
+from vmsim.hw.gpu import BLOCK
 from vmsim.kernel.config import SegmentPages
 from vmsim.limits import MAX_BYTES, describe
 from vmsim.spec import Model
 from vmsim.units import Size
-
-#: Managed allocations start on a 2 MiB boundary (the UVM driver's VA block).
-BLOCK = 2 << 20
 
 
 class GPUArray(Model):
@@ -134,10 +132,11 @@ class GPUKernel:
     def _irregular(self, firsts: np.ndarray, counts: np.ndarray, writes: np.ndarray, size: int) -> Iterator[Chunk]:
         gen = np.random.default_rng(self.seed)
         ends = np.cumsum(counts)
+        base = firsts - (ends - counts)  # an array's first page, less the flat index of its first
         total = int(ends[-1])
         for _ in range(self.spec.iterations):
             for lo in range(0, total, size):
                 flat = gen.integers(0, total, min(size, total - lo), dtype=np.int64)
                 which = np.searchsorted(ends, flat, side="right")
-                pages = firsts[which] + flat - (ends[which] - counts[which])
+                pages = base[which] + flat
                 yield Chunk(pages, writes[which].astype(np.uint8))

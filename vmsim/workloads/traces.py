@@ -212,12 +212,9 @@ def _lackey_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.n
     skipped, and lines are grouped by address length so each group is a few column gathers.
     """
     a = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(a == 10)
+    starts, ends = _lines(a)
     if len(ends) == 0:
         return None
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
     if (ends - starts < 6).any():
         return None
     c0 = a[starts]
@@ -234,14 +231,28 @@ def _lackey_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray, np.n
         return None
     # Every byte of the address and size fields is a hex digit and no other byte is: the fixed
     # columns (kind, spaces, comma, newline) are not, so counting hex digits checks them all.
-    nhex = np.count_nonzero((a - np.uint8(48)) < 10) + np.count_nonzero(((a | np.uint8(32)) - np.uint8(97)) < 6)
-    if int(nhex) != int(ndig.sum() + (ends - comma - 1).sum()):
+    if _hex_digits(a) != int(ndig.sum() + (ends - comma - 1).sum()):
         return None
     pages = _hex_pages(a, first, ndig, shift)
     if pages is None:
         return None
     writes = ((c1 == 83) | (c1 == 77)).astype(np.uint8)
     return pages, writes, is_i
+
+
+def _lines(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each newline-terminated line of a block starts, and where its newline is."""
+    ends = np.flatnonzero(a == 10)
+    starts = np.empty_like(ends)
+    if len(ends):
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    return starts, ends
+
+
+def _hex_digits(a: np.ndarray) -> int:
+    """How many bytes of a block are hex digits."""
+    return int(np.count_nonzero((a - np.uint8(48)) < 10) + np.count_nonzero(((a | np.uint8(32)) - np.uint8(97)) < 6))
 
 
 def _hex_pages(a: np.ndarray, first: np.ndarray, ndig: np.ndarray, shift: int) -> np.ndarray | None:
@@ -375,10 +386,7 @@ def _pitt_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray] | None
     a = np.frombuffer(block, dtype=np.uint8)
     if len(a) == 0 or a[-1] != 10:
         return None
-    ends = np.flatnonzero(a == 10)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
+    starts, ends = _lines(a)
     ndig = ends - 2 - starts
     if ndig.min() < 1 or ndig.max() > 16:
         return None
@@ -386,8 +394,7 @@ def _pitt_fast(block: bytes, shift: int) -> tuple[np.ndarray, np.ndarray] | None
     if not ((a[ends - 2] == 32) & ((op == 114) | (op == 119))).all():
         return None
     # The address bytes are all hex digits and no other byte is (space, r/w, newline are not).
-    nhex = np.count_nonzero((a - np.uint8(48)) < 10) + np.count_nonzero(((a | np.uint8(32)) - np.uint8(97)) < 6)
-    if int(nhex) != int(ndig.sum()):
+    if _hex_digits(a) != int(ndig.sum()):
         return None
     pages = _hex_pages(a, starts, ndig, shift)
     return None if pages is None else (pages, (op == 119).astype(np.uint8))

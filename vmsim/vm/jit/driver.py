@@ -22,6 +22,7 @@ from numba import njit
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.metrics.progress import ProgressFn
+from vmsim.parallel import default_workers
 from vmsim.policies.base import NEVER
 from vmsim.vm.jit.ids import DenseIds, grow
 from vmsim.vm.loops import fold_repeats
@@ -252,7 +253,7 @@ class _Pool:
     """Threads that run a curve's kernels side by side, made on first use, one per core."""
 
     def __init__(self) -> None:
-        self.workers = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        self.workers = min(4, default_workers())
         self._pool: ThreadPoolExecutor | None = None
 
     def start(self, fn: Callable[[Any], None], items: list[Any]) -> list[Future[None]]:
