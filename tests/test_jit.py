@@ -3,6 +3,8 @@ evictions and write-backs, per process, on generated streams and slices of the s
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -217,3 +219,21 @@ def test_small_page_numbers_then_the_table(later: str, monkeypatch: pytest.Monke
     for policy in ("lru", "clock", "arc"):
         compiled, python = both(first + rest, policy, 120, monkeypatch)
         assert compiled == python
+
+
+def test_loading_numba_leaves_scipy_linalg_unimported() -> None:
+    """numba's CPU target imports scipy.linalg for BLAS (about 0.3 s), which no compiled loop uses:
+    loading the loops hides it, and it still imports normally afterwards."""
+    pytest.importorskip("scipy")
+    code = (
+        "import sys\n"
+        "from vmsim.vm import jit\n"
+        "assert jit.enabled()\n"
+        "assert 'scipy.linalg' not in sys.modules, 'scipy.linalg was imported'\n"
+        "import numpy, scipy.linalg\n"
+        "print(scipy.linalg.det(numpy.eye(3)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "VMSIM_JIT"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1.0"

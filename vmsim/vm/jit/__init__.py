@@ -93,9 +93,7 @@ def enabled() -> bool:
         loading.join()  # preload() is doing it
     if "numba" not in _state:
         try:
-            import numba  # noqa: F401
-
-            _warm_up()
+            _load()
             _state["numba"] = True
         except Exception as e:  # ImportError, or a numba that fails to load its LLVM
             _state["numba"] = False
@@ -119,20 +117,24 @@ def preload() -> threading.Thread | None:
     return thread
 
 
-def _warm_up() -> None:
-    """numba's one-time set-up (at its first compiled call), with SciPy hidden if it is not
-    imported yet: numba's CPU target imports scipy.linalg for BLAS, which none of these loops use,
-    and that import alone took about 0.3 s of each run here. SciPy imports normally afterwards."""
-    hide = "scipy" not in sys.modules
+def _load() -> None:
+    """Import numba and do its one-time set-up (at its first compiled call), with SciPy's linalg
+    hidden if it is not imported yet: numba's CPU target imports scipy.linalg for BLAS, which none
+    of these loops use, and that import alone took about 0.3 s of each run here. numba's own import
+    already imports the top-level scipy package (cheap), so it is scipy.linalg that is hidden, from
+    before that import on. scipy.linalg imports normally afterwards."""
+    hide = "scipy.linalg" not in sys.modules
     if hide:
-        sys.modules["scipy"] = None  # type: ignore[assignment]
+        sys.modules["scipy.linalg"] = None  # type: ignore[assignment]
     try:
+        import numba  # noqa: F401
+
         from vmsim.vm.jit.ids import warm
 
         warm()
     finally:
-        if hide and sys.modules.get("scipy", 0) is None:
-            del sys.modules["scipy"]
+        if hide and sys.modules.get("scipy.linalg", 0) is None:
+            del sys.modules["scipy.linalg"]
 
 
 def kernel_module(spec: PolicySpec) -> Any | None:
