@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from vmsim.metrics.schema import CompareDoc, CurvePoint, GPURecord, Run, SimDoc, SweepDoc, Thrashing
+from vmsim.metrics.schema import CompareDoc, CurvePoint, GPURecord, LLMRecord, Run, SimDoc, SweepDoc, Thrashing
 
 COLUMNS = ("policy", "frames", "references", "hits", "faults", "fault_rate", "evictions", "writebacks")
 _CSV_COLUMNS = (*COLUMNS, "cold_faults", "scope", "seed")
@@ -160,6 +160,8 @@ def sim_table(doc: SimDoc) -> str:
         )
     if g.gpu is not None:
         summary.extend(gpu_lines(g.gpu))
+    if g.llm is not None:
+        summary.extend(llm_lines(g.llm))
     rows = [
         [
             p.name,
@@ -228,6 +230,54 @@ def gpu_lines(u: GPURecord) -> list[list[str]]:
     ]
 
 
+def _s(v: float | None, scale: float = 1.0, unit: str = "s") -> str:
+    return "-" if v is None else f"{v * scale:,.3f} {unit}"
+
+
+def llm_lines(u: LLMRecord) -> list[list[str]]:
+    """The LLM serving block of a simulation's summary."""
+    pre = f", preemption by {u.preemption}" if u.preemption else ""
+    lines = [
+        [
+            "serving",
+            f"{u.model} on {u.gpu}, KV manager {u.manager}{pre}: {_bytes(u.kv_pool_bytes)} KV pool, "
+            f"{_bytes(u.kv_bytes_per_token)} per token, {_bytes(u.weight_bytes)} of weights",
+        ],
+        [
+            "served",
+            f"{u.finished:,} of {u.requests:,} requests finished, {u.output_tokens:,} tokens in {u.duration_s:,.1f} s "
+            f"({u.iterations:,} iterations, mean batch {u.mean_batch:.1f}, most {u.max_batch})",
+        ],
+        ["throughput", f"{u.throughput_tokens_s:,.1f} tokens/s, {u.throughput_requests_s:.3f} requests/s"],
+        [
+            "latency",
+            f"time to first token p50 {_s(u.ttft_p50_s)}, p99 {_s(u.ttft_p99_s)}; "
+            f"per output token p50 {_s(u.tpot_p50_s, 1e3, 'ms')}, p99 {_s(u.tpot_p99_s, 1e3, 'ms')}",
+        ],
+        [
+            "KV memory",
+            f"token states {100 * u.token_share:.1f}% of the memory held; of the pool: tokens {100 * u.kv_token_states:.1f}%, "
+            f"reservation {100 * u.kv_reservation:.1f}%, internal fragmentation {100 * u.kv_internal_fragmentation:.1f}%, "
+            f"external fragmentation {100 * u.kv_external_fragmentation:.1f}%, free {100 * u.kv_free:.1f}%",
+        ],
+        [
+            "preemption",
+            f"{u.preemptions:,} ({u.swapped_out:,} swapped out, {u.recomputed_tokens:,} tokens recomputed); "
+            f"host link {_bytes(u.link_bytes)}, busy {u.link_busy_s:,.3f} s",
+        ],
+    ]
+    if u.prefix_hit_ratio is not None or u.cow_copies or u.sharing_saving:
+        hit = "off" if u.prefix_hit_ratio is None else f"{100 * u.prefix_hit_ratio:.1f}% of prompt tokens hit"
+        lines.append(
+            [
+                "sharing",
+                f"prefix cache {hit}; {u.cow_copies:,} copy-on-write copies, "
+                f"{100 * u.sharing_saving:.1f}% of blocks saved by sharing",
+            ]
+        )
+    return lines
+
+
 _SWEEP_KEYS = ("references", "faults", "writebacks", "cpu_utilization", "paging_device_utilization", "simulated_time_s")
 
 
@@ -237,21 +287,40 @@ def _sweep_rows(doc: SweepDoc) -> tuple[list[str], list[list[Any]]]:
     keys = list(doc.points[0].params) if doc.points else []
     tlb = any(p.global_.tlb is not None for p in doc.points)
     gpu = any(p.global_.gpu is not None for p in doc.points)
+    llm = any(p.global_.llm is not None for p in doc.points)
     rows = []
     for p in doc.points:
-        t, u = p.global_.tlb, p.global_.gpu
+        t, u, v = p.global_.tlb, p.global_.gpu, p.global_.llm
         extra: list[Any] = ([t.hit_ratio, t.effective_access_ns] if t is not None else ["", ""]) if tlb else []
         if gpu:
             extra += [getattr(u, k) if u is not None else "" for k in GPU_COLUMNS]
+        if llm:
+            extra += [getattr(v, k) if v is not None else "" for k in LLM_COLUMNS]
         rows.append(
             [*(p.params[k] for k in keys), *(getattr(p.global_, k) for k in _SWEEP_KEYS), *extra, p.global_.thrashing.detected]
         )
-    names = [*(["tlb_hit_ratio", "effective_access_ns"] if tlb else []), *([f"gpu_{k}" for k in GPU_COLUMNS] if gpu else [])]
+    names = [
+        *(["tlb_hit_ratio", "effective_access_ns"] if tlb else []),
+        *([f"gpu_{k}" for k in GPU_COLUMNS] if gpu else []),
+        *([f"llm_{k}" for k in LLM_COLUMNS] if llm else []),
+    ]
     return [*keys, *_SWEEP_KEYS, *names, "thrashing"], rows
 
 
 #: The GPU record's figures a sweep shows per point (as gpu_NAME columns).
 GPU_COLUMNS = ("oversubscription", "kernel_time_s", "slowdown", "fault_batches", "bytes_to_device", "refaults")
+#: The LLM serving record's figures a sweep shows per point (as llm_NAME columns).
+LLM_COLUMNS = (
+    "token_share",
+    "kv_free",
+    "throughput_tokens_s",
+    "throughput_requests_s",
+    "ttft_p50_s",
+    "tpot_p50_s",
+    "tpot_p99_s",
+    "preemptions",
+    "link_bytes",
+)
 
 
 def sweep_table(doc: SweepDoc) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from vmsim.errors import VmsimError, check_output, read_json, replacing
-from vmsim.metrics.render import gpu_lines, thrashing_verdict
+from vmsim.metrics.render import gpu_lines, llm_lines, thrashing_verdict
 from vmsim.metrics.schema import CompareDoc, CurvePoint, Run, RunsDoc, SimDoc, SweepDoc, load_results
 
 __all__ = ["html_report", "kind_of", "write_report"]
@@ -190,6 +190,8 @@ def _simulate_sections(sim: SimDoc) -> list[str]:
         ]
     if g.gpu is not None:
         summary += [(k, v) for k, v in gpu_lines(g.gpu)]
+    if g.llm is not None:
+        summary += [(k, v) for k, v in llm_lines(g.llm)]
     out = []
     if sim.partial:
         out.append('<p class="warn">Partial results: the simulation was interrupted.</p>')

@@ -226,6 +226,59 @@ class GPURecord:
     host_page_outs: int = 0
 
 
+@dataclass(frozen=True)
+class LLMRecord:
+    """An LLM serving run on a GPU (``llm_infer`` with ``machine.gpu``, docs/llm.md): the model and
+    KV manager, what was served in the simulated time, latency percentiles over the finished
+    requests, the KV pool in the vLLM paper's categories (shares of the pool, averaged over time),
+    preemption and sharing. Sizes in bytes, times in seconds."""
+
+    __pydantic_config__ = _DOC
+
+    model: str
+    gpu: str
+    manager: str
+    #: paged only: how preempted requests come back (recompute or swap).
+    preemption: str | None
+    kv_bytes_per_token: int
+    weight_bytes: int
+    kv_pool_bytes: int
+    duration_s: float
+    iterations: int
+    requests: int
+    finished: int
+    output_tokens: int
+    throughput_tokens_s: float
+    throughput_requests_s: float
+    #: Sequences decoding per iteration, averaged over time, and the most at once.
+    mean_batch: float
+    max_batch: int
+    #: Time to first token and time per output token (None if no request finished).
+    ttft_p50_s: float | None
+    ttft_p99_s: float | None
+    tpot_p50_s: float | None
+    tpot_p99_s: float | None
+    #: Token states over the KV memory held (everything but free memory): the vLLM paper's Figure 2.
+    token_share: float
+    #: The KV pool in the paper's categories, as shares of the whole pool (they sum to 1).
+    kv_token_states: float
+    kv_reservation: float
+    kv_internal_fragmentation: float
+    kv_external_fragmentation: float
+    kv_free: float
+    preemptions: int
+    swapped_out: int
+    recomputed_tokens: int
+    #: Bytes copied over the host link (swaps, demand paging) and the time the copies took.
+    link_bytes: int
+    link_busy_s: float
+    #: Prompt tokens found in cached blocks over prompt tokens admitted (None without prefix caching).
+    prefix_hit_ratio: float | None
+    cow_copies: int
+    #: 1 - physical blocks / blocks in the sequences' tables, averaged over time.
+    sharing_saving: float
+
+
 class SystemCounters(TypedDict):
     """A system's counters, as keyword arguments of SimResult."""
 
@@ -271,6 +324,8 @@ class SimResult:
     tlb: TLBRecord | None = None
     #: The GPU and its Unified Memory driver, when the machine has a GPU.
     gpu: GPURecord | None = None
+    #: An LLM serving run on a GPU.
+    llm: LLMRecord | None = None
 
     @property
     def hits(self) -> int:

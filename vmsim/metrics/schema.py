@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from vmsim.errors import VmsimError
 from vmsim.metrics.results import (
     GPURecord,
+    LLMRecord,
     ProcessCounters,
     ProcessStats,
     RunResult,
@@ -41,6 +42,7 @@ __all__ = [
     "CurvePoint",
     "GPURecord",
     "GlobalStats",
+    "LLMRecord",
     "ProcessCounters",
     "ProcessStats",
     "Results",
@@ -252,6 +254,7 @@ class GlobalStats(Counters, _Setup):
     thrashing: Thrashing
     tlb: TLBRecord | None = None
     gpu: GPURecord | None = None
+    llm: LLMRecord | None = None
 
     @classmethod
     def of(cls, r: SimResult) -> GlobalStats:
@@ -274,6 +277,7 @@ class GlobalStats(Counters, _Setup):
             ),
             tlb=r.tlb,
             gpu=r.gpu,
+            llm=r.llm,
         )
 
 

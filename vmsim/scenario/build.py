@@ -33,7 +33,9 @@ from vmsim.workloads.dataloader import DataLoader, DataLoaderSpec
 from vmsim.workloads.embedding import EmbeddingLookup, EmbeddingLookupSpec
 from vmsim.workloads.explicit import Refs, RefStringWorkload, Trace, TraceWorkload
 from vmsim.workloads.gpu import GPUKernel, GPUKernelSpec
-from vmsim.workloads.llm import LLMInfer, LLMInferSpec
+from vmsim.workloads.llm import LLMInfer, LLMInferSpec, changed
+from vmsim.workloads.llm_presets import LENGTHS
+from vmsim.workloads.serving import Serving, ServingConfig
 from vmsim.workloads.synthetic import SyntheticWorkload
 
 
@@ -89,9 +91,10 @@ def make_workload(
     if isinstance(w, DataLoaderSpec):
         return DataLoader(w, seed, page_size, workers, worker)
     if isinstance(w, LLMInferSpec):
+        w.check_mode(gpu=False)
         pool = w.kv.pool_bytes
         if pool is None:
-            pool = int(w.kv.pool_fraction * (memory - w.model.weight_bytes))
+            pool = int(w.kv.pool_fraction * (memory - w.shape.weight_bytes))
             if pool <= 0:
                 raise VmsimError("llm_infer: the weights fill memory, no room for a KV pool (set kv.pool_bytes)")
         return LLMInfer(w, seed, page_size, pool)
@@ -134,6 +137,109 @@ def uvm_config(s: Scenario) -> UVMConfig:
         if gpu.host_paging
         else None,
     )
+
+
+def serving_config(s: Scenario, w: LLMInferSpec) -> ServingConfig:
+    """The GPU serving model's configuration: the model, the GPU and its link, the KV manager."""
+    gpu = s.machine.gpu
+    assert gpu is not None
+    for name in ("oversubscription", "host_paging", "uvm", "fits_baseline"):
+        if changed(gpu, name):
+            raise VmsimError(
+                f"machine.gpu.{name} applies to Unified Memory jobs, not to llm_infer serving", field=f"machine.gpu.{name}"
+            )
+    w.check_mode(gpu=True)
+    if w.kv.heap == "caching":
+        raise VmsimError(
+            "kv.heap caching is PyTorch's allocator; a GPU serving run places reservations "
+            "with first_fit, next_fit, best_fit or worst_fit",
+            field="kv.heap",
+        )
+    part, link = gpu.part, gpu.host_link
+    memory = gpu.memory or (part.memory if part else 0)
+    bandwidth = gpu.bandwidth * 1e9 if gpu.bandwidth else (part.bandwidth if part else 0.0)
+    flops = gpu.flops * 1e12 if gpu.flops else (part.flops if part else 0.0)
+    if not flops:
+        raise VmsimError(
+            "without a preset, machine.gpu needs flops (dense FP16 TFLOP/s) for llm_infer", field="machine.gpu.flops"
+        )
+    shape = w.shape
+    kvb = 2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * shape.dtype_bytes
+    pool = w.kv.pool_bytes if w.kv.pool_bytes is not None else int(w.kv.gpu_memory_utilization * memory) - shape.weight_bytes
+    if pool <= 0:
+        raise VmsimError(
+            f"llm_infer: the weights ({shape.weight_bytes:,} bytes) fill {w.kv.gpu_memory_utilization:.0%} of the GPU's "
+            f"{memory:,} bytes: no room for a KV pool",
+            field="model",
+        )
+    if w.lengths is not None and (changed(w, "prompt_len") or changed(w, "output_len")):
+        raise VmsimError("give lengths or prompt_len/output_len, not both", field="lengths")
+    lp = LENGTHS[w.lengths] if w.lengths else None
+    width = w.sampling.width
+    if width > 1 and w.kv.manager != "paged":
+        raise VmsimError("sampling shares blocks between sequences: it needs kv.manager paged", field="sampling")
+    max_len = w.max_len
+    return ServingConfig(
+        model=w.model if isinstance(w.model, str) else "custom",
+        gpu=gpu.preset or "custom",
+        kv_bytes_per_token=kvb,
+        weight_bytes=shape.weight_bytes,
+        params=shape.parameters,
+        device_memory=memory,
+        bandwidth=bandwidth,
+        flops=flops,
+        link_bandwidth=link.bandwidth,
+        link_latency_s=link.latency_ns * 1e-9,
+        manager=w.kv.manager,
+        reserve=w.kv.reserve,
+        heap=w.kv.heap or "first_fit",
+        preemption=w.kv.preemption,
+        block_tokens=w.kv.block_tokens,
+        pool_bytes=pool,
+        swap_bytes=w.kv.swap_space,
+        prefix_caching=w.kv.prefix_caching,
+        max_model_len=max_len,
+        max_num_seqs=w.seqs(True),
+        max_batched_tokens=w.max_num_batched_tokens or max(max_len, 2048),
+        duration_s=w.duration * 1e-9,
+        rate=w.rate,
+        prompt_mean=lp.prompt_mean if lp else w.prompt_len.mean,
+        prompt_sigma=lp.prompt_sigma if lp else w.prompt_len.sigma,
+        output_mean=lp.output_mean if lp else w.output_len.mean,
+        output_sigma=lp.output_sigma if lp else w.output_len.sigma,
+        requests_file=w.requests_file,
+        samples=w.sampling.n,
+        beam_width=w.sampling.beam_width,
+        prefix_tokens=w.prefix.tokens,
+        prefix_count=w.prefix.count,
+        policy=policy_spec(s.kernel.replacement.policy),
+        sample_s=s.kernel.sample_interval * 1e-9,
+    )
+
+
+def build_serving(s: Scenario) -> Serving:
+    """The LLM serving run of a scenario with ``machine.gpu`` and one llm_infer process."""
+    rng = random.Random(s.seed)
+    try:
+        if len(s.processes) != 1 or s.processes[0].count != 1:
+            raise VmsimError("an llm_infer serving run on a GPU has one process (the server)", field="processes")
+        w = s.processes[0].workload
+        assert isinstance(w, LLMInferSpec)
+        try:
+            cfg = serving_config(s, w)
+        except VmsimError as e:
+            f = e.field or ""
+            raise VmsimError(
+                e.reason, field=f if f.startswith("machine") else ".".join(["processes.0.workload", *([f] if f else [])])
+            ) from None
+        return Serving(cfg, rng.getrandbits(63), s.processes[0].name, s.name, rng)
+    except VmsimError as e:
+        raise ScenarioError(e.reason, field=e.field) from None
+
+
+def serves(s: Scenario) -> bool:
+    """Whether the scenario is an LLM serving run on a GPU (not a Unified Memory job)."""
+    return s.machine.gpu is not None and any(isinstance(g.workload, LLMInferSpec) for g in s.processes)
 
 
 def build_gpu(s: Scenario, *, thorough: bool = False) -> UVM:
@@ -184,7 +290,9 @@ def check(s: Scenario, thorough: bool = False) -> None:
     also reads every trace file through (a malformed line anywhere is found), so validate rejects
     at least what a run would."""
     try:
-        if s.machine.gpu is not None:
+        if serves(s):
+            build_serving(s)
+        elif s.machine.gpu is not None:
             build_gpu(s, thorough=thorough)
         else:
             build(s, dry=True, thorough=thorough)
@@ -197,5 +305,10 @@ def check(s: Scenario, thorough: bool = False) -> None:
 
 def simulate(s: Scenario, on_sample: ProgressFn | None = None) -> SimResult:
     """Build and run; ``on_sample(references, faults)`` returning True stops the run early."""
-    result = build_gpu(s).run(on_sample) if s.machine.gpu is not None else build(s).run(on_sample)
+    if serves(s):
+        result = build_serving(s).run(on_sample)
+    elif s.machine.gpu is not None:
+        result = build_gpu(s).run(on_sample)
+    else:
+        result = build(s).run(on_sample)
     return dataclasses.replace(result, config=s.model_dump(mode="json"))

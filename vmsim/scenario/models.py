@@ -120,6 +120,9 @@ class GPU(Model):
         None, gt=0, le=1e5, description="link bandwidth per direction in GB/s; default: the link's"
     )
     link_latency: Duration | None = Field(None, ge=0, description="fixed cost of one copy over the link; default: the link's")
+    flops: float | None = Field(
+        None, gt=0, le=1e5, description="dense FP16 TFLOP/s (LLM serving's compute bound); default: the preset's"
+    )
     oversubscription: float | None = Field(
         None, gt=0, le=1000, description="device memory = the job's footprint / this (1.25: the job is 125% of the GPU)"
     )
@@ -467,15 +470,24 @@ class Scenario(Model):
                 f"machine.gpu.host_paging: machine.memory ({self.machine.memory:,} bytes) holds no "
                 f"{gpu.uvm.granularity:,}-byte unit of the GPU's data"
             )
-        if gpu.uvm.eviction == "policy":
+        demand = [
+            i
+            for i, g in enumerate(self.processes)
+            if isinstance(g.workload, LLMInferSpec) and g.workload.kv.manager == "os_demand"
+        ]
+        if gpu.uvm.eviction == "policy" or demand:
             from vmsim.policies.base import Foresighted, Periodic, Releasing
 
             cls = policy_spec(self.kernel.replacement.policy).cls
+            where, other = (
+                (f"processes.{demand[0]}.workload.kv.manager os_demand", "another manager")
+                if demand
+                else ("machine.gpu.uvm.eviction policy", "chunk")
+            )
             for mixin, why in ((Periodic, "runs on a timer"), (Foresighted, "needs the future"), (Releasing, "gives frames up")):
                 if issubclass(cls, mixin):
                     raise ValueError(
-                        f"machine.gpu.uvm.eviction policy: {cls.name} {why}, which the GPU model does not drive; "
-                        "use chunk or another policy"
+                        f"{where}: {cls.name} {why}, which the GPU model does not drive; use {other} or another policy"
                     )
         return self
 

@@ -32,27 +32,53 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from vmsim.alloc.heap import make_heap
 from vmsim.errors import VmsimError
 from vmsim.hw.access import CHUNK, Chunk, rechunk
 from vmsim.kernel.config import SegmentPages
 from vmsim.spec import Model
-from vmsim.units import Size
+from vmsim.units import Duration, Size
+from vmsim.workloads.llm_presets import MODELS
 
 
 class LLMModelSpec(Model):
     """The served model: KV bytes per token = 2 x n_layers x n_kv_heads x head_dim x dtype_bytes."""
 
-    n_layers: int = Field(4, ge=1, description="transformer layers")
-    n_kv_heads: int = Field(2, ge=1, description="key/value heads per layer")
-    head_dim: int = Field(64, ge=1, description="elements per head")
-    dtype_bytes: int = Field(2, ge=1, description="bytes per KV element")
-    weight_bytes: Size = Field(4 << 20, ge=0, description="size of the weights (file-backed), all read every decode step")
+    n_layers: int = Field(4, ge=1, le=1000, description="transformer layers")
+    n_kv_heads: int = Field(2, ge=1, le=1000, description="key/value heads per layer")
+    head_dim: int = Field(64, ge=1, le=100_000, description="elements per head")
+    dtype_bytes: int = Field(2, ge=1, le=16, description="bytes per KV element")
+    weight_bytes: Size = Field(
+        4 << 20, ge=0, le=1 << 50, description="size of the weights (file-backed), all read every decode step"
+    )
+    params: float | None = Field(
+        None, gt=0, le=1e14, description="parameters, for the serving roofline's FLOPs; default: weight_bytes / dtype_bytes"
+    )
+    context: int | None = Field(None, ge=2, description="the model's context length (default max_model_len)")
+
+    @property
+    def parameters(self) -> float:
+        """The parameter count (given, or weight_bytes / dtype_bytes)."""
+        return self.params if self.params is not None else self.weight_bytes / self.dtype_bytes
+
+    @classmethod
+    def preset(cls, name: str) -> LLMModelSpec:
+        """A model of :data:`vmsim.workloads.llm_presets.MODELS` as a shape."""
+        m = MODELS[name]
+        return cls(
+            n_layers=m.n_layers,
+            n_kv_heads=m.n_kv_heads,
+            head_dim=m.head_dim,
+            dtype_bytes=m.dtype_bytes,
+            weight_bytes=m.weight_bytes,
+            params=m.params,
+            context=m.max_model_len,
+        )
 
 
 class KVSpec(Model):
@@ -70,15 +96,41 @@ class KVSpec(Model):
     pool_fraction: float = Field(
         0.9, gt=0, le=1, description="without pool_bytes: the pool's share of the memory left after the weights"
     )
-    max_model_len: int = Field(1024, ge=2, description="longest sequence in tokens (prompt plus output)")
+    max_model_len: int | None = Field(
+        None,
+        ge=2,
+        le=1 << 24,
+        description="longest sequence in tokens (prompt plus output); default: the model's context, or 1024",
+    )
     heap: Literal["first_fit", "next_fit", "best_fit", "worst_fit", "caching"] | None = Field(
-        None, description="contiguous only: place each sequence's exact-length buffer with this allocator"
+        None,
+        description="contiguous only: place each sequence's exact-length buffer with this allocator "
+        "(on a GPU: the reservations, first_fit by default)",
+    )
+    reserve: Literal["max", "pow2", "oracle"] = Field(
+        "max",
+        description="contiguous on a GPU: reserve max_model_len, the final length rounded up to a power of two, "
+        "or exactly the final length (the vLLM paper's three Orca variants)",
+    )
+    preemption: Literal["recompute", "swap"] = Field(
+        "recompute", description="paged on a GPU: preempted requests are prefilled again, or swapped to host memory"
+    )
+    swap_space: Size = Field(4 << 30, ge=0, le=1 << 50, description="host memory for swapped KV blocks (vLLM's default 4 GiB)")
+    prefix_caching: bool = Field(False, description="paged on a GPU: keep full blocks by content and reuse them")
+    gpu_memory_utilization: float = Field(
+        0.9, gt=0, le=1, description="on a GPU: the share of device memory for weights and KV pool (vLLM's default 0.9)"
     )
 
     @model_validator(mode="after")
     def _heap_needs_contiguous(self) -> KVSpec:
         if self.heap is not None and self.manager != "contiguous":
             raise ValueError("heap places contiguous KV buffers: it needs manager contiguous")
+        if self.reserve != "max" and self.manager != "contiguous":
+            raise ValueError("reserve sizes contiguous reservations: it needs manager contiguous")
+        if self.manager != "paged":
+            for name in ("preemption", "prefix_caching"):
+                if getattr(self, name) != KVSpec.model_fields[name].default:
+                    raise ValueError(f"{name} applies to paged blocks: it needs manager paged")
         return self
 
 
@@ -89,17 +141,124 @@ class LengthSpec(Model):
     sigma: float = Field(0.5, ge=0, description="lognormal sigma of the length (0: every length is the mean)")
 
 
+class SamplingSpec(Model):
+    """Sequences per request that share its prompt's KV blocks (on a GPU, paged)."""
+
+    n: int = Field(1, ge=1, le=64, description="parallel samples per request")
+    beam_width: int = Field(1, ge=1, le=64, description="beams per request (beam search)")
+
+    @model_validator(mode="after")
+    def _one(self) -> SamplingSpec:
+        if self.n > 1 and self.beam_width > 1:
+            raise ValueError("give sampling.n or sampling.beam_width, not both")
+        return self
+
+    @property
+    def width(self) -> int:
+        """Sequences per request."""
+        return self.n * self.beam_width
+
+
+class PrefixSpec(Model):
+    """A shared system prompt at the start of every request (on a GPU)."""
+
+    tokens: int = Field(0, ge=0, le=1 << 20, description="tokens of the shared prefix (0: none)")
+    count: int = Field(1, ge=1, le=1 << 20, description="distinct prefixes; each request starts with one, drawn uniformly")
+
+
 class LLMInferSpec(Model):
-    """LLM serving, decode step by decode step, with a paged, contiguous or OS-paged KV cache."""
+    """LLM serving: decode step by decode step on the CPU's pager, or on a GPU (``machine.gpu``)
+    with vLLM's scheduler, a roofline clock and real models (docs/llm.md)."""
 
     kind: Literal["llm_infer"] = Field(description="LLM inference serving")
-    model: LLMModelSpec = Field(LLMModelSpec(), description="the model's shape and weight size")
+    model: LLMModelSpec | str = Field(
+        LLMModelSpec(), description=f"a model by name ({', '.join(MODELS)}; docs/llm.md) or its shape and weight size"
+    )
     kv: KVSpec = Field(KVSpec(), description="the KV-cache manager and pool")
     rate_per_step: float = Field(0.2, ge=0, le=1000, description="Poisson arrivals per decode step (at most 1,000)")
     prompt_len: LengthSpec = Field(LengthSpec(mean=200), description="prompt length of a request, in tokens")
     output_len: LengthSpec = Field(LengthSpec(mean=100), description="output length of a request, in tokens")
-    max_num_seqs: int = Field(64, ge=1, description="most sequences running at once")
-    steps: int = Field(500, ge=1, description="decode steps to simulate")
+    max_num_seqs: int | None = Field(
+        None, ge=1, le=1 << 16, description="most sequences running at once; default 64, on a GPU 256 (vLLM's)"
+    )
+    steps: int = Field(500, ge=1, description="decode steps to simulate (without a GPU)")
+    rate: float = Field(1.0, ge=0, le=1e6, description="on a GPU: Poisson arrivals per second")
+    duration: Duration = Field(60 * 10**9, gt=0, le=10**16, description="on a GPU: simulated serving time (e.g. 10min)")
+    lengths: Literal["sharegpt", "alpaca"] | None = Field(
+        None,
+        description="on a GPU: prompt and output lengths like these data sets' (docs/llm.md), instead of prompt_len/output_len",
+    )
+    requests_file: str | None = Field(
+        None, description="on a GPU: a CSV of arrival_s,prompt_tokens,output_tokens rows instead of Poisson arrivals"
+    )
+    sampling: SamplingSpec = Field(SamplingSpec(), description="on a GPU: parallel samples or beams sharing the prompt")
+    prefix: PrefixSpec = Field(PrefixSpec(), description="on a GPU: a shared system prompt")
+    max_num_batched_tokens: int | None = Field(
+        None,
+        ge=1,
+        le=1 << 24,
+        description="on a GPU: most prompt tokens prefilled per iteration; default max(max_model_len, 2048)",
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: LLMModelSpec | str) -> LLMModelSpec | str:
+        if isinstance(v, str) and v not in MODELS:
+            raise ValueError(f"unknown model {v!r}; the presets: {', '.join(MODELS)}")
+        return v
+
+    @property
+    def shape(self) -> LLMModelSpec:
+        """The model's shape (a preset's, or the one given)."""
+        return LLMModelSpec.preset(self.model) if isinstance(self.model, str) else self.model
+
+    @property
+    def max_len(self) -> int:
+        """Longest sequence: kv.max_model_len, else the model's context, else 1024."""
+        return self.kv.max_model_len or self.shape.context or 1024
+
+    def seqs(self, gpu: bool) -> int:
+        """The most sequences running at once."""
+        return self.max_num_seqs or (256 if gpu else 64)
+
+    #: Fields only the GPU serving model reads, and those only the CPU decode loop reads.
+    GPU_ONLY: ClassVar[tuple[str, ...]] = (
+        "rate",
+        "duration",
+        "lengths",
+        "requests_file",
+        "sampling",
+        "prefix",
+        "max_num_batched_tokens",
+    )
+    CPU_ONLY: ClassVar[tuple[str, ...]] = ("rate_per_step", "steps")
+
+    def check_mode(self, gpu: bool) -> None:
+        """Refuse a field the chosen mode (GPU serving or the CPU decode loop) would ignore: one
+        not at its default (a scenario passed through a sweep has every field set)."""
+        for name in self.CPU_ONLY if gpu else self.GPU_ONLY:
+            if changed(self, name):
+                where = "machine.gpu's serving model" if gpu else "the CPU decode loop (no machine.gpu)"
+                other = "without machine.gpu" if gpu else "with machine.gpu"
+                raise VmsimError(f"{name} does not apply to {where}; it applies {other}", field=name)
+        kv_gpu = ("reserve", "preemption", "swap_space", "prefix_caching", "gpu_memory_utilization")
+        for name in () if gpu else kv_gpu:
+            if changed(self.kv, name):
+                raise VmsimError(f"kv.{name} applies with machine.gpu (the GPU serving model)", field=f"kv.{name}")
+        if gpu and changed(self.kv, "pool_fraction"):
+            raise VmsimError(
+                "kv.pool_fraction applies without machine.gpu; on a GPU use kv.gpu_memory_utilization", field="kv.pool_fraction"
+            )
+        prompt = self.prefix.tokens + 1
+        if prompt >= self.max_len:
+            raise VmsimError(
+                f"prefix.tokens ({self.prefix.tokens}) leaves no room under max_model_len ({self.max_len})", field="prefix.tokens"
+            )
+
+
+def changed(model: Model, name: str) -> bool:
+    """Whether ``model``'s field ``name`` differs from its default."""
+    return bool(getattr(model, name) != type(model).model_fields[name].get_default(call_default_factory=True))
 
 
 @dataclass
@@ -129,7 +288,7 @@ class LLMInfer:
         kv = self.spec.kv
         if kv.manager != "os_demand" and self.pool_tokens < kv.block_tokens:
             raise VmsimError(f"llm_infer: the KV pool ({self.pool_bytes:,} bytes) holds less than one block of KV")
-        if kv.manager == "contiguous" and kv.heap is None and self.pool_tokens < kv.max_model_len:
+        if kv.manager == "contiguous" and kv.heap is None and self.pool_tokens < self.spec.max_len:
             raise VmsimError(
                 f"llm_infer: the KV pool ({self.pool_bytes:,} bytes) cannot reserve one sequence of max_model_len tokens"
             )
@@ -139,7 +298,7 @@ class LLMInfer:
     @property
     def kv_bytes_per_token(self) -> int:
         """2 x layers x KV heads x head size x dtype bytes (keys and values)."""
-        return 2 * self.spec.model.n_layers * self.spec.model.n_kv_heads * self.spec.model.head_dim * self.spec.model.dtype_bytes
+        return 2 * self.spec.shape.n_layers * self.spec.shape.n_kv_heads * self.spec.shape.head_dim * self.spec.shape.dtype_bytes
 
     @property
     def pool_tokens(self) -> int:
@@ -149,7 +308,7 @@ class LLMInfer:
     @property
     def weight_pages(self) -> int:
         """Pages of the weights segment."""
-        return -(-self.spec.model.weight_bytes // self.page_size)
+        return -(-self.spec.shape.weight_bytes // self.page_size)
 
     def _pages_for(self, tokens: int) -> int:
         return -(-tokens * self.kv_bytes_per_token // self.page_size)
@@ -167,8 +326,8 @@ class LLMInfer:
         if self.spec.kv.manager == "contiguous":
             if self.spec.kv.heap is not None:
                 return -(-self.pool_bytes // self.page_size)
-            return (self.pool_tokens // self.spec.kv.max_model_len) * self._pages_for(self.spec.kv.max_model_len)
-        return self.spec.max_num_seqs * self._pages_for(self.spec.kv.max_model_len)
+            return (self.pool_tokens // self.spec.max_len) * self._pages_for(self.spec.max_len)
+        return self.spec.seqs(False) * self._pages_for(self.spec.max_len)
 
     @property
     def footprint(self) -> int:
@@ -197,7 +356,7 @@ class LLMInfer:
         gen = np.random.default_rng(self.seed)
         mu_p = np.log(self.spec.prompt_len.mean) - self.spec.prompt_len.sigma**2 / 2
         mu_o = np.log(self.spec.output_len.mean) - self.spec.output_len.sigma**2 / 2
-        limit = self.spec.kv.max_model_len
+        limit = self.spec.max_len
         waiting: deque[_Seq] = deque()
         running: list[_Seq] = []
         free_blocks = list(range(self.kv_pages // self.pages_per_block))[::-1] if self.spec.kv.manager == "paged" else []
@@ -266,7 +425,7 @@ class LLMInfer:
             step_p: list[np.ndarray] = [weights]
             step_w: list[np.ndarray] = [np.zeros(len(weights), np.uint8)]
             # admit waiting requests, first come first served (preempted ones are at the front)
-            while waiting and len(running) < self.spec.max_num_seqs:
+            while waiting and len(running) < self.spec.seqs(False):
                 seq = waiting[0]
                 if heap is not None:
                     addr = heap.alloc((seq.prompt + seq.output) * kvb)
