@@ -57,7 +57,9 @@ from vmsim.policies import PolicySpec
 from vmsim.vm.loops import Runner
 from vmsim.vm.pager import Pager
 
-NS = 1e-9
+#: vLLM's block manager keeps 1% of the blocks free at admission (``watermark=0.01``), so that
+#: running sequences can grow without preempting at once.
+WATERMARK = 0.01
 
 
 @dataclass(frozen=True)
@@ -260,11 +262,8 @@ class _Blocks:
         self.fill[b] = 0
         return b
 
-    def lookup(self, key: object) -> int | None:
-        """A cached full block with this content, taken (a hit), or None."""
-        b = self.cached.get(key)
-        if b is None:
-            return None
+    def take_cached(self, b: int) -> int:
+        """A cached block shared (a prefix-cache hit): out of the free queue if no one held it."""
         if self.ref[b] == 0:
             del self.free[b]
         self.ref[b] += 1
@@ -301,6 +300,8 @@ class _Run:
         self.blocks = _Blocks(c.pool_blocks, c.block_tokens, c.prefix_caching) if c.manager == "paged" else None
         self.heap = make_heap(c.pool_bytes // c.kv_bytes_per_token, c.heap, round=1) if c.manager == "contiguous" else None
         self.swap_free = c.swap_bytes // c.block_bytes
+        #: vLLM admits a prompt only if this many blocks stay free after it (1% of the pool).
+        self.watermark = int(WATERMARK * c.pool_blocks)
         self.finished: list[_Request] = []
         self.tokens = self.preemptions = self.swaps = self.recomputed = self.iterations = 0
         self.refs = self.faults = self.cold = self.evictions = self.writebacks = 0
@@ -340,31 +341,30 @@ class _Run:
         return (r.rid, 0 if (idx + 1) * self.c.block_tokens <= r.prompt else seq, idx)
 
     def _paged_admit(self, r: _Request) -> bool:
-        """Blocks for the prompt (plus the tokens to recompute), shared by every sequence."""
+        """Blocks for the prompt (plus the tokens to recompute), shared by every sequence, if the
+        free blocks left afterwards stay above the watermark; with prefix caching, the leading full
+        blocks found in the cache are shared instead of filled."""
         b = self.blocks
         assert b is not None
         bt = self.c.block_tokens
         tokens = r.length
         need_full, part = divmod(tokens, bt)
-        table: list[int] = []
-        hit_tokens = 0
+        hits: list[int] = []
         if b.caching:
             for idx in range(need_full):
-                got = b.lookup(self._key(r, 0, idx))
+                got = b.cached.get(self._key(r, 0, idx))
                 if got is None:
                     break
-                table.append(got)
-                hit_tokens += bt
-            b.queries += tokens
-            b.hits += hit_tokens
-        new = need_full - len(table) + (1 if part else 0)
-        if new > b.available:
-            for blk in table:
-                b.drop(blk)
-            b.queries -= tokens
-            b.hits -= hit_tokens
+                hits.append(got)
+        idle_hits = sum(1 for blk in hits if b.ref[blk] == 0)  # taking these empties the free queue too
+        new = need_full - len(hits) + (1 if part else 0)
+        if new + idle_hits > b.available - self.watermark:
             return False
-        for idx in range(len(table), need_full):
+        if b.caching:
+            b.queries += tokens
+            b.hits += len(hits) * bt
+        table = [b.take_cached(blk) for blk in hits]
+        for idx in range(len(hits), need_full):
             blk = b.take()
             b.fill[blk] = bt
             b.seal(blk, self._key(r, 0, idx))
@@ -376,7 +376,7 @@ class _Run:
         for blk in table:
             b.ref[blk] += r.width - 1
         r.tables = [list(table) for _ in range(r.width)]
-        r.recompute = tokens - hit_tokens
+        r.recompute = tokens - len(hits) * bt
         return True
 
     def _paged_append(self, r: _Request) -> bool:
