@@ -130,8 +130,11 @@ def test_without_swap_space_swap_falls_back_to_recompute() -> None:
 
 
 def test_the_os_pager_alone_thrashes_where_paged_blocks_keep_serving() -> None:
-    paged = serve(scenario())
-    data = scenario(**kv(manager="os_demand"))
+    """Without a manager every running sequence stays admitted: once their KV outgrows the device,
+    each decode step faults blocks over the link, steps slow down, more requests pile in."""
+    load = {"processes__0__workload__rate": 4.0, "processes__0__workload__duration": "300s"}
+    paged = serve(scenario(**load))
+    data = scenario(**load, **kv(manager="os_demand"))
     result = simulate(checked(data, "t.yaml"))
     demand = result.llm
     assert demand is not None
@@ -145,8 +148,12 @@ def test_the_os_pager_alone_thrashes_where_paged_blocks_keep_serving() -> None:
 
 def test_parallel_samples_and_beams_share_blocks_copy_on_write() -> None:
     """The paper's section 6.3 (OPT-13B, Alpaca): sharing saves 6.1-9.8% of the blocks for 2 to 6
-    parallel samples and 37.6-55.2% for beam widths 2 to 6 (here 6.0-10.0% and 41-67%)."""
-    alpaca = {"processes__0__workload__rate": 1.0, "processes__0__workload__lengths": "alpaca"}
+    parallel samples and 37.6-55.2% for beam widths 2 to 6 (here 5.2-8.5% and 42-70%)."""
+    alpaca = {
+        "processes__0__workload__rate": 1.0,
+        "processes__0__workload__lengths": "alpaca",
+        "processes__0__workload__duration": "10min",
+    }
     single = serve(scenario(**alpaca))
     assert single.sharing_saving == 0 and single.cow_copies == 0
     saving = {}
@@ -155,8 +162,8 @@ def test_parallel_samples_and_beams_share_blocks_copy_on_write() -> None:
             r = serve(scenario(**alpaca, processes__0__workload__sampling={how: width}))
             assert r.cow_copies > 0 and r.output_tokens > (width - 0.5) * single.output_tokens
             saving[how, width] = r.sharing_saving
-    assert 0.04 < saving["n", 2] < saving["n", 6] < 0.15
-    assert 0.3 < saving["beam_width", 2] < saving["beam_width", 6] < 0.75
+    assert 0.03 < saving["n", 2] < saving["n", 6] < 0.12
+    assert 0.3 < saving["beam_width", 2] < saving["beam_width", 6] < 0.8
 
 
 def test_prefix_caching_hits_the_shared_system_prompt() -> None:
@@ -249,6 +256,7 @@ def test_plot_and_report_of_a_serving_run(tmp_path: Path, capsys: pytest.Capture
         (kv(manager="contiguous", heap="caching"), "kv.heap caching is PyTorch's allocator"),
         ({"processes__0__workload__kv": {"pool_fraction": 0.5}}, "kv.pool_fraction applies without machine.gpu"),
         ({"processes__0__workload__requests_file": "/nonexistent/r.csv"}, "cannot read the requests file"),
+        (kv(pool_bytes="30GiB"), "bytes of weights exceed the GPU's memory"),
     ],
 )
 def test_bad_serving_input_is_one_line(change: dict[str, Any], message: str) -> None:

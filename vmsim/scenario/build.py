@@ -166,6 +166,11 @@ def serving_config(s: Scenario, w: LLMInferSpec) -> ServingConfig:
     shape = w.shape
     kvb = 2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * shape.dtype_bytes
     pool = w.kv.pool_bytes if w.kv.pool_bytes is not None else int(w.kv.gpu_memory_utilization * memory) - shape.weight_bytes
+    if w.kv.pool_bytes is not None and pool + shape.weight_bytes > memory:
+        raise VmsimError(
+            f"a KV pool of {pool:,} bytes and {shape.weight_bytes:,} bytes of weights exceed the GPU's memory ({memory:,} bytes)",
+            field="kv.pool_bytes",
+        )
     if pool <= 0:
         raise VmsimError(
             f"llm_infer: the weights ({shape.weight_bytes:,} bytes) fill {w.kv.gpu_memory_utilization:.0%} of the GPU's "

@@ -112,7 +112,7 @@ class ServingConfig:
         return self.pool_bytes // self.block_bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class _Request:
     """A request and the sequences it runs (its samples or beams), which share its prompt."""
 
@@ -135,10 +135,12 @@ class _Request:
 
     @property
     def length(self) -> int:
+        """Tokens in its KV: the prompt and what it has generated."""
         return self.prompt + self.generated
 
     @property
     def final(self) -> int:
+        """Tokens in its KV when it finishes."""
         return self.prompt + self.output
 
 
@@ -213,18 +215,23 @@ class Serving:
             return out
         mu_p = math.log(c.prompt_mean) - c.prompt_sigma**2 / 2
         mu_o = math.log(c.output_mean) - c.output_sigma**2 / 2
-        t, rid = 0.0, 0
         limit = c.max_model_len
-        while True:
-            t += float(gen.exponential(1.0 / c.rate))
-            if t >= c.duration_s:
-                return out
-            prefix = int(gen.integers(c.prefix_count)) if c.prefix_tokens else -1
-            own = round(float(gen.lognormal(mu_p, c.prompt_sigma)))
-            prompt = int(np.clip(c.prefix_tokens + own, 1, limit - 1))
-            output = int(np.clip(round(gen.lognormal(mu_o, c.output_sigma)), 1, limit - prompt))
-            out.append(_Request(rid, t, prompt, output, prefix, c.samples * c.beam_width))
-            rid += 1
+        expected = c.rate * c.duration_s
+        n = int(expected + 6 * math.sqrt(expected) + 16)
+        times = np.cumsum(gen.exponential(1.0 / c.rate, n))
+        while times[-1] < c.duration_s:  # (never, in practice) more arrivals than drawn
+            times = np.concatenate([times, times[-1] + np.cumsum(gen.exponential(1.0 / c.rate, n))])
+        times = times[times < c.duration_s]
+        k = len(times)
+        prefix = gen.integers(c.prefix_count, size=k) if c.prefix_tokens else np.full(k, -1)
+        own = np.rint(gen.lognormal(mu_p, c.prompt_sigma, k)).astype(np.int64)
+        prompt = np.clip(c.prefix_tokens + own, 1, limit - 1)
+        output = np.clip(np.rint(gen.lognormal(mu_o, c.output_sigma, k)).astype(np.int64), 1, limit - prompt)
+        width = c.samples * c.beam_width
+        return [
+            _Request(i, t, p, o, x, width)
+            for i, (t, p, o, x) in enumerate(zip(times.tolist(), prompt.tolist(), output.tolist(), prefix.tolist(), strict=True))
+        ]
 
     # ------------------------------------------------------------------ the run
 
@@ -246,6 +253,8 @@ class _Blocks:
         self.cached: dict[object, int] = {}
         self.cow = 0
         self.queries = self.hits = 0
+        #: Blocks someone holds, and the tokens they hold (kept as blocks change, for the accounts).
+        self.held = self.filled = 0
 
     @property
     def available(self) -> int:
@@ -260,12 +269,20 @@ class _Blocks:
             self.key[b] = None
         self.ref[b] = 1
         self.fill[b] = 0
+        self.held += 1
         return b
+
+    def set_fill(self, b: int, tokens: int) -> None:
+        """Block ``b`` (held) now holds ``tokens`` tokens."""
+        self.filled += tokens - self.fill[b]
+        self.fill[b] = tokens
 
     def take_cached(self, b: int) -> int:
         """A cached block shared (a prefix-cache hit): out of the free queue if no one held it."""
         if self.ref[b] == 0:
             del self.free[b]
+            self.held += 1
+            self.filled += self.fill[b]
         self.ref[b] += 1
         return b
 
@@ -279,6 +296,8 @@ class _Blocks:
         """One reference fewer; a block no one holds joins the end of the free queue."""
         self.ref[b] -= 1
         if self.ref[b] == 0:
+            self.held -= 1
+            self.filled -= self.fill[b]
             if self.key[b] is None:
                 self.fill[b] = 0
             self.free[b] = None
@@ -366,12 +385,12 @@ class _Run:
         table = [b.take_cached(blk) for blk in hits]
         for idx in range(len(hits), need_full):
             blk = b.take()
-            b.fill[blk] = bt
+            b.set_fill(blk, bt)
             b.seal(blk, self._key(r, 0, idx))
             table.append(blk)
         if part:
             blk = b.take()
-            b.fill[blk] = part
+            b.set_fill(blk, part)
             table.append(blk)
         for blk in table:
             b.ref[blk] += r.width - 1
@@ -397,11 +416,11 @@ class _Run:
                     if not b.available:
                         return False
                     copy = b.take()
-                    b.fill[copy] = b.fill[blk]
+                    b.set_fill(copy, b.fill[blk])
                     b.drop(blk)
                     table[-1] = blk = copy
                     b.cow += 1
-            b.fill[blk] = pos % bt + 1
+            b.set_fill(blk, pos % bt + 1)
             if b.fill[blk] == bt:
                 b.seal(blk, self._key(r, seq, len(table) - 1))
         return True
@@ -528,11 +547,11 @@ class _Run:
             for table in r.layout:
                 new = []
                 for idx, old in enumerate(table):
-                    if old not in moved:
+                    if old in moved:
+                        b.ref[moved[old]] += 1
+                    else:
                         moved[old] = b.take()
-                        b.ref[moved[old]] = 0
-                        b.fill[moved[old]] = min(bt, r.length - idx * bt)
-                    b.ref[moved[old]] += 1
+                        b.set_fill(moved[old], min(bt, r.length - idx * bt))
                     new.append(moved[old])
                 r.tables.append(new)
             r.layout = []
@@ -670,12 +689,10 @@ class _Run:
         if c.manager == "paged":
             b = self.blocks
             assert b is not None
-            held = {blk for r in self.running for t in r.tables for blk in t}
-            token = sum(b.fill[blk] for blk in held)
-            internal = len(held) * bt - token
-            logical = sum(len(t) for r in self.running for t in r.tables)
-            self.logical += logical * dt
-            self.physical += len(held) * dt
+            token = b.filled
+            internal = b.held * bt - token
+            self.logical += sum(len(t) for r in self.running for t in r.tables) * dt
+            self.physical += b.held * dt
         elif c.manager == "contiguous":
             for r in self.running:
                 token += r.length
