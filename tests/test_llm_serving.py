@@ -89,6 +89,9 @@ def test_decode_is_bound_by_reading_the_weights_and_prefill_by_compute(tmp_path:
     assert r.ttft_p99_s == pytest.approx(prefill, rel=0.02)  # the long prompt's first token
     assert r.ttft_p50_s == pytest.approx((prefill + decode) / 2, rel=0.05)
     assert decode < r.tpot_p50_s < decode * 1.2
+    half = serve(scenario(processes__0__workload={"kind": "llm_infer", **w, "efficiency": 0.5}))
+    assert half.tpot_p50_s == pytest.approx(2 * r.tpot_p50_s, rel=0.01)
+    assert half.ttft_p99_s == pytest.approx(2 * r.ttft_p99_s, rel=0.01)
 
 
 def test_contiguous_reservations_waste_most_of_the_kv_memory_and_paged_almost_none() -> None:
@@ -198,7 +201,7 @@ def test_the_shipped_scenario_serves_ten_minutes_of_opt_13b(capsys: pytest.Captu
     result = simulate(sc)
     r = result.llm
     assert r is not None and r.model == "opt-13b" and r.gpu == "a100-40gb" and r.duration_s >= 600
-    assert r.requests > 1000 and r.finished > 0.95 * r.requests
+    assert r.requests > 800 and r.finished > 0.95 * r.requests
     assert result.references > 0 and result.faults == 0
     assert main(["simulate", str(SHIPPED), "--set", "processes.0.workload.duration=20s"]) == 0
     out = capsys.readouterr().out
@@ -211,8 +214,9 @@ def test_sweep_over_managers_prints_the_llm_columns(capsys: pytest.CaptureFixtur
     header, *rows = capsys.readouterr().out.strip().splitlines()
     cols = header.split(",")
     assert {"llm_token_share", "llm_throughput_tokens_s", "llm_ttft_p50_s", "llm_tpot_p99_s"} <= set(cols)
-    share = [float(r.split(",")[cols.index("llm_token_share")]) for r in rows]
+    share, tokens = ([float(r.split(",")[cols.index(f"llm_{k}")]) for r in rows] for k in ("token_share", "throughput_tokens_s"))
     assert len(rows) == 2 and share[0] > 0.9 > 0.5 > share[1]
+    assert tokens[0] >= 2 * tokens[1]  # the same request rate
 
 
 def test_same_seed_same_json(capsys: pytest.CaptureFixture[str]) -> None:

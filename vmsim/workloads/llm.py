@@ -193,6 +193,12 @@ class LLMInferSpec(Model):
     )
     sampling: SamplingSpec = Field(SamplingSpec(), description="on a GPU: parallel samples or beams sharing the prompt")
     prefix: PrefixSpec = Field(PrefixSpec(), description="on a GPU: a shared system prompt")
+    efficiency: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="on a GPU: the share of peak memory bandwidth and FLOP/s the kernels reach (1: the ideal roofline)",
+    )
     max_num_batched_tokens: int | None = Field(
         None,
         ge=1,
