@@ -5,7 +5,7 @@ Every figure carries its public source in a comment beside it. Model shapes are 
 ``config.json`` values (``num_hidden_layers``, ``num_attention_heads``, ``num_key_value_heads``,
 ``hidden_size``, ``max_position_embeddings``); parameter counts are computed exactly from those
 configs (embeddings + layers + final norm + untied LM head where the model has one) and checked
-against published totals where one was found. See docs/llm-presets.md for the tables.
+against published totals where one was found. docs/llm.md ("Presets and their sources") has the tables.
 
 Nothing here imports the rest of vmsim: the presets are plain data.
 """
