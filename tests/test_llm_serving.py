@@ -179,6 +179,16 @@ def test_prefix_caching_hits_the_shared_system_prompt() -> None:
     assert on.sharing_saving > 0.3  # running requests share the prefix's blocks
 
 
+def test_a_request_that_never_fits_the_pool_is_rejected_not_waited_for() -> None:
+    """A 200 MiB pool holds 256 tokens of OPT-13B: longer requests are dropped at admission, as
+    vLLM drops a prompt beyond its capacity, and the rest are served."""
+    r = serve(scenario(**kv(pool_bytes="200MiB")))
+    assert r.rejected > 0 and r.finished > 0
+    assert r.finished + r.rejected <= r.requests
+    tiny = serve(scenario(**kv(pool_bytes="200MiB", manager="contiguous", reserve="oracle")))
+    assert tiny.rejected > 0 and tiny.finished > 0
+
+
 def test_cached_free_blocks_are_reused_least_recently_freed_first() -> None:
     """A finished request's blocks join the free queue in reverse order, so its last block (the
     least likely to be shared) is evicted first; a cache hit takes a block out of the queue."""
@@ -261,6 +271,8 @@ def test_plot_and_report_of_a_serving_run(tmp_path: Path, capsys: pytest.Capture
         ({"processes__0__workload__kv": {"pool_fraction": 0.5}}, "kv.pool_fraction applies without machine.gpu"),
         ({"processes__0__workload__requests_file": "/nonexistent/r.csv"}, "cannot read the requests file"),
         (kv(pool_bytes="30GiB"), "bytes of weights exceed the GPU's memory"),
+        ({"processes__0__workload__rate": 1e5, "processes__0__workload__duration": "7200s"}, "one run serves at most 10,000,000"),
+        ({"processes__0__workload__duration": "90000s"}, "processes.0.workload.duration"),
     ],
 )
 def test_bad_serving_input_is_one_line(change: dict[str, Any], message: str) -> None:

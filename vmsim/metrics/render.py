@@ -237,6 +237,7 @@ def _s(v: float | None, scale: float = 1.0, unit: str = "s") -> str:
 def llm_lines(u: LLMRecord) -> list[list[str]]:
     """The LLM serving block of a simulation's summary."""
     pre = f", preemption by {u.preemption}" if u.preemption else ""
+    rejected = f" ({u.rejected:,} rejected: too long for the pool)" if u.rejected else ""
     lines = [
         [
             "serving",
@@ -245,7 +246,8 @@ def llm_lines(u: LLMRecord) -> list[list[str]]:
         ],
         [
             "served",
-            f"{u.finished:,} of {u.requests:,} requests finished, {u.output_tokens:,} tokens in {u.duration_s:,.1f} s "
+            f"{u.finished:,} of {u.requests:,} requests finished{rejected}, "
+            f"{u.output_tokens:,} tokens in {u.duration_s:,.1f} s "
             f"({u.iterations:,} iterations, mean batch {u.mean_batch:.1f}, most {u.max_batch})",
         ],
         ["throughput", f"{u.throughput_tokens_s:,.1f} tokens/s, {u.throughput_requests_s:.3f} requests/s"],

@@ -247,6 +247,8 @@ class LLMRecord:
     iterations: int
     requests: int
     finished: int
+    #: Requests whose KV could never fit the pool, dropped at admission (as vLLM does).
+    rejected: int
     output_tokens: int
     throughput_tokens_s: float
     throughput_requests_s: float

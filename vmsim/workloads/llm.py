@@ -141,6 +141,10 @@ class LengthSpec(Model):
     sigma: float = Field(0.5, ge=0, description="lognormal sigma of the length (0: every length is the mean)")
 
 
+#: Most requests one GPU serving run generates (rate x duration): they are drawn up front.
+MAX_REQUESTS = 10_000_000
+
+
 class SamplingSpec(Model):
     """Sequences per request that share its prompt's KV blocks (on a GPU, paged)."""
 
@@ -183,7 +187,9 @@ class LLMInferSpec(Model):
     )
     steps: int = Field(500, ge=1, description="decode steps to simulate (without a GPU)")
     rate: float = Field(1.0, ge=0, le=1e6, description="on a GPU: Poisson arrivals per second")
-    duration: Duration = Field(60 * 10**9, gt=0, le=10**16, description="on a GPU: simulated serving time (e.g. 10min)")
+    duration: Duration = Field(
+        60 * 10**9, gt=0, le=86_400 * 10**9, description="on a GPU: simulated serving time (e.g. 10min; at most a day, 86400s)"
+    )
     lengths: Literal["sharegpt", "alpaca"] | None = Field(
         None,
         description="on a GPU: prompt and output lengths like these data sets' (docs/llm.md), instead of prompt_len/output_len",
@@ -254,6 +260,13 @@ class LLMInferSpec(Model):
         if gpu and changed(self.kv, "pool_fraction"):
             raise VmsimError(
                 "kv.pool_fraction applies without machine.gpu; on a GPU use kv.gpu_memory_utilization", field="kv.pool_fraction"
+            )
+        if self.requests_file is not None and changed(self, "prefix"):
+            raise VmsimError("prefix applies to generated arrivals; a requests_file gives its own prompts", field="prefix")
+        if self.requests_file is None and gpu and self.rate * self.duration * 1e-9 > MAX_REQUESTS:
+            raise VmsimError(
+                f"rate x duration is {self.rate * self.duration * 1e-9:,.0f} requests; one run serves at most {MAX_REQUESTS:,}",
+                field="rate",
             )
         prompt = self.prefix.tokens + 1
         if prompt >= self.max_len:

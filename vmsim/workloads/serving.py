@@ -322,7 +322,7 @@ class _Run:
         #: vLLM admits a prompt only if this many blocks stay free after it (1% of the pool).
         self.watermark = int(WATERMARK * c.pool_blocks)
         self.finished: list[_Request] = []
-        self.tokens = self.preemptions = self.swaps = self.recomputed = self.iterations = 0
+        self.tokens = self.preemptions = self.swaps = self.recomputed = self.iterations = self.rejected = 0
         self.refs = self.faults = self.cold = self.evictions = self.writebacks = 0
         self.link_bytes = 0
         self.link_s = self.compute_s = self.memory_s = self.busy_s = 0.0
@@ -451,13 +451,28 @@ class _Run:
 
     # ------------------------------------------------------------------ memory: the managers
 
+    def _reservation(self, r: _Request) -> int:
+        """Tokens a contiguous manager reserves for the request."""
+        c = self.c
+        return {"max": c.max_model_len, "pow2": min(_pow2(r.final), c.max_model_len), "oracle": r.final}[c.reserve]
+
+    def _fits_ever(self, r: _Request) -> bool:
+        """Whether the request's KV (prompt, the tokens to recompute, the next token) fits an
+        empty pool: one that never would is rejected."""
+        c = self.c
+        if c.manager == "paged":
+            return -(-(r.length + 1) // c.block_tokens) * r.width <= c.pool_blocks - self.watermark
+        if c.manager == "contiguous":
+            return self._reservation(r) <= c.pool_bytes // c.kv_bytes_per_token
+        return True
+
     def _admit(self, r: _Request) -> bool:
         c = self.c
         if c.manager == "paged":
             return self._paged_admit(r)
         if c.manager == "contiguous":
             assert self.heap is not None
-            size = {"max": c.max_model_len, "pow2": min(_pow2(r.final), c.max_model_len), "oracle": r.final}[c.reserve]
+            size = self._reservation(r)
             addr = self.heap.alloc(size)  # the heap counts tokens
             if addr is None:
                 return False
@@ -539,7 +554,7 @@ class _Run:
         bt = self.c.block_tokens
         while self.swapped and b is not None and self._seqs() + self.swapped[0].width <= self.c.max_num_seqs:
             r = self.swapped[0]
-            if r.reserved > b.available:
+            if r.reserved > b.available - self.watermark:
                 break
             self.swapped.popleft()
             moved: dict[int, int] = {}
@@ -593,6 +608,10 @@ class _Run:
                 r = self.waiting[0]
                 if r.length > budget and prefill:
                     break
+                if not self._fits_ever(r):  # vLLM rejects such a prompt rather than wait for it forever
+                    self.waiting.popleft()
+                    self.rejected += 1
+                    continue
                 if not self._admit(r):
                     blocked = True
                     break
@@ -616,6 +635,11 @@ class _Run:
                 continue
             decoding.append(r)
             i += 1
+        if not decoding and not prefill and not link:  # nothing to run until the next arrival
+            until = self.pending[0].arrival if self.pending else c.duration_s
+            self._account(until - self.now, blocked)
+            self.now = until
+            return
         kv_read = sum(r.length * r.width for r in decoding) * c.kv_bytes_per_token
         tokens = sum(r.width for r in decoding)
         mem_s = (c.weight_bytes + kv_read + prefill * c.kv_bytes_per_token) / c.bandwidth
@@ -755,6 +779,7 @@ class _Run:
             iterations=self.iterations,
             requests=self.arrived,
             finished=len(self.finished),
+            rejected=self.rejected,
             output_tokens=self.tokens,
             throughput_tokens_s=round(self.tokens / elapsed, 6) if elapsed else 0.0,
             throughput_requests_s=round(len(self.finished) / elapsed, 6) if elapsed else 0.0,
