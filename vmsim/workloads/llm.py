@@ -70,15 +70,8 @@ class LLMModelSpec(Model):
     def preset(cls, name: str) -> LLMModelSpec:
         """A model of :data:`vmsim.workloads.llm_presets.MODELS` as a shape."""
         m = MODELS[name]
-        return cls(
-            n_layers=m.n_layers,
-            n_kv_heads=m.n_kv_heads,
-            head_dim=m.head_dim,
-            dtype_bytes=m.dtype_bytes,
-            weight_bytes=m.weight_bytes,
-            params=m.params,
-            context=m.max_model_len,
-        )
+        same = ("n_layers", "n_kv_heads", "head_dim", "dtype_bytes", "weight_bytes", "params")
+        return cls(**{f: getattr(m, f) for f in same}, context=m.max_model_len)
 
 
 class KVSpec(Model):

@@ -42,120 +42,52 @@ class ModelPreset:
         return int(self.params * self.dtype_bytes)
 
 
-MODELS: dict[str, ModelPreset] = {
+#: Columns: name, layers, heads, KV heads, head size, hidden, parameters, dtype bytes, context.
+_MODEL_ROWS: tuple[ModelPreset, ...] = (
     # OPT-13B, the vLLM paper's single-GPU model (Kwon et al., SOSP 2023, Table 1 / Section 6.1).
     # Config: https://huggingface.co/facebook/opt-13b/blob/main/config.json -- values read from a
     # verbatim copy (https://huggingface.co/deepnet/Basic-Facebook-13b, "_name_or_path":
     # "facebook/opt-13b"): 40 layers, 40 heads, hidden 5120, ffn_dim 20480, 2048 positions,
     # vocab 50272, tied LM head. Params 12,853,473,280 computed from that config (no published
     # exact total found; HF lists "13B"). KV/token 819,200 B = the paper's "800 KB" (Section 3).
-    "opt-13b": ModelPreset(
-        name="opt-13b",
-        n_layers=40,
-        n_heads=40,
-        n_kv_heads=40,
-        head_dim=128,
-        hidden=5120,
-        params=12_853_473_280,
-        dtype_bytes=2,
-        max_model_len=2048,
-    ),
+    ModelPreset("opt-13b", 40, 40, 40, 128, 5120, 12_853_473_280, 2, 2048),
     # OPT-66B (vLLM paper Table 1: 4xA100, "parameter size 132 GB").
     # Config: https://huggingface.co/facebook/opt-66b/blob/main/config.json -- values read from
     # https://huggingface.co/mit-han-lab/opt-66b-smoothquant/blob/main/config.json (same shape):
     # 64 layers, 72 heads, hidden 9216, ffn_dim 36864, 2048 positions, vocab 50272.
     # Params 65,719,701,504 computed from that config (no published exact total found).
-    "opt-66b": ModelPreset(
-        name="opt-66b",
-        n_layers=64,
-        n_heads=72,
-        n_kv_heads=72,
-        head_dim=128,
-        hidden=9216,
-        params=65_719_701_504,
-        dtype_bytes=2,
-        max_model_len=2048,
-    ),
+    ModelPreset("opt-66b", 64, 72, 72, 128, 9216, 65_719_701_504, 2, 2048),
     # Llama-2-7B. Config: https://huggingface.co/meta-llama/Llama-2-7b-hf/blob/main/config.json
     # (read from copies naming it as _name_or_path, e.g. https://huggingface.co/philschmid/Llama-2-7b-hf):
     # 32 layers, 32 heads, 32 KV heads, hidden 4096, intermediate 11008, 4096 positions, vocab 32000.
     # Params 6,738,415,616 (computed; matches published totals, e.g. the parameter count in the
     # Hugging Face metadata of TheBloke/Llama-2-7B-Chat-GGUF).
-    "llama-2-7b": ModelPreset(
-        name="llama-2-7b",
-        n_layers=32,
-        n_heads=32,
-        n_kv_heads=32,
-        head_dim=128,
-        hidden=4096,
-        params=6_738_415_616,
-        dtype_bytes=2,
-        max_model_len=4096,
-    ),
+    ModelPreset("llama-2-7b", 32, 32, 32, 128, 4096, 6_738_415_616, 2, 4096),
     # Llama-2-13B. Config: https://huggingface.co/meta-llama/Llama-2-13b-hf/blob/main/config.json
     # (read from copies naming it as _name_or_path): 40 layers, 40 heads, 40 KV heads, hidden 5120,
     # intermediate 13824, 4096 positions, vocab 32000. Params 13,015,864,320 (computed; matches
     # published totals).
-    "llama-2-13b": ModelPreset(
-        name="llama-2-13b",
-        n_layers=40,
-        n_heads=40,
-        n_kv_heads=40,
-        head_dim=128,
-        hidden=5120,
-        params=13_015_864_320,
-        dtype_bytes=2,
-        max_model_len=4096,
-    ),
+    ModelPreset("llama-2-13b", 40, 40, 40, 128, 5120, 13_015_864_320, 2, 4096),
     # Llama-2-70B (GQA). Config: https://huggingface.co/meta-llama/Llama-2-70b-hf/blob/main/config.json
     # (read from https://huggingface.co/TheBloke/Llama-2-70B-fp16 and other copies): 80 layers,
     # 64 heads, 8 KV heads, hidden 8192, intermediate 28672, 4096 positions, vocab 32000.
     # Params 68,976,648,192 (computed; matches published totals; checkpoint tensor counts that
     # include the 80 x 64 rotary inv_freq buffers read 68,976,653,312).
-    "llama-2-70b": ModelPreset(
-        name="llama-2-70b",
-        n_layers=80,
-        n_heads=64,
-        n_kv_heads=8,
-        head_dim=128,
-        hidden=8192,
-        params=68_976_648_192,
-        dtype_bytes=2,
-        max_model_len=4096,
-    ),
+    ModelPreset("llama-2-70b", 80, 64, 8, 128, 8192, 68_976_648_192, 2, 4096),
     # Llama-3-8B (GQA). Config: https://huggingface.co/meta-llama/Meta-Llama-3-8B/blob/main/config.json
     # (read from https://huggingface.co/pandyamarut/Meta-Llama-3-8B, "_name_or_path":
     # "meta-llama/Meta-Llama-3-8B"): 32 layers, 32 heads, 8 KV heads, head_dim 128, hidden 4096,
     # intermediate 14336, 8192 positions, vocab 128256. (Llama-3.1-8B has 131072 positions; this
     # preset is 3.0.) Params 8,030,261,248 (computed; matches published totals).
-    "llama-3-8b": ModelPreset(
-        name="llama-3-8b",
-        n_layers=32,
-        n_heads=32,
-        n_kv_heads=8,
-        head_dim=128,
-        hidden=4096,
-        params=8_030_261_248,
-        dtype_bytes=2,
-        max_model_len=8192,
-    ),
+    ModelPreset("llama-3-8b", 32, 32, 8, 128, 4096, 8_030_261_248, 2, 8192),
     # Mistral-7B-v0.1 (GQA, sliding window 4096, not modelled here).
     # Config: https://huggingface.co/mistralai/Mistral-7B-v0.1/blob/main/config.json (read from
     # copies naming it as _name_or_path): 32 layers, 32 heads, 8 KV heads, hidden 4096,
     # intermediate 14336, max_position_embeddings 32768, sliding_window 4096, vocab 32000.
     # Params 7,241,732,096 (computed; matches published totals, e.g. GGUF general.parameter_count).
-    "mistral-7b": ModelPreset(
-        name="mistral-7b",
-        n_layers=32,
-        n_heads=32,
-        n_kv_heads=8,
-        head_dim=128,
-        hidden=4096,
-        params=7_241_732_096,
-        dtype_bytes=2,
-        max_model_len=32768,
-    ),
-}
+    ModelPreset("mistral-7b", 32, 32, 8, 128, 4096, 7_241_732_096, 2, 32768),
+)
+MODELS: dict[str, ModelPreset] = {m.name: m for m in _MODEL_ROWS}
 
 
 @dataclass(frozen=True)
@@ -181,21 +113,14 @@ class LengthPreset:
 # Had a mean m and standard deviation s been published, sigma would be sqrt(ln(1 + (s/m)**2)).
 # sigma = 1.0 (coefficient of variation sqrt(e - 1) = 1.31) is a placeholder for "right-skewed,
 # long tail"; replace it with a fit to the dataset itself when one is available.
-LENGTHS: dict[str, LengthPreset] = {
-    "sharegpt": LengthPreset(
-        name="sharegpt",
-        prompt_mean=161.31,  # vLLM paper Fig. 11(a) legend
-        prompt_sigma=1.0,  # assumption (see above)
-        output_mean=337.99,  # vLLM paper Fig. 11(a) legend
-        output_sigma=1.0,  # assumption (see above)
-        source="Kwon et al., SOSP 2023 (arXiv:2309.06180), Fig. 11(a) and Sec. 6.1; sigmas assumed",
+#: Columns: name, prompt mean and sigma, output mean and sigma (the means from the Fig. 11 legends,
+#: the sigmas assumed), source.
+_LENGTH_ROWS: tuple[LengthPreset, ...] = (
+    LengthPreset(
+        "sharegpt", 161.31, 1.0, 337.99, 1.0, "Kwon et al., SOSP 2023 (arXiv:2309.06180), Fig. 11(a) and Sec. 6.1; sigmas assumed"
     ),
-    "alpaca": LengthPreset(
-        name="alpaca",
-        prompt_mean=19.31,  # vLLM paper Fig. 11(b) legend
-        prompt_sigma=1.0,  # assumption (see above)
-        output_mean=58.45,  # vLLM paper Fig. 11(b) legend
-        output_sigma=1.0,  # assumption (see above)
-        source="Kwon et al., SOSP 2023 (arXiv:2309.06180), Fig. 11(b) and Sec. 6.1; sigmas assumed",
+    LengthPreset(
+        "alpaca", 19.31, 1.0, 58.45, 1.0, "Kwon et al., SOSP 2023 (arXiv:2309.06180), Fig. 11(b) and Sec. 6.1; sigmas assumed"
     ),
-}
+)
+LENGTHS: dict[str, LengthPreset] = {p.name: p for p in _LENGTH_ROWS}
