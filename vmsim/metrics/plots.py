@@ -197,7 +197,8 @@ def _simulation_figure(sim: SimDoc, figure: type[Figure]) -> Figure:
     ax_faults.set_ylabel("faults per sample")
     ax_faults.grid(True, alpha=0.3)
     ax_cpu = ax_faults.twinx()
-    busy = "GPU compute" if sim.global_.gpu is not None else "CPU utilization"
+    llm = sim.global_.llm
+    busy = "GPU compute" if sim.global_.gpu is not None else "GPU busy" if llm is not None else "CPU utilization"
     ax_cpu.plot(t, [100 * s.cpu_utilization for s in samples], color="tab:blue", linewidth=1, alpha=0.7, label=busy)
     ax_cpu.set_ylabel(f"{busy} (%)")
     ax_cpu.set_ylim(0, 105)
@@ -206,8 +207,17 @@ def _simulation_figure(sim: SimDoc, figure: type[Figure]) -> Figure:
     ax_faults.legend(h1 + h2, l1 + l2, fontsize="small", loc="upper right")
 
     gpu = sim.global_.gpu
-    panels = [(ax_rss, "rss", "resident set (pages)" if gpu is None else "resident on the GPU (units)")]
-    if gpu is None:
+    rss_label = "resident set (pages)" if gpu is None else "resident on the GPU (units)"
+    panels = [(ax_rss, "rss", rss_label if llm is None else "KV blocks the running sequences hold")]
+    if llm is not None:  # a serving run: the batch, and the host link's busy share
+        ax_ws.plot(t, [s.active for s in samples], color="tab:green", linewidth=1.2, label="sequences running")
+        ax_ws.set_ylabel("sequences running")
+        ax_ws.grid(True, alpha=0.3)
+        ax_link = ax_ws.twinx()
+        ax_link.plot(t, [100 * s.paging_device_utilization for s in samples], color="tab:purple", linewidth=1, alpha=0.7)
+        ax_link.set_ylabel("host link busy (%)")
+        ax_link.set_ylim(0, 105)
+    elif gpu is None:
         panels.append((ax_ws, "working_set", "working set (pages)"))
     else:  # a GPU run has no working sets: its link's busy share instead
         ax_ws.plot(t, [100 * s.paging_device_utilization for s in samples], color="tab:purple", linewidth=1.2)
@@ -220,6 +230,8 @@ def _simulation_figure(sim: SimDoc, figure: type[Figure]) -> Figure:
             ax.plot(t, ys, linewidth=1.2, label=name)
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
+    if llm is not None:
+        ax_rss.axhline(sim.global_.frames, color="gray", linestyle="--", linewidth=1, label="KV pool (blocks)")
     _legend(ax_rss, loc="upper left")
     ax_ws.set_xlabel("simulated time (s)")
 
@@ -228,6 +240,8 @@ def _simulation_figure(sim: SimDoc, figure: type[Figure]) -> Figure:
     if g.gpu is not None:
         gpu_name = g.gpu.preset or "GPU"
         title = f"{sim.scenario}: {gpu_name} at {100 * g.gpu.oversubscription:.0f}%, {g.policy} eviction, {g.frames} units"
+    if g.llm is not None:
+        title = f"{sim.scenario}: {g.llm.model} on {g.llm.gpu}, KV manager {g.llm.manager}"
     if g.thrashing.detected:
         title += " (thrashing)"
     fig.suptitle(title)
