@@ -215,7 +215,7 @@ def test_classic_empty_cache_is_a_no_op() -> None:
         ({"size": -4096}, ["size", "positive"]),
         ({"size": 1.5}, ["size", "whole"]),
         ({"size": True}, ["size", "whole"]),
-        ({"policy": "buddy"}, ["policy", "buddy", *POLICIES]),
+        ({"policy": "slab"}, ["policy", "slab", *POLICIES]),
         ({"round": 0}, ["round", "power of two"]),
         ({"round": 3}, ["round", "power of two"]),
         ({"round": 1000}, ["round", "power of two"]),
@@ -249,9 +249,10 @@ def test_bad_alloc_and_free(policy: str) -> None:
     assert h.stats().alloc_calls == 1  # the rejected sizes do not count
 
 
-def test_fitheap_rejects_caching() -> None:
-    with pytest.raises(VmsimError, match="CachingHeap"):
-        FitHeap(4096, "caching")
+def test_fitheap_rejects_caching_and_buddy() -> None:
+    for policy in ("caching", "buddy"):
+        with pytest.raises(VmsimError, match=f"use make_heap for {policy}"):
+            FitHeap(4096, policy)
 
 
 def test_pages_of() -> None:
@@ -527,3 +528,28 @@ def test_random_sequences_keep_invariants(policy: str, coalesce: bool, ops: list
         if model is not None:
             assert h.free_blocks() == model.free
         check_invariants(h)
+
+
+def test_the_buddy_system_splits_to_a_power_of_two_and_merges_buddies() -> None:
+    h = make_heap(4096, "buddy", round=1)
+    assert h.alloc(100) == 0 and h.block_of(0) == 128  # 4096 split down to 128; its upper halves stay free
+    assert h.free_blocks() == [(128, 128), (256, 256), (512, 512), (1024, 1024), (2048, 2048)]
+    assert h.alloc(128) == 128  # the smallest free block that holds it
+    assert h.alloc(300) == 512 and h.block_of(512) == 512
+    h.free(0)
+    assert (0, 128) in h.free_blocks()  # its buddy (128) is live: no merge
+    h.free(128)
+    h.free(512)
+    assert h.free_blocks() == [(0, 4096)]  # every level merged back
+    s = h.stats()
+    assert s.rounding_loss == 0 and s.free_bytes == 4096
+
+
+def test_a_buddy_heap_of_any_size_never_merges_past_its_end() -> None:
+    h = make_heap(1000, "buddy", round=1)
+    assert h.free_blocks() == [(0, 512), (512, 256), (768, 128), (896, 64), (960, 32), (992, 8)]
+    assert h.alloc(600) is None  # larger than any block
+    a = h.alloc(200)
+    assert a == 512 and h.stats().rounding_loss == 56
+    h.free(a)
+    assert h.free_blocks() == [(0, 512), (512, 256), (768, 128), (896, 64), (960, 32), (992, 8)]

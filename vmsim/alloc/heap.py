@@ -9,6 +9,10 @@ live data spreads over (ai-workloads.md section 6):
   TAOCP vol. 1 section 2.5; Wilson et al., "Dynamic Storage Allocation: A Survey", 1995). A chosen
   free block is split: the object takes its low end, the rest stays free. Freed blocks coalesce
   with free neighbours unless ``coalesce=False``.
+* ``buddy``: the binary buddy system (Knowlton, CACM 1965; Knuth's TAOCP vol. 1 section 2.5): a
+  request takes a power-of-two block, split from the smallest free one that holds it, and a freed
+  block merges with its free buddy, level by level. The vLLM paper's Orca baselines place their KV
+  reservations with one (Kwon et al., SOSP 2023, section 6.1).
 * ``caching``: a simplified model of PyTorch's CUDA caching allocator, see :class:`CachingHeap`.
   ``pytorch_caching`` (the name the scenario sketch uses) is accepted as an alias.
 
@@ -25,7 +29,7 @@ from dataclasses import dataclass
 from vmsim.errors import VmsimError
 
 #: The placement policies :func:`make_heap` knows, in the order error messages list them.
-POLICIES = ("first_fit", "next_fit", "best_fit", "worst_fit", "caching")
+POLICIES = ("first_fit", "next_fit", "best_fit", "worst_fit", "buddy", "caching")
 #: Other names accepted for a policy.
 ALIASES = {"pytorch_caching": "caching"}
 #: Default rounding unit in bytes (PyTorch rounds every request up to 512 B).
@@ -283,6 +287,13 @@ class Heap:
         except KeyError:
             raise VmsimError(f"address {addr}: no live object starts there") from None
 
+    def block_of(self, addr: int) -> int:
+        """The size of the block the live object at ``addr`` holds (its request, rounded)."""
+        try:
+            return self._live[addr][0]
+        except KeyError:
+            raise VmsimError(f"address {addr}: no live object starts there") from None
+
     def objects(self) -> list[tuple[int, int, int]]:
         """Live objects as ``(addr, block_bytes, requested_bytes)``, in address order."""
         return [(a, *self._live[a]) for a in sorted(self._live)]
@@ -357,8 +368,8 @@ class FitHeap(Heap):
     def __init__(self, size: int, policy: str = "best_fit", *, round: int = DEFAULT_ROUND, coalesce: bool = True) -> None:
         super().__init__(size, round=round)
         policy = _canonical_policy(policy)
-        if policy == "caching":
-            raise VmsimError("heap policy: FitHeap takes first_fit, next_fit, best_fit or worst_fit; use CachingHeap for caching")
+        if policy in ("caching", "buddy"):
+            raise VmsimError(f"heap policy: FitHeap takes first_fit, next_fit, best_fit or worst_fit; use make_heap for {policy}")
         self.policy = policy
         self.coalesce = coalesce
         self._free = FreeList()
@@ -383,6 +394,55 @@ class FitHeap(Heap):
 
     def _release(self, addr: int, block: int) -> None:
         self._free.add(addr, block, coalesce=self.coalesce)
+
+
+class BuddyHeap(Heap):
+    """The binary buddy system over ``[0, size)``.
+
+    A request rounded up to ``round`` is rounded again to a power of two (the block it holds); the
+    smallest free block that holds it is split in halves until it fits, the upper halves staying
+    free, and the lowest address wins among equal blocks. A freed block merges with its buddy (the
+    block of the same size at ``addr ^ size``) while that buddy is free, level by level. A size that
+    is not a power of two starts as its binary decomposition from address 0 (largest block first),
+    every block aligned to its size; blocks never merge past the end.
+    """
+
+    policy = "buddy"
+
+    def __init__(self, size: int, *, round: int = DEFAULT_ROUND) -> None:
+        super().__init__(size, round=round)
+        self._free = FreeList()
+        start = 0
+        for bit in range(size.bit_length() - 1, -1, -1):
+            if size >> bit & 1:
+                self._free.add(start, 1 << bit, coalesce=False)
+                start += 1 << bit
+
+    def rounded(self, nbytes: int) -> int:
+        """The power-of-two block (of at least ``round`` bytes) a request of ``nbytes`` holds."""
+        return 1 << max(0, (super().rounded(nbytes) - 1).bit_length())
+
+    def _place(self, block: int) -> int | None:
+        fl = self._free
+        addr = fl.best_fit(block)
+        if addr is None:
+            return None
+        size = fl.pop(addr)
+        while size > block:
+            size //= 2
+            fl.add(addr + size, size, coalesce=False)
+        return addr
+
+    def _release(self, addr: int, block: int) -> None:
+        fl = self._free
+        while True:
+            buddy = addr ^ block
+            if buddy + block > self.size or buddy not in fl or fl.size_at(buddy) != block:
+                break
+            fl.pop(buddy)
+            addr = min(addr, buddy)
+            block *= 2
+        fl.add(addr, block, coalesce=False)
 
 
 class CachingHeap(Heap):
@@ -485,4 +545,6 @@ def make_heap(size: int, policy: str = "best_fit", *, round: int = DEFAULT_ROUND
     """
     if _canonical_policy(policy) == "caching":
         return CachingHeap(size, round=round)
+    if _canonical_policy(policy) == "buddy":
+        return BuddyHeap(size, round=round)
     return FitHeap(size, policy, round=round, coalesce=coalesce)

@@ -152,7 +152,7 @@ def serving_config(s: Scenario, w: LLMInferSpec) -> ServingConfig:
     if w.kv.heap == "caching":
         raise VmsimError(
             "kv.heap caching is PyTorch's allocator; a GPU serving run places reservations "
-            "with first_fit, next_fit, best_fit or worst_fit",
+            "with buddy (the default), first_fit, next_fit, best_fit or worst_fit",
             field="kv.heap",
         )
     part, link = gpu.part, gpu.host_link
@@ -197,7 +197,7 @@ def serving_config(s: Scenario, w: LLMInferSpec) -> ServingConfig:
         link_latency_s=link.latency_ns * 1e-9,
         manager=w.kv.manager,
         reserve=w.kv.reserve,
-        heap=w.kv.heap or "first_fit",
+        heap=w.kv.heap or "buddy",  # the paper's Orca baselines place reservations with a buddy allocator
         preemption=w.kv.preemption,
         block_tokens=w.kv.block_tokens,
         pool_bytes=pool,

@@ -15,7 +15,7 @@ KV managers:
   prompt and the tokens generated so far are prefilled again when readmitted).
 - ``contiguous``: every admitted sequence reserves ``max_model_len`` tokens of the pool up front
   (the pre-PagedAttention systems), so fewer sequences fit and most of the reservation is unused.
-  With ``heap`` set to an allocator policy (first_fit, next_fit, best_fit, worst_fit, caching),
+  With ``heap`` set to an allocator policy (first_fit, next_fit, best_fit, worst_fit, buddy, caching),
   each sequence instead reserves exactly its prompt plus output length, placed in the pool by that
   allocator: variable-length buffers that fragment the pool (``stats()`` reports how much).
 - ``os_demand``: no KV manager: each sequence's KV grows in ordinary virtual memory and the OS's
@@ -95,10 +95,10 @@ class KVSpec(Model):
         le=1 << 24,
         description="longest sequence in tokens (prompt plus output); default: the model's context, or 1024",
     )
-    heap: Literal["first_fit", "next_fit", "best_fit", "worst_fit", "caching"] | None = Field(
+    heap: Literal["first_fit", "next_fit", "best_fit", "worst_fit", "buddy", "caching"] | None = Field(
         None,
         description="contiguous only: place each sequence's exact-length buffer with this allocator "
-        "(on a GPU: the reservations, first_fit by default)",
+        "(on a GPU: the reservations, buddy by default, as the vLLM paper's Orca baselines)",
     )
     reserve: Literal["max", "pow2", "oracle"] = Field(
         "max",

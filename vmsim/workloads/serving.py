@@ -19,7 +19,8 @@ KV managers (the paper's systems):
   blocks copied to host memory over the link, copied back before anything new is admitted).
 - ``contiguous``: each request reserves one contiguous region at admission, of max_model_len
   (``reserve: max``), its final length rounded up to a power of two (``pow2``) or exactly its
-  final length (``oracle``), placed by the ``heap`` allocator (first fit by default). The
+  final length (``oracle``), placed by the ``heap`` allocator (a buddy system by default, as
+  the paper's Orca baselines; its rounding to a power of two counts as external fragmentation). The
   reservation covers the whole output, so nothing is preempted.
 - ``os_demand``: no manager: the KV lives in demand-paged memory (Unified Memory), one page per
   block, with the device's KV memory as the frames and the kernel's replacement policy choosing
@@ -709,7 +710,7 @@ class _Run:
         c = self.c
         bt, kvb = c.block_tokens, c.kv_bytes_per_token
         pool_tokens = c.pool_bytes // kvb if c.manager != "paged" else c.pool_blocks * bt
-        token = reserve = internal = 0
+        token = reserve = internal = lost = 0
         if c.manager == "paged":
             b = self.blocks
             assert b is not None
@@ -718,16 +719,19 @@ class _Run:
             self.logical += sum(len(t) for r in self.running for t in r.tables) * dt
             self.physical += b.held * dt
         elif c.manager == "contiguous":
+            assert self.heap is not None
             for r in self.running:
                 token += r.length
                 reserve += min(r.reserved, r.final) - r.length
                 internal += max(0, r.reserved - r.final)
+                lost += self.heap.block_of(r.addr) - r.reserved  # the allocator's rounding (buddy)
         else:  # os_demand: the device's KV frames hold at most a pool's worth of tokens
             token = min(pool_tokens, sum(r.length * r.width for r in self.running))
-        used = token + reserve + internal
+        used = token + reserve + internal + lost
         free = max(0, pool_tokens - used)
-        external = free if blocked and c.manager == "contiguous" else 0
-        self.shares += np.array([token, reserve, internal, external, free - external], float) / max(1, pool_tokens) * dt
+        external = lost + (free if blocked and c.manager == "contiguous" else 0)
+        free -= external - lost
+        self.shares += np.array([token, reserve, internal, external, free], float) / max(1, pool_tokens) * dt
 
     def _seqs(self) -> int:
         """Sequences running (a request runs one per sample or beam)."""
