@@ -317,3 +317,9 @@ def test_a_bad_requests_file_names_its_line(tmp_path: Path, rows: str, message: 
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err
+
+
+def test_compare_refuses_a_serving_scenario_and_says_what_to_vary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compare", str(SHIPPED), "--frames", "1,2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--vary processes.0.workload.kv.manager" in err

@@ -239,9 +239,11 @@ def check_cpu_memory(sc: Scenario, source: str, command: str) -> None:
     not use (its device memory is machine.gpu's): refuse it in one line rather than print runs
     that differ in nothing."""
     if sc.machine.gpu is not None:
+        serving = any(g.workload.kind == "llm_infer" for g in sc.processes)
+        hint = "processes.0.workload.kv.manager=paged,contiguous" if serving else "machine.gpu.oversubscription=1.0,1.25,1.5"
         raise ScenarioError(
             f"{command} runs vary machine.memory and kernel.replacement.policy, which a machine.gpu run does not use; "
-            "vary the GPU instead: vmsim sweep ... --vary machine.gpu.oversubscription=1.0,1.25,1.5",
+            f"vary the GPU run instead: vmsim sweep ... --vary {hint}",
             source=source,
             field="machine.gpu",
         )
