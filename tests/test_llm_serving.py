@@ -195,7 +195,7 @@ def test_a_request_that_never_fits_the_pool_is_rejected_not_waited_for() -> None
 def test_cached_free_blocks_are_reused_least_recently_freed_first() -> None:
     """A finished request's blocks join the free queue in reverse order, so its last block (the
     least likely to be shared) is evicted first; a cache hit takes a block out of the queue."""
-    b = _Blocks(6, 16, caching=True)
+    b = _Blocks(6, caching=True)
     first = [b.take() for _ in range(3)]
     for i, blk in enumerate(first):
         b.fill[blk] = 16

@@ -146,6 +146,7 @@ class _Request:
 
 
 def _pow2(n: int) -> int:
+    """The least power of two at least ``n``."""
     return 1 << max(0, (n - 1).bit_length())
 
 
@@ -244,8 +245,8 @@ class Serving:
 class _Blocks:
     """The paged manager's block pool: free queue, reference counts, fill, prefix cache."""
 
-    def __init__(self, n: int, block_tokens: int, caching: bool) -> None:
-        self.n, self.bt, self.caching = n, block_tokens, caching
+    def __init__(self, n: int, caching: bool) -> None:
+        self.caching = caching
         #: Free blocks, least recently freed first (dict as an ordered set).
         self.free: OrderedDict[int, None] = OrderedDict((b, None) for b in range(n))
         self.ref = [0] * n
@@ -259,6 +260,7 @@ class _Blocks:
 
     @property
     def available(self) -> int:
+        """Free blocks (cached ones included: taking one evicts its content)."""
         return len(self.free)
 
     def take(self) -> int:
@@ -317,7 +319,7 @@ class _Run:
         self.swapped: deque[_Request] = deque()
         self.gen = random.Random(s.seed)
         self.now = 0.0
-        self.blocks = _Blocks(c.pool_blocks, c.block_tokens, c.prefix_caching) if c.manager == "paged" else None
+        self.blocks = _Blocks(c.pool_blocks, c.prefix_caching) if c.manager == "paged" else None
         self.heap = make_heap(c.pool_bytes // c.kv_bytes_per_token, c.heap, round=1) if c.manager == "contiguous" else None
         self.swap_free = c.swap_bytes // c.block_bytes
         #: vLLM admits a prompt only if this many blocks stay free after it (1% of the pool).
@@ -443,6 +445,7 @@ class _Run:
         r.tables = tables
 
     def _paged_release(self, r: _Request) -> None:
+        """Drop every block of the request's tables, each table's last block first."""
         b = self.blocks
         assert b is not None
         for table in r.tables:
@@ -468,6 +471,8 @@ class _Run:
         return True
 
     def _admit(self, r: _Request) -> bool:
+        """Memory for the request's prompt (and tokens to recompute) from its manager; False if it
+        does not fit now."""
         c = self.c
         if c.manager == "paged":
             return self._paged_admit(r)
@@ -485,6 +490,7 @@ class _Run:
         return True
 
     def _vblocks(self, tokens: int) -> list[int]:
+        """os_demand: virtual blocks for ``tokens`` tokens, freed ones reused first."""
         n = -(-tokens // self.c.block_tokens)
         out = []
         for _ in range(n):
@@ -496,6 +502,7 @@ class _Run:
         return out
 
     def _append(self, r: _Request) -> bool:
+        """Room for every sequence's next token; False if the paged pool has none (preempt)."""
         if self.c.manager == "paged":
             return self._paged_append(r)
         if self.c.manager == "os_demand" and r.length % self.c.block_tokens == 0:
@@ -504,6 +511,7 @@ class _Run:
         return True
 
     def _release(self, r: _Request) -> None:
+        """Give a finished request's memory back to its manager."""
         if self.c.manager == "paged":
             self._paged_release(r)
         elif self.c.manager == "contiguous":
@@ -577,6 +585,7 @@ class _Run:
         return t
 
     def go(self) -> SimResult:
+        """Iterations until the duration (idle gaps skipped to the next arrival), then the result."""
         c = self.c
         while self.now < c.duration_s:
             while self.pending and self.pending[0].arrival <= self.now:
@@ -599,6 +608,8 @@ class _Run:
         return self._result()
 
     def _iteration(self) -> None:
+        """One scheduler iteration: swap-ins or admissions, one token for every running sequence
+        (preempting when blocks run out), the roofline's time, and the finished requests."""
         c = self.c
         link = self._swap_in() if self.swapped else 0.0
         prefill = 0
@@ -764,6 +775,7 @@ class _Run:
             self.period *= 2
 
     def _result(self) -> SimResult:
+        """The run as a SimResult: one process (the server) and the LLM record."""
         c = self.c
         if not self.samples or self.samples[-1].t_s < round(self.now, 9):
             self._sample()
