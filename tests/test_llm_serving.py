@@ -219,6 +219,8 @@ def test_the_shipped_scenario_serves_ten_minutes_of_opt_13b(capsys: pytest.Captu
     assert main(["simulate", str(SHIPPED), "--set", "processes.0.workload.duration=20s"]) == 0
     out = capsys.readouterr().out
     assert "opt-13b on a100-40gb" in out and "token states" in out and "time to first token" in out
+    assert main(["validate", str(SHIPPED)]) == 0
+    assert "a KV pool of 987 blocks of 16 tokens on a100-40gb" in capsys.readouterr().out
 
 
 def test_sweep_over_managers_prints_the_llm_columns(capsys: pytest.CaptureFixture[str]) -> None:
