@@ -292,6 +292,9 @@ def test_gpu_only_fields_are_refused_without_a_gpu() -> None:
     data["processes"][0]["workload"] = {"kind": "llm_infer", "rate": 2.0}
     with pytest.raises(VmsimError, match=r"rate does not apply to the CPU decode loop"):
         checked(data, "t.yaml")
+    data["processes"][0]["workload"] = {"kind": "llm_infer", "efficiency": 0.5}
+    with pytest.raises(VmsimError, match=r"efficiency does not apply to the CPU decode loop"):
+        checked(data, "t.yaml")
     data["processes"][0]["workload"] = {"kind": "llm_infer", "kv": {"preemption": "swap"}}
     with pytest.raises(VmsimError, match=r"kv\.preemption applies with machine\.gpu"):
         checked(data, "t.yaml")

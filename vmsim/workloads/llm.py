@@ -234,6 +234,7 @@ class LLMInferSpec(Model):
         "requests_file",
         "sampling",
         "prefix",
+        "efficiency",
         "max_num_batched_tokens",
     )
     CPU_ONLY: ClassVar[tuple[str, ...]] = ("rate_per_step", "steps")
