@@ -11,12 +11,12 @@ shared valgrind lackey trace of bzip2 (10.8M accesses, 4 KiB pages).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+from common import repetitions
 
 from vmsim.engine.curves import curve
 from vmsim.engine.replay import replay
@@ -83,11 +83,7 @@ def bench(name: str, source: TraceSource, single: int, grid: list[int], repeat: 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="one repetition")
-    args = ap.parse_args()
-    repeat = 1 if args.quick else args.repeat
+    repeat = repetitions(__doc__.splitlines()[0])
     rows = [bench("zipf1m", open_trace(zipf_trace(), "pages"), 1000, sizes(10, 100_000, 1000), repeat)]
     if LACKEY.exists():
         rows.append(bench("bzip2", open_trace(LACKEY), 64, sizes(1, 4096, 64), repeat))

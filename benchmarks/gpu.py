@@ -8,10 +8,11 @@ generating the same job's access stream (the floor any simulation of it pays).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from typing import Any
+
+from common import repetitions
 
 from vmsim.scenario.build import build_gpu, simulate
 from vmsim.scenario.loader import checked
@@ -38,11 +39,7 @@ def job(access: str) -> dict[str, Any]:
 
 def main() -> None:
     """Print one markdown row per access pattern: medians of wall seconds."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    reps = 1 if args.quick else args.repeat
+    reps = repetitions(__doc__.splitlines()[0])
     print("| job | references | faults | slowdown | simulate s | stream only s | simulate / stream | M refs/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for access in ("regular", "irregular"):

@@ -10,7 +10,6 @@ PYTHONDONTWRITEBYTECODE, so an editable tree would be compiled in every timed pr
 
 from __future__ import annotations
 
-import argparse
 import compileall
 import json
 import statistics
@@ -18,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import repetitions
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "vllm_memory_waste.yaml"
@@ -46,11 +47,7 @@ def run(sets: tuple[str, ...]) -> tuple[float, dict]:
 
 def main() -> None:
     """Print one markdown row per case: the served figures and the median wall seconds."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--quick", action="store_true")
-    args = ap.parse_args()
-    reps = 1 if args.quick else args.repeat
+    reps = repetitions(__doc__.splitlines()[0])
     compileall.compile_dir(ROOT / "vmsim", quiet=1)
     times: dict[str, list[float]] = {label: [] for label, _ in CASES}
     docs: dict[str, dict] = {}

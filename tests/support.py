@@ -1,6 +1,7 @@
 """What several test modules share (a helper module, not a test module): the shared traces'
 directory, libCacheSim as an optional oracle, the generated and shared reference streams, and
-small re-iterable sources. Fixtures built on these are in conftest.py."""
+small re-iterable sources, a simulation drawn and reported. Fixtures built on these are in
+conftest.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vmsim.cli import main
 from vmsim.engine import replay
 from vmsim.hw.access import Chunk
 from vmsim.policies import parse_policy
@@ -120,3 +122,16 @@ CASES = [("gen", t, f) for t in GENERATED for f in GENERATED_FRAMES] + [("shared
 
 def load(kind: str, name: str) -> Chunk:
     return generated(name) if kind == "gen" else shared(name)
+
+
+def plot_and_report(tmp_path: Path, capsys: pytest.CaptureFixture[str], scenario: Path, args: list[str]) -> str:
+    """``simulate --plot`` (a real picture drawn), then ``simulate --format json`` turned into an
+    HTML report by ``report --html``: the page's text."""
+    png, doc, page = tmp_path / "s.png", tmp_path / "s.json", tmp_path / "s.html"
+    assert main(["simulate", str(scenario), *args, "--plot", str(png), "-q"]) == 0
+    assert png.stat().st_size > 10_000
+    capsys.readouterr()
+    assert main(["simulate", str(scenario), *args, "--format", "json"]) == 0
+    doc.write_text(capsys.readouterr().out)
+    assert main(["report", str(doc), "--html", str(page)]) == 0
+    return page.read_text()

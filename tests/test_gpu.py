@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from support import plot_and_report
 
 from vmsim.cli import main
 from vmsim.errors import VmsimError
@@ -260,14 +261,7 @@ def test_plot_and_report_of_a_gpu_run(tmp_path: Path, capsys: pytest.CaptureFixt
     small = ["--set", "processes.0.workload.iterations=1"] + [
         x for i in range(3) for x in ("--set", f"processes.0.workload.arrays.{i}.size=8MiB")
     ]
-    png, doc, page = tmp_path / "u.png", tmp_path / "u.json", tmp_path / "u.html"
-    assert main(["simulate", str(SHIPPED), *small, "--plot", str(png), "-q"]) == 0
-    assert png.stat().st_size > 10_000
-    capsys.readouterr()
-    assert main(["simulate", str(SHIPPED), *small, "--format", "json"]) == 0
-    doc.write_text(capsys.readouterr().out)
-    assert main(["report", str(doc), "--html", str(page)]) == 0
-    text = page.read_text()
+    text = plot_and_report(tmp_path, capsys, SHIPPED, small)
     assert "slowdown" in text and "UVM faults" in text and "gtx-1080-ti" in text
 
 

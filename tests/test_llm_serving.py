@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support import plot_and_report
 
 from vmsim.cli import main
 from vmsim.errors import VmsimError
@@ -246,15 +247,8 @@ def test_same_seed_same_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_plot_and_report_of_a_serving_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    short = ["--set", "processes.0.workload.duration=30s"]
-    png, doc, page = tmp_path / "s.png", tmp_path / "s.json", tmp_path / "s.html"
-    assert main(["simulate", str(SHIPPED), *short, "--plot", str(png), "-q"]) == 0
-    assert png.stat().st_size > 10_000
-    capsys.readouterr()
-    assert main(["simulate", str(SHIPPED), *short, "--format", "json"]) == 0
-    doc.write_text(capsys.readouterr().out)
-    assert main(["report", str(doc), "--html", str(page)]) == 0
-    assert "time to first token" in page.read_text()
+    page = plot_and_report(tmp_path, capsys, SHIPPED, ["--set", "processes.0.workload.duration=30s"])
+    assert "time to first token" in page
 
 
 @pytest.mark.parametrize(

@@ -33,23 +33,27 @@ class SweepOutcome:
     skipped: int
 
 
+#: GlobalStats' nested records: a row flattens them into their own columns, not the counters'.
+_RECORDS = ("thrashing", "tlb", "gpu", "llm")
+
+
 def tidy_row(index: int, key: str, params: dict[str, Any], point: SweepPoint) -> dict[str, Any]:
     """One row of the results table: the run's place in the grid, its key, the varied values
     (one column per path), the seed and the global counters."""
     g = point.global_
     row: dict[str, Any] = {"run": index, "key": key}
     row.update({path: v if isinstance(v, int | float | str | bool) or v is None else json.dumps(v) for path, v in params.items()})
-    row.update(g.model_dump(exclude={"thrashing", "tlb", "gpu", "llm"}))
+    row.update(g.model_dump(exclude=set(_RECORDS)))
     row["seed"] = point.seed
     row["thrashing"] = g.thrashing.detected
     row["thrashing_since_s"] = g.thrashing.since_s
     if g.tlb is not None:
         row["tlb_hit_ratio"] = g.tlb.hit_ratio
         row["effective_access_ns"] = g.tlb.effective_access_ns
-    if g.gpu is not None:
-        row.update({f"gpu_{k}": v for k, v in g.gpu.__dict__.items()})
-    if g.llm is not None:
-        row.update({f"llm_{k}": v for k, v in g.llm.__dict__.items()})
+    for name in ("gpu", "llm"):
+        record = getattr(g, name)
+        if record is not None:
+            row.update({f"{name}_{k}": v for k, v in record.__dict__.items()})
     return row
 
 
@@ -57,7 +61,7 @@ def tidy_columns(paths: Sequence[str]) -> list[str]:
     """The columns every row of the table has (:func:`tidy_row`; the TLB and GPU columns are added
     only for a scenario with a TLB or a GPU): what a table to resume must have, for these ``--vary``
     paths."""
-    counters = [f for f in GlobalStats.model_fields if f not in ("thrashing", "tlb", "gpu", "llm")]
+    counters = [f for f in GlobalStats.model_fields if f not in _RECORDS]
     return ["run", "key", *paths, *counters, "seed", "thrashing", "thrashing_since_s"]
 
 

@@ -36,6 +36,11 @@ ALIASES = {"pytorch_caching": "caching"}
 DEFAULT_ROUND = 512
 
 
+def next_pow2(n: int) -> int:
+    """The least power of two at least ``n`` (1 for n <= 1)."""
+    return 1 << max(0, (n - 1).bit_length())
+
+
 def pages_of(addr: int, nbytes: int, page_size: int) -> range:
     """The page numbers the byte range ``[addr, addr + nbytes)`` touches (empty when nbytes is 0).
 
@@ -420,7 +425,7 @@ class BuddyHeap(Heap):
 
     def rounded(self, nbytes: int) -> int:
         """The power-of-two block (of at least ``round`` bytes) a request of ``nbytes`` holds."""
-        return 1 << max(0, (super().rounded(nbytes) - 1).bit_length())
+        return next_pow2(super().rounded(nbytes))
 
     def _place(self, block: int) -> int | None:
         fl = self._free
@@ -543,8 +548,9 @@ def make_heap(size: int, policy: str = "best_fit", *, round: int = DEFAULT_ROUND
     ``coalesce`` applies to the classic policies; the caching allocator always merges cached
     blocks within a segment, as PyTorch does.
     """
-    if _canonical_policy(policy) == "caching":
+    name = _canonical_policy(policy)
+    if name == "caching":
         return CachingHeap(size, round=round)
-    if _canonical_policy(policy) == "buddy":
+    if name == "buddy":
         return BuddyHeap(size, round=round)
     return FitHeap(size, policy, round=round, coalesce=coalesce)

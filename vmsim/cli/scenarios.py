@@ -121,7 +121,7 @@ def validate(
     set_: SetOpt = None,
 ) -> None:
     """Check scenarios without running them: one line per file, exit code 2 if any is invalid."""
-    from vmsim.scenario.build import build_serving, serves
+    from vmsim.scenario.build import server_config, serves
     from vmsim.scenario.loader import load_scenario
 
     bad = 0
@@ -135,7 +135,7 @@ def validate(
         procs = sum(g.count for g in sc.processes)
         memory = f"{sc.machine.frames:,} frames"
         if serves(sc):  # the serving model's memory is the GPU's KV pool, not machine.memory
-            cfg = build_serving(sc).cfg
+            cfg = server_config(sc)
             memory = f"a KV pool of {cfg.pool_blocks:,} blocks of {cfg.block_tokens} tokens on {cfg.gpu}"
         typer.echo(f"{path}: ok ({sc.name}: {procs} process{'es' if procs != 1 else ''}, {memory})")
     if bad:

@@ -288,24 +288,19 @@ def _sweep_rows(doc: SweepDoc) -> tuple[list[str], list[list[Any]]]:
     access time when the machine has a TLB, and the thrashing verdict (last)."""
     keys = list(doc.points[0].params) if doc.points else []
     tlb = any(p.global_.tlb is not None for p in doc.points)
-    gpu = any(p.global_.gpu is not None for p in doc.points)
-    llm = any(p.global_.llm is not None for p in doc.points)
+    # the GPU and LLM records' columns, for a sweep where some point has the record
+    records = [(name, cols) for name, cols in RECORD_COLUMNS if any(getattr(p.global_, name) is not None for p in doc.points)]
     rows = []
     for p in doc.points:
-        t, u, v = p.global_.tlb, p.global_.gpu, p.global_.llm
+        t = p.global_.tlb
         extra: list[Any] = ([t.hit_ratio, t.effective_access_ns] if t is not None else ["", ""]) if tlb else []
-        if gpu:
-            extra += [getattr(u, k) if u is not None else "" for k in GPU_COLUMNS]
-        if llm:
-            extra += [getattr(v, k) if v is not None else "" for k in LLM_COLUMNS]
+        for name, cols in records:
+            rec = getattr(p.global_, name)
+            extra += [getattr(rec, k) if rec is not None else "" for k in cols]
         rows.append(
             [*(p.params[k] for k in keys), *(getattr(p.global_, k) for k in _SWEEP_KEYS), *extra, p.global_.thrashing.detected]
         )
-    names = [
-        *(["tlb_hit_ratio", "effective_access_ns"] if tlb else []),
-        *([f"gpu_{k}" for k in GPU_COLUMNS] if gpu else []),
-        *([f"llm_{k}" for k in LLM_COLUMNS] if llm else []),
-    ]
+    names = [*(["tlb_hit_ratio", "effective_access_ns"] if tlb else []), *(f"{n}_{k}" for n, cols in records for k in cols)]
     return [*keys, *_SWEEP_KEYS, *names, "thrashing"], rows
 
 
@@ -323,6 +318,8 @@ LLM_COLUMNS = (
     "preemptions",
     "link_bytes",
 )
+#: The records a sweep table shows columns of, by GlobalStats' field name.
+RECORD_COLUMNS = (("gpu", GPU_COLUMNS), ("llm", LLM_COLUMNS))
 
 
 def sweep_table(doc: SweepDoc) -> str:

@@ -164,7 +164,6 @@ def serving_config(s: Scenario, w: LLMInferSpec) -> ServingConfig:
             "without a preset, machine.gpu needs flops (dense FP16 TFLOP/s) for llm_infer", field="machine.gpu.flops"
         )
     shape = w.shape
-    kvb = 2 * shape.n_layers * shape.n_kv_heads * shape.head_dim * shape.dtype_bytes
     pool = w.kv.pool_bytes if w.kv.pool_bytes is not None else int(w.kv.gpu_memory_utilization * memory) - shape.weight_bytes
     if w.kv.pool_bytes is not None and pool + shape.weight_bytes > memory:
         raise VmsimError(
@@ -187,7 +186,7 @@ def serving_config(s: Scenario, w: LLMInferSpec) -> ServingConfig:
     return ServingConfig(
         model=w.model if isinstance(w.model, str) else "custom",
         gpu=gpu.preset or "custom",
-        kv_bytes_per_token=kvb,
+        kv_bytes_per_token=shape.kv_bytes_per_token,
         weight_bytes=shape.weight_bytes,
         params=shape.parameters,
         device_memory=memory,
@@ -222,23 +221,29 @@ def serving_config(s: Scenario, w: LLMInferSpec) -> ServingConfig:
     )
 
 
+def server_config(s: Scenario) -> ServingConfig:
+    """:func:`serving_config` of the scenario's one process (the server), its errors' fields
+    named from the scenario's root."""
+    if len(s.processes) != 1 or s.processes[0].count != 1:
+        raise ScenarioError("an llm_infer serving run on a GPU has one process (the server)", field="processes")
+    w = s.processes[0].workload
+    assert isinstance(w, LLMInferSpec)
+    try:
+        return serving_config(s, w)
+    except VmsimError as e:
+        f = e.field or ""
+        raise ScenarioError(
+            e.reason, field=f if f.startswith("machine") else ".".join(["processes.0.workload", *([f] if f else [])])
+        ) from None
+
+
 def build_serving(s: Scenario) -> Serving:
     """The LLM serving run of a scenario with ``machine.gpu`` and one llm_infer process."""
+    cfg = server_config(s)
     rng = random.Random(s.seed)
     try:
-        if len(s.processes) != 1 or s.processes[0].count != 1:
-            raise VmsimError("an llm_infer serving run on a GPU has one process (the server)", field="processes")
-        w = s.processes[0].workload
-        assert isinstance(w, LLMInferSpec)
-        try:
-            cfg = serving_config(s, w)
-        except VmsimError as e:
-            f = e.field or ""
-            raise VmsimError(
-                e.reason, field=f if f.startswith("machine") else ".".join(["processes.0.workload", *([f] if f else [])])
-            ) from None
         return Serving(cfg, rng.getrandbits(63), s.processes[0].name, s.name, rng)
-    except VmsimError as e:
+    except VmsimError as e:  # a requests file's error names its file and line in the message
         raise ScenarioError(e.reason, field=e.field) from None
 
 

@@ -238,9 +238,10 @@ def check_cpu_memory(sc: Scenario, source: str, command: str) -> None:
     """``command``'s runs vary machine.memory and kernel.replacement.policy, which a machine.gpu run does
     not use (its device memory is machine.gpu's): refuse it in one line rather than print runs
     that differ in nothing."""
+    from vmsim.scenario.build import serves
+
     if sc.machine.gpu is not None:
-        serving = any(g.workload.kind == "llm_infer" for g in sc.processes)
-        hint = "processes.0.workload.kv.manager=paged,contiguous" if serving else "machine.gpu.oversubscription=1.0,1.25,1.5"
+        hint = "processes.0.workload.kv.manager=paged,contiguous" if serves(sc) else "machine.gpu.oversubscription=1.0,1.25,1.5"
         raise ScenarioError(
             f"{command} runs vary machine.memory and kernel.replacement.policy, which a machine.gpu run does not use; "
             f"vary the GPU run instead: vmsim sweep ... --vary {hint}",

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -43,7 +44,7 @@ from vmsim.hw.access import CHUNK, Chunk, rechunk
 from vmsim.kernel.config import SegmentPages
 from vmsim.spec import Model
 from vmsim.units import Duration, Size
-from vmsim.workloads.llm_presets import MODELS
+from vmsim.workloads.llm_presets import MODELS, kv_bytes_per_token
 
 
 class LLMModelSpec(Model):
@@ -60,6 +61,11 @@ class LLMModelSpec(Model):
         None, gt=0, le=1e14, description="parameters, for the serving roofline's FLOPs; default: weight_bytes / dtype_bytes"
     )
     context: int | None = Field(None, ge=2, description="the model's context length (default max_model_len)")
+
+    @property
+    def kv_bytes_per_token(self) -> int:
+        """2 x layers x KV heads x head size x dtype bytes (keys and values)."""
+        return kv_bytes_per_token(self.n_layers, self.n_kv_heads, self.head_dim, self.dtype_bytes)
 
     @property
     def parameters(self) -> float:
@@ -212,9 +218,9 @@ class LLMInferSpec(Model):
             raise ValueError(f"unknown model {v!r}; the presets: {', '.join(MODELS)}")
         return v
 
-    @property
+    @cached_property
     def shape(self) -> LLMModelSpec:
-        """The model's shape (a preset's, or the one given)."""
+        """The model's shape (a preset's, or the one given), made once: the decode loop asks often."""
         return LLMModelSpec.preset(self.model) if isinstance(self.model, str) else self.model
 
     @property
@@ -311,7 +317,7 @@ class LLMInfer:
     @property
     def kv_bytes_per_token(self) -> int:
         """2 x layers x KV heads x head size x dtype bytes (keys and values)."""
-        return 2 * self.spec.shape.n_layers * self.spec.shape.n_kv_heads * self.spec.shape.head_dim * self.spec.shape.dtype_bytes
+        return self.spec.shape.kv_bytes_per_token
 
     @property
     def pool_tokens(self) -> int:

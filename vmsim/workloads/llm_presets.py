@@ -14,7 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LENGTHS", "MODELS", "LengthPreset", "ModelPreset"]
+__all__ = ["LENGTHS", "MODELS", "LengthPreset", "ModelPreset", "kv_bytes_per_token"]
+
+
+def kv_bytes_per_token(n_layers: int, n_kv_heads: int, head_dim: int, dtype_bytes: int) -> int:
+    """KV cache bytes of one token: keys and values (2) of every layer's KV heads."""
+    return 2 * n_layers * n_kv_heads * head_dim * dtype_bytes
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,8 @@ class ModelPreset:
 
     @property
     def kv_bytes_per_token(self) -> int:
-        """Keys and values of one token over every layer: 2 x layers x kv_heads x head_dim x bytes."""
-        return 2 * self.n_layers * self.n_kv_heads * self.head_dim * self.dtype_bytes
+        """Keys and values of one token over every layer (:func:`kv_bytes_per_token`)."""
+        return kv_bytes_per_token(self.n_layers, self.n_kv_heads, self.head_dim, self.dtype_bytes)
 
     @property
     def weight_bytes(self) -> int:

@@ -47,13 +47,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vmsim.alloc.heap import make_heap
+from vmsim.alloc.heap import make_heap, next_pow2
 from vmsim.errors import VmsimError
 from vmsim.hw.access import Chunk
 from vmsim.hw.segments import AddressSpace
 from vmsim.kernel.sampler import MAX_SAMPLES, compact, verdict
 from vmsim.metrics.progress import ProgressFn
-from vmsim.metrics.results import LLMRecord, ProcessStats, Sample, SimResult
+from vmsim.metrics.results import LLMRecord, ProcessStats, Sample, SimResult, totals
 from vmsim.policies import PolicySpec
 from vmsim.vm.loops import Runner
 from vmsim.vm.pager import Pager
@@ -112,6 +112,18 @@ class ServingConfig:
         """Blocks the KV pool holds."""
         return self.pool_bytes // self.block_bytes
 
+    @property
+    def pool_tokens(self) -> int:
+        """Tokens the KV pool holds: in whole blocks for paged, else in any amount."""
+        if self.manager == "paged":
+            return self.pool_blocks * self.block_tokens
+        return self.pool_bytes // self.kv_bytes_per_token
+
+    @property
+    def width(self) -> int:
+        """Sequences per request: its parallel samples or beams."""
+        return self.samples * self.beam_width
+
 
 @dataclass(slots=True)
 class _Request:
@@ -143,11 +155,6 @@ class _Request:
     def final(self) -> int:
         """Tokens in its KV when it finishes."""
         return self.prompt + self.output
-
-
-def _pow2(n: int) -> int:
-    """The least power of two at least ``n``."""
-    return 1 << max(0, (n - 1).bit_length())
 
 
 def load_requests(path: str, max_model_len: int) -> list[tuple[float, int, int]]:
@@ -194,7 +201,7 @@ class Serving:
                 "the weights leave too little device memory",
                 field="kv",
             )
-        if cfg.manager == "contiguous" and cfg.reserve == "max" and cfg.pool_bytes < cfg.max_model_len * cfg.kv_bytes_per_token:
+        if cfg.manager == "contiguous" and cfg.reserve == "max" and cfg.pool_tokens < cfg.max_model_len:
             raise VmsimError(
                 f"llm_infer: the KV pool ({cfg.pool_bytes:,} bytes) cannot reserve one max_model_len sequence", field="kv"
             )
@@ -211,7 +218,7 @@ class Serving:
             for i, (t, p, o) in enumerate(self.file_rows):
                 if t >= c.duration_s:
                     break
-                out.append(_Request(i, t, p, o, -1, c.samples * c.beam_width))
+                out.append(_Request(i, t, p, o, -1, c.width))
             return out
         if c.rate <= 0:
             return out
@@ -229,9 +236,8 @@ class Serving:
         own = np.rint(gen.lognormal(mu_p, c.prompt_sigma, k)).astype(np.int64)
         prompt = np.clip(c.prefix_tokens + own, 1, limit - 1)
         output = np.clip(np.rint(gen.lognormal(mu_o, c.output_sigma, k)).astype(np.int64), 1, limit - prompt)
-        width = c.samples * c.beam_width
         return [
-            _Request(i, t, p, o, x, width)
+            _Request(i, t, p, o, x, c.width)
             for i, (t, p, o, x) in enumerate(zip(times.tolist(), prompt.tolist(), output.tolist(), prefix.tolist(), strict=True))
         ]
 
@@ -320,13 +326,14 @@ class _Run:
         self.gen = random.Random(s.seed)
         self.now = 0.0
         self.blocks = _Blocks(c.pool_blocks, c.prefix_caching) if c.manager == "paged" else None
-        self.heap = make_heap(c.pool_bytes // c.kv_bytes_per_token, c.heap, round=1) if c.manager == "contiguous" else None
+        self.heap = make_heap(c.pool_tokens, c.heap, round=1) if c.manager == "contiguous" else None
         self.swap_free = c.swap_bytes // c.block_bytes
         #: vLLM admits a prompt only if this many blocks stay free after it (1% of the pool).
         self.watermark = int(WATERMARK * c.pool_blocks)
+        self.pool_tokens = c.pool_tokens
         self.finished: list[_Request] = []
         self.tokens = self.preemptions = self.swaps = self.recomputed = self.iterations = self.rejected = 0
-        self.refs = self.faults = self.cold = self.evictions = self.writebacks = 0
+        self.refs = 0
         self.link_bytes = 0
         self.link_s = self.compute_s = self.memory_s = self.busy_s = 0.0
         self.shares = np.zeros(5)  # token, reservation, internal, external, free (x seconds)
@@ -458,7 +465,7 @@ class _Run:
     def _reservation(self, r: _Request) -> int:
         """Tokens a contiguous manager reserves for the request."""
         c = self.c
-        return {"max": c.max_model_len, "pow2": min(_pow2(r.final), c.max_model_len), "oracle": r.final}[c.reserve]
+        return {"max": c.max_model_len, "pow2": min(next_pow2(r.final), c.max_model_len), "oracle": r.final}[c.reserve]
 
     def _fits_ever(self, r: _Request) -> bool:
         """Whether the request's KV (prompt, the tokens to recompute, the next token) fits an
@@ -467,7 +474,7 @@ class _Run:
         if c.manager == "paged":
             return -(-(r.length + 1) // c.block_tokens) * r.width <= c.pool_blocks - self.watermark
         if c.manager == "contiguous":
-            return self._reservation(r) <= c.pool_bytes // c.kv_bytes_per_token
+            return self._reservation(r) <= c.pool_tokens
         return True
 
     def _admit(self, r: _Request) -> bool:
@@ -532,15 +539,14 @@ class _Run:
         c = self.c
         b = self.blocks
         assert b is not None
-        unique = {blk for t in victim.tables for blk in t}
-        if c.preemption == "swap" and len(unique) <= self.swap_free:
-            self.swap_free -= len(unique)
+        blocks = _distinct(victim.tables)
+        if c.preemption == "swap" and blocks <= self.swap_free:
+            self.swap_free -= blocks
             self.swaps += 1
-            victim.reserved = len(unique)
             victim.layout = [list(t) for t in victim.tables]
             self._paged_release(victim)
             self.swapped.append(victim)
-            return self._copy(len(unique))
+            return self._copy(blocks)
         self._paged_release(victim)
         victim.recompute = victim.length
         self.waiting.appendleft(victim)
@@ -563,7 +569,7 @@ class _Run:
         bt = self.c.block_tokens
         while self.swapped and b is not None and self._seqs() + self.swapped[0].width <= self.c.max_num_seqs:
             r = self.swapped[0]
-            if r.reserved > b.available - self.watermark:
+            if _distinct(r.layout) > b.available - self.watermark:
                 break
             self.swapped.popleft()
             moved: dict[int, int] = {}
@@ -579,7 +585,7 @@ class _Run:
                     new.append(moved[old])
                 r.tables.append(new)
             r.layout = []
-            self.swap_free += r.reserved
+            self.swap_free += len(moved)
             self.running.append(r)
             t += self._copy(len(moved))
         return t
@@ -591,21 +597,21 @@ class _Run:
             while self.pending and self.pending[0].arrival <= self.now:
                 self.waiting.append(self.pending.popleft())
             if not self.running and not self.waiting and not self.swapped:
-                if not self.pending:
-                    self._account(c.duration_s - self.now, blocked=False)
-                    self.now = c.duration_s
-                    break
-                gap = self.pending[0].arrival - self.now
-                self._account(gap, blocked=False)
-                self.now = self.pending[0].arrival
+                self._idle(blocked=False)
                 continue
             self._iteration()
             if self.now >= self._next_sample:
                 self._sample()
-                if self.on_sample is not None and self.on_sample(self.refs, self.faults):
+                if self.on_sample is not None and self.on_sample(self.refs, self._count("faults")):
                     self.partial = True
                     break
         return self._result()
+
+    def _idle(self, blocked: bool) -> None:
+        """Nothing to run: the clock moves to the next arrival (or the end)."""
+        until = self.pending[0].arrival if self.pending else self.c.duration_s
+        self._account(until - self.now, blocked)
+        self.now = until
 
     def _iteration(self) -> None:
         """One scheduler iteration: swap-ins or admissions, one token for every running sequence
@@ -647,27 +653,27 @@ class _Run:
                 continue
             decoding.append(r)
             i += 1
-        if not decoding and not prefill and not link:  # nothing to run until the next arrival
-            until = self.pending[0].arrival if self.pending else c.duration_s
-            self._account(until - self.now, blocked)
-            self.now = until
+        if not decoding and not prefill and not link:
+            self._idle(blocked)
             return
         kv_read = sum(r.length * r.width for r in decoding) * c.kv_bytes_per_token
         tokens = sum(r.width for r in decoding)
         mem_s = (c.weight_bytes + kv_read + prefill * c.kv_bytes_per_token) / c.bandwidth
         comp_s = 2.0 * c.params * (prefill + tokens) / c.flops
+        # every decoding sequence reads each of its blocks: the references, and for paged the
+        # blocks its tables hold (the sharing saving's logical blocks)
+        held = (
+            sum(-(-r.length // c.block_tokens) * r.width for r in decoding)
+            if c.manager == "contiguous"
+            else sum(len(t) for r in decoding for t in r.tables)
+        )
+        self.refs += held
         page_s = self._page(decoding) if self.pager is not None else 0.0
-        if self.pager is None:
-            self.refs += (
-                sum(len(t) for r in decoding for t in r.tables)
-                if c.manager == "paged"
-                else sum(-(-r.length // c.block_tokens) * r.width for r in decoding)
-            )
         dt = max(mem_s, comp_s) + link + page_s
         self.memory_s += mem_s
         self.busy_s += max(mem_s, comp_s)
         self.compute_s += comp_s
-        self._account(dt, blocked)
+        self._account(dt, blocked, held)
         self.now += dt
         self.iterations += 1
         self.max_batch = max(self.max_batch, tokens)
@@ -701,33 +707,32 @@ class _Run:
         if not pages:
             return 0.0
         acct = self.pager.accounts[0]
-        f0, w0, e0, c0 = acct.faults, acct.writebacks, acct.evictions, acct.cold
+        warm0, w0 = acct.faults - acct.cold, acct.writebacks
         self.runner.run(Chunk(np.asarray(pages, np.int64), np.asarray(writes, np.uint8)))
-        self.refs += len(pages)
-        faults, wb = acct.faults - f0, acct.writebacks - w0
-        self.faults += faults
-        self.writebacks += wb
-        self.evictions += acct.evictions - e0
-        self.cold += acct.cold - c0
-        return self._copy(faults - (acct.cold - c0)) + self._copy(wb)
+        return self._copy(acct.faults - acct.cold - warm0) + self._copy(acct.writebacks - w0)
+
+    def _count(self, name: str) -> int:
+        """One of the pager's counters for the server (faults, cold, evictions, writebacks): 0
+        without demand paging."""
+        return int(getattr(self.pager.accounts[0], name)) if self.pager is not None else 0
 
     # ------------------------------------------------------------------ accounting
 
-    def _account(self, dt: float, blocked: bool) -> None:
-        """This interval's KV memory in the five categories, weighted by its length."""
+    def _account(self, dt: float, blocked: bool, held: int = 0) -> None:
+        """This interval's KV memory in the five categories, weighted by its length; ``held``: the
+        blocks in the running sequences' tables."""
         if dt <= 0:
             return
         self.accounted += dt
         c = self.c
-        bt, kvb = c.block_tokens, c.kv_bytes_per_token
-        pool_tokens = c.pool_bytes // kvb if c.manager != "paged" else c.pool_blocks * bt
+        bt, pool_tokens = c.block_tokens, self.pool_tokens
         token = reserve = internal = lost = 0
         if c.manager == "paged":
             b = self.blocks
             assert b is not None
             token = b.filled
             internal = b.held * bt - token
-            self.logical += sum(len(t) for r in self.running for t in r.tables) * dt
+            self.logical += held * dt
             self.physical += b.held * dt
         elif c.manager == "contiguous":
             assert self.heap is not None
@@ -759,15 +764,15 @@ class _Run:
                 t_s=round(self.now, 9),
                 cpu_utilization=round(min(1.0, (self.busy_s - self._busy0) / span), 6) if span else 0.0,
                 paging_device_utilization=round(min(1.0, (self.link_s - busy0) / span), 6) if span else 0.0,
-                faults=self.faults - f0,
-                evictions=self.evictions - e0,
+                faults=self._count("faults") - f0,
+                evictions=self._count("evictions") - e0,
                 rss=(held,),
                 working_set=(held,),
                 active=self._seqs(),
             )
         )
         self._busy0 = self.busy_s
-        self._last = (self.now, self.evictions, self.faults, self.link_s)
+        self._last = (self.now, self._count("evictions"), self._count("faults"), self.link_s)
         while self._next_sample <= self.now:
             self._next_sample += self.period
         if len(self.samples) >= 2 * MAX_SAMPLES:
@@ -826,11 +831,11 @@ class _Run:
             name=self.s.name,
             group=self.s.name,
             references=self.refs,
-            hits=self.refs - self.faults,
-            faults=self.faults,
-            cold_faults=self.cold,
-            evictions=self.evictions,
-            writebacks=self.writebacks,
+            hits=self.refs - self._count("faults"),
+            faults=self._count("faults"),
+            cold_faults=self._count("cold"),
+            evictions=self._count("evictions"),
+            writebacks=self._count("writebacks"),
             arrival_s=0.0,
             finish_s=None,
             running_s=round(elapsed, 9),
@@ -848,11 +853,7 @@ class _Run:
             frames=frames,
             policy=c.policy.label if c.manager == "os_demand" else c.manager,
             scope="global",
-            references=self.refs,
-            faults=self.faults,
-            cold_faults=self.cold,
-            evictions=self.evictions,
-            writebacks=self.writebacks,
+            **totals((proc,)),
             simulated_time_s=round(elapsed, 9),
             context_switches=0,
             cpu_utilization=round(min(1.0, self.busy_s / elapsed), 6) if elapsed else 0.0,
@@ -863,6 +864,11 @@ class _Run:
             partial=self.partial,
             llm=record,
         )
+
+
+def _distinct(tables: list[list[int]]) -> int:
+    """Blocks the tables hold, each shared one once."""
+    return len({blk for t in tables for blk in t})
 
 
 def _pct(values: list[float], q: float) -> float | None:
